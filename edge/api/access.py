@@ -1,0 +1,33 @@
+"""Who may call what: the one table of roles per API operation.
+
+Deny by default: an operation missing from this table cannot be registered (the route
+decorator refuses it at import), and the role-matrix test calls every operation of the
+OpenAPI document with every role and checks the answer against this table.
+"""
+
+from __future__ import annotations
+
+KIOSK, POS, STAFF, ADMIN = "kiosk", "pos", "staff", "admin"
+ROLES = (KIOSK, POS, STAFF, ADMIN)
+EVERYONE = frozenset(ROLES)
+TILL = frozenset({POS, ADMIN})
+STORE_STAFF = frozenset({POS, STAFF, ADMIN})
+BOARD = frozenset({STAFF, ADMIN})
+ADMIN_ONLY = frozenset({ADMIN})
+
+ACCESS: dict[str, frozenset[str]] = {
+    "openapi": EVERYONE,
+    "customers.lookup": EVERYONE,
+    "customers.history": EVERYONE,
+    "customers.enroll": TILL,
+    "customers.get": STORE_STAFF,
+    "products.search": EVERYONE,
+    "sales.create": TILL,
+    "sales.get": TILL,
+    "audit.list": ADMIN_ONLY,
+    "sync.status": ADMIN_ONLY,
+}
+
+# Finer rules inside an operation, kept here too so that they are read in one place.
+PHONE_LOOKUP = STORE_STAFF  # a stranger at the kiosk must not find people by phone number
+UNMASKED_NAMES = STORE_STAFF  # the kiosk sees "Dupont" as "D."

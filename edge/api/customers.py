@@ -1,0 +1,120 @@
+"""Member lookup, history and enrolment."""
+
+from __future__ import annotations
+
+from edge import customers, loyalty
+from edge.api import access, bp
+from edge.api.context import current_principal, get_db, settings
+from edge.api.routing import operation
+from edge.db import write
+from edge.errors import Forbidden, NotFound
+from edge.models import (
+    Customer,
+    CustomerSummary,
+    EnrollIn,
+    HistoryPage,
+    HistoryQuery,
+    LookupQuery,
+)
+
+
+def rules() -> loyalty.LoyaltyRules:
+    s = settings()
+    return loyalty.LoyaltyRules(
+        points_per_unit=s.points_per_unit,
+        redeem_points_per_unit=s.redeem_points_per_unit,
+        tier_multipliers=s.tier_multipliers,
+        offline_grace_seconds=s.offline_grace_seconds,
+        offline_redeem_cap=s.offline_redeem_cap,
+    )
+
+
+@operation(
+    bp,
+    "/customers/lookup",
+    name="customers.lookup",
+    tags=["customers"],
+    summary="Find a member by loyalty card (any role) or phone (store staff)",
+    query=LookupQuery,
+    responses={200: CustomerSummary},
+)
+def lookup(query: LookupQuery) -> CustomerSummary:
+    """The kiosk sees the last name masked; a phone lookup is for store staff only, so a
+    stranger at the kiosk cannot find people by their number."""
+    who = current_principal()
+    if query.phone and not query.card and who.role not in access.PHONE_LOOKUP:
+        raise Forbidden(
+            "the kiosk looks members up by card only", field="phone", code="forbidden_role"
+        )
+    row = customers.find(get_db(), card=query.card, phone=None if query.card else query.phone)
+    s = settings()
+    return CustomerSummary(
+        **customers.summary(
+            get_db(),
+            row,
+            currency=s.currency,
+            rules=rules(),
+            masked=who.role not in access.UNMASKED_NAMES,
+        )
+    )
+
+
+@operation(
+    bp,
+    "/customers/<customer_id>/history",
+    name="customers.history",
+    tags=["customers"],
+    summary="Web and store purchases of a member, newest first",
+    query=HistoryQuery,
+    responses={200: HistoryPage},
+)
+def history(customer_id: str, query: HistoryQuery) -> HistoryPage:
+    """A kiosk must also send the scanned ``card``: it reads only the history of the member
+    standing in front of it (object-level authorisation)."""
+    conn = get_db()
+    if current_principal().role not in access.STORE_STAFF:
+        if not query.card:
+            raise Forbidden(
+                "the kiosk needs the scanned card to read a history",
+                field="card",
+                code="card_required",
+            )
+        row = customers.find(conn, card=query.card)
+        if row["customer_id"] != customer_id:
+            raise NotFound("no member matches this card", field="card", code="customer_not_found")
+    else:
+        customers.find(conn, customer_id=customer_id)
+    return HistoryPage(
+        **customers.history(conn, customer_id, limit=query.limit, cursor=query.cursor)
+    )
+
+
+@operation(
+    bp,
+    "/customers/<customer_id>",
+    name="customers.get",
+    tags=["customers"],
+    summary="A member's details (store staff)",
+    responses={200: Customer},
+)
+def get_customer(customer_id: str) -> Customer:
+    conn = get_db()
+    return Customer(**customers.detail(conn, customers.find(conn, customer_id=customer_id)))
+
+
+@operation(
+    bp,
+    "/customers",
+    "POST",
+    name="customers.enroll",
+    tags=["customers"],
+    summary="Enrol a new member in the store (emits customer.enrolled)",
+    body=EnrollIn,
+    responses={201: Customer},
+)
+def enroll(body: EnrollIn) -> tuple[Customer, int]:
+    conn = get_db()
+    s = settings()
+    with write(conn):
+        created = customers.enroll(conn, body.model_dump(), source=s.up_source, store_id=s.store_id)
+    return Customer(**created), 201

@@ -1,0 +1,338 @@
+"""The ``passerelle`` command: run the edge, manage its database, tokens and staff."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge import auth, db
+from edge.config import ConfigError, Settings, load_settings
+from edge.errors import DomainError
+
+
+class Ctx:
+    def __init__(self, config: str | None) -> None:
+        self.config_path = config
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_path)
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from exc
+        return self._settings
+
+    def db(self) -> Any:
+        try:
+            return db.open_database(self.settings.db_path)
+        except db.DatabaseError as exc:
+            raise click.ClickException(f"database: {exc}") from exc
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    envvar="PASSERELLE_CONFIG",
+    help="TOML configuration file (or PASSERELLE_CONFIG).",
+)
+@click.version_option(package_name="passerelle")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    """Passerelle: the store's edge service for kiosks, POS terminals and printers."""
+    if config:
+        os.environ["PASSERELLE_CONFIG"] = str(Path(config).resolve())
+    ctx.obj = Ctx(config)
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _fail(exc: DomainError) -> click.ClickException:
+    return click.ClickException(exc.message)
+
+
+# -- running -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@pass_ctx
+def run(ctx: Ctx) -> None:
+    """API, sync worker and print worker together: the default on one store box."""
+    from edge import runner
+
+    _logging(ctx.settings)
+    sys.exit(runner.run(ctx.settings))
+
+
+@cli.command()
+@pass_ctx
+def serve(ctx: Ctx) -> None:
+    """Only the HTTP API, under gunicorn."""
+    from edge import runner
+
+    _logging(ctx.settings)
+    ctx.db().close()
+    os.execv(sys.executable, runner.gunicorn_command(ctx.settings))  # noqa: S606
+
+
+@cli.command(name="worker")
+@click.argument("which", type=click.Choice(["sync", "print", "jobs", "all"]))
+@pass_ctx
+def worker(ctx: Ctx, which: str) -> None:
+    """Only background workers, without the API (for a split deployment)."""
+    from edge import runner
+
+    _logging(ctx.settings)
+    chosen = [w for w in runner.WORKERS if which in ("all", w[0])]
+    sys.exit(runner.run(ctx.settings, with_api=False, workers=chosen))
+
+
+# -- database -----------------------------------------------------------------------------------
+
+
+@cli.group(name="db")
+def db_group() -> None:
+    """The store database: migrations, backups."""
+
+
+@db_group.command()
+@pass_ctx
+def upgrade(ctx: Ctx) -> None:
+    """Apply the migrations this version has and the database has not."""
+    try:
+        conn = db.connect(ctx.settings.db_path)
+        applied = db.migrate(conn)
+        conn.close()
+    except db.DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("applied: " + ", ".join(applied) if applied else "the database is up to date")
+
+
+@db_group.command(name="backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_ctx
+def backup_cmd(ctx: Ctx, path: str) -> None:
+    """Online backup to PATH, safe while the service runs."""
+    conn = ctx.db()
+    try:
+        db.backup(conn, path)
+    finally:
+        conn.close()
+    click.echo(f"backup written to {path}")
+
+
+@db_group.command(name="restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def restore_cmd(ctx: Ctx, path: str, yes: bool) -> None:
+    """Replace the store database with a backup (stop the service first)."""
+    if not yes:
+        click.confirm(f"replace {ctx.settings.db_path} with {path}?", abort=True)
+    try:
+        db.restore(path, ctx.settings.db_path)
+    except db.DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {ctx.settings.db_path} from {path}")
+
+
+# -- tokens and staff ---------------------------------------------------------------------------
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for terminals and integrations."""
+
+
+@token.command(name="create")
+@click.option("--role", required=True, type=click.Choice(auth.ROLES))
+@click.option("--name", required=True, help="Who or what holds it, e.g. pos-1 or kiosk-entrance.")
+@pass_ctx
+def token_create(ctx: Ctx, role: str, name: str) -> None:
+    """Create a token; it is printed once, on the last line (only its hash is kept)."""
+    conn = ctx.db()
+    try:
+        value = auth.create_token(conn, name=name, role=role)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        conn.close()
+    click.echo(f"token {name!r} with role {role} created; it is shown only now:")
+    click.echo(value)
+
+
+@token.command(name="revoke")
+@click.argument("name")
+@pass_ctx
+def token_revoke(ctx: Ctx, name: str) -> None:
+    conn = ctx.db()
+    try:
+        auth.revoke_token(conn, name)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        conn.close()
+    click.echo(f"token {name!r} revoked")
+
+
+@token.command(name="list")
+@pass_ctx
+def token_list(ctx: Ctx) -> None:
+    conn = ctx.db()
+    try:
+        for t in auth.list_tokens(conn):
+            click.echo(
+                f"{t['name']:<24} {t['role']:<6} created {t['created_at']}"
+                + (f"  revoked {t['revoked_at']}" if t["revoked_at"] else "")
+            )
+    finally:
+        conn.close()
+
+
+@cli.group()
+def staff() -> None:
+    """Staff members who log in to the screens with a PIN."""
+
+
+@staff.command(name="add")
+@click.option("--name", required=True)
+@click.option(
+    "--pin",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="4 to 12 digits (asked for when not given).",
+)
+@click.option("--role", type=click.Choice(["staff", "pos", "admin"]), default="staff")
+@click.option("--manager", is_flag=True, help="May unlock orders locked by wrong codes.")
+@click.option("--id", "staff_id", default=None, help="Staff id (default: generated).")
+@pass_ctx
+def staff_add(
+    ctx: Ctx, name: str, pin: str, role: str, manager: bool, staff_id: str | None
+) -> None:
+    conn = ctx.db()
+    try:
+        sid = auth.add_staff(
+            conn, name=name, pin=pin, role=role, is_manager=manager, staff_id=staff_id
+        )
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    finally:
+        conn.close()
+    click.echo(f"staff member {name!r} added with id {sid}")
+
+
+@staff.command(name="list")
+@pass_ctx
+def staff_list(ctx: Ctx) -> None:
+    conn = ctx.db()
+    try:
+        for s in auth.list_staff(conn):
+            click.echo(
+                f"{s['staff_id']:<14} {s['name']:<24} {s['role']:<6}"
+                + (" manager" if s["is_manager"] else "")
+            )
+    finally:
+        conn.close()
+
+
+# -- sync ----------------------------------------------------------------------------------------
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def sync(click_ctx: click.Context) -> None:
+    """The MQTT link with the online store (without a subcommand: run the sync worker)."""
+    if click_ctx.invoked_subcommand is None:
+        click_ctx.invoke(worker, which="sync")
+
+
+@sync.command(name="status")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def sync_status(ctx: Ctx, as_json: bool) -> None:
+    """Link state, outbox backlog, sequences per stream, dead letters."""
+    from edge import status
+
+    conn = ctx.db()
+    try:
+        st = status.sync_status(conn, ctx.settings)
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps(st, indent=2))
+        return
+    link = st["link"]
+    click.echo(f"store          {st['store_id']}")
+    click.echo(
+        f"link           {'up' if link['connected'] else 'DOWN'}"
+        + (f" (down for {int(link['offline_seconds'] or 0)} s)" if not link["connected"] else "")
+    )
+    click.echo(f"last sync      {link.get('last_sync_at') or 'never'}")
+    ob = st["outbox"]
+    click.echo(
+        f"outbox         {ob['backlog']} waiting, last sequence {ob['last_sequence']}"
+        + (
+            f", oldest {int(ob['oldest_unsent_age_seconds'])} s"
+            if ob["oldest_unsent_age_seconds"] is not None
+            else ""
+        )
+    )
+    for s in st["inbox"]["streams"]:
+        click.echo(
+            f"inbox {s['source']:<24} applied {s['last_sequence']}, announced "
+            f"{s['remote_sequence']}, fetched by backfill {s['gaps_fetched']}"
+        )
+    click.echo(f"dead letters   {st['inbox']['dead_letters']}")
+    click.echo(f"negative balances {st['loyalty']['negative_balances']}")
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--tokens-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the demo tokens as JSON here.",
+)
+@pass_ctx
+def demo(ctx: Ctx, tokens_file: str | None) -> None:
+    """Fill the store database with demo members, products and purchases."""
+    from edge import demo as demo_data
+
+    conn = ctx.db()
+    try:
+        out = demo_data.seed(conn, ctx.settings)
+    finally:
+        conn.close()
+    if tokens_file:
+        Path(tokens_file).write_text(json.dumps(out, indent=2))
+    click.echo(json.dumps(out, indent=2))
+
+
+def main() -> None:
+    cli(prog_name="passerelle")
+
+
+if __name__ == "__main__":
+    main()

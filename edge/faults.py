@@ -1,0 +1,24 @@
+"""Named fault points: make a crash window testable without a debugger.
+
+``PASSERELLE_FAULT=name`` (optionally ``name:N`` to fire on the N-th pass) makes the process
+SIGKILL itself when it reaches ``point(name)``. Unset, a call is one dict lookup.
+Points: before_sale_commit, after_sale_commit, after_puback_before_mark,
+after_apply_before_ack, print_after_send_before_done.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_SPEC = os.environ.get("PASSERELLE_FAULT", "")
+_NAME, _, _NTH = _SPEC.partition(":")
+_COUNT = {"n": 0}
+
+
+def point(name: str) -> None:
+    if not _NAME or name != _NAME:
+        return
+    _COUNT["n"] += 1
+    if _COUNT["n"] >= int(_NTH or 1):
+        os.kill(os.getpid(), signal.SIGKILL)

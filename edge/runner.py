@@ -1,0 +1,183 @@
+"""``passerelle run``: the whole edge on one box, supervised by one process.
+
+The API runs under gunicorn in a child process (several workers, so one slow request never
+stalls the till); the sync worker and the print worker run as threads of this process. They
+meet only in the database. This process tells systemd it is ready once the database is
+migrated and the HTTP port answers, feeds the watchdog while every part is alive, and on
+SIGTERM stops the workers (which publish their offline status) and the API.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from edge import db
+from edge.config import Settings
+
+log = logging.getLogger("passerelle.run")
+
+# (name, "module:function") of the background workers; each takes (settings, stop_event).
+WORKERS: list[tuple[str, str]] = [
+    ("sync", "sync.worker:run"),
+    ("print", "hardware.worker:run"),
+    ("jobs", "edge.jobs:run"),
+]
+
+
+def gunicorn_command(settings: Settings) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{settings.http_host}:{settings.http_port}",
+        "--workers",
+        str(settings.http_workers),
+        "--threads",
+        str(settings.http_threads),
+        "--worker-class",
+        "gthread",
+        "--graceful-timeout",
+        "10",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',  # no query strings: no PII
+        "edge.wsgi:app",
+    ]
+
+
+def load_worker(spec: str) -> Callable[[Settings, threading.Event], None] | None:
+    module_name, _, func = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    fn: Callable[[Settings, threading.Event], None] = getattr(module, func)
+    return fn
+
+
+@dataclass
+class Supervisor:
+    settings: Settings
+    workers: list[tuple[str, str]] = field(default_factory=lambda: list(WORKERS))
+    with_api: bool = True
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: dict[str, threading.Thread] = field(default_factory=dict)
+    api: subprocess.Popen[bytes] | None = None
+    failed: bool = False
+
+    def start(self) -> None:
+        conn = db.open_database(self.settings.db_path)
+        conn.close()
+        for name, spec in self.workers:
+            fn = load_worker(spec)
+            if fn is None:
+                log.warning("worker %s (%s) is not installed; skipped", name, spec)
+                continue
+            t = threading.Thread(target=self._guard, args=(name, fn), name=name, daemon=True)
+            t.start()
+            self.threads[name] = t
+        if self.with_api:
+            env = dict(os.environ)
+            self.api = subprocess.Popen(gunicorn_command(self.settings), env=env)
+            log.info(
+                "API on http://%s:%s (%s)",
+                self.settings.http_host,
+                self.settings.http_port,
+                "loopback only"
+                if self.settings.http_host in ("127.0.0.1", "::1", "localhost")
+                else "reachable from the network",
+            )
+
+    def _guard(self, name: str, fn: Callable[[Settings, threading.Event], None]) -> None:
+        try:
+            fn(self.settings, self.stop)
+        except Exception:
+            log.exception("worker %s died", name)
+            self.failed = True
+            self.stop.set()
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        if not self.with_api:
+            return True
+        url = f"http://{self.settings.http_host}:{self.settings.http_port}/healthz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stop.is_set():
+            if self.api is not None and self.api.poll() is not None:
+                return False
+            try:
+                if requests.get(url, timeout=1).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def alive(self) -> bool:
+        if self.api is not None and self.api.poll() is not None:
+            return False
+        return all(t.is_alive() for t in self.threads.values())
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self.api is not None and self.api.poll() is None:
+            self.api.terminate()
+            try:
+                self.api.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.api.kill()
+        for t in self.threads.values():
+            t.join(timeout=15)
+
+
+def run(
+    settings: Settings, *, with_api: bool = True, workers: list[tuple[str, str]] | None = None
+) -> int:
+    import sdnotify
+
+    notifier = sdnotify.SystemdNotifier()
+    sup = Supervisor(
+        settings, workers=workers if workers is not None else list(WORKERS), with_api=with_api
+    )
+
+    def _term(signum: int, _frame: Any) -> None:
+        log.info("signal %s: stopping", signum)
+        sup.stop.set()
+
+    signal.signal(signal.SIGTERM, _term)
+    signal.signal(signal.SIGINT, _term)
+    sup.start()
+    if not sup.wait_ready():
+        log.error("the API did not become ready")
+        sup.shutdown()
+        return 1
+    notifier.notify("READY=1")
+    notifier.notify(f"STATUS=serving store {settings.store_id}")
+    log.info("ready: store %s", settings.store_id)
+    watchdog_usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
+    interval = min(5.0, watchdog_usec / 2e6) if watchdog_usec else 5.0
+    code = 0
+    while not sup.stop.wait(interval):
+        if not sup.alive():
+            log.error("a part of the edge died; exiting so that systemd restarts it")
+            code = 1
+            break
+        notifier.notify("WATCHDOG=1")
+    notifier.notify("STOPPING=1")
+    sup.shutdown()
+    return 1 if sup.failed else code

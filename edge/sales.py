@@ -1,0 +1,235 @@
+"""Store sales: the till's one write path.
+
+Pure rules first (pricing a basket, what is paid, what is earned), then ``record_sale``,
+which writes the sale, its lines in the one purchase history, its ledger entries and the
+``sale.recorded`` / ``loyalty.entry`` up-events in the caller's single transaction.
+Prices come from the catalogue, never from the client.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from edge import customers, loyalty, outbox, products, state
+from edge.db import now_iso
+from edge.errors import InvalidInput, NotFound
+from edge.models import SaleIn
+
+
+@dataclass(frozen=True)
+class SaleContext:
+    """Who sells, where, and under which rules: everything a sale needs besides its body."""
+
+    store_id: str
+    source: str
+    currency: str
+    rules: loyalty.LoyaltyRules
+    cashier_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    sku: str
+    name: str
+    qty: int
+    unit_price: int
+
+    @property
+    def amount(self) -> int:
+        return self.qty * self.unit_price
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sku": self.sku, "name": self.name, "qty": self.qty, "unit_price": self.unit_price}
+
+
+def price_lines(conn: sqlite3.Connection, sale: SaleIn, currency: str) -> list[PricedLine]:
+    """Each line at the catalogue price; unknown, inactive or mispriced SKUs are refused."""
+    priced = []
+    for i, line in enumerate(sale.lines):
+        row = products.get_active(conn, line.sku)
+        if row is None:
+            raise InvalidInput(
+                f"unknown or inactive SKU {line.sku!r}", field=f"lines[{i}].sku", code="unknown_sku"
+            )
+        if row["currency"] != currency:
+            raise InvalidInput(
+                f"SKU {line.sku!r} is priced in {row['currency']}",
+                field=f"lines[{i}].sku",
+                code="currency_mismatch",
+            )
+        if line.unit_price is not None and line.unit_price != row["price"]:
+            raise InvalidInput(
+                f"unit_price {line.unit_price} differs from the catalogue price {row['price']} "
+                f"of {line.sku!r}; prices are set by the catalogue",
+                field=f"lines[{i}].unit_price",
+                code="price_mismatch",
+            )
+        priced.append(PricedLine(line.sku, row["name"], line.qty, row["price"]))
+    return priced
+
+
+def record_sale(
+    conn: sqlite3.Connection, sale: SaleIn, ctx: SaleContext
+) -> tuple[int, dict[str, Any]]:
+    """Write one sale; the caller holds the write transaction (see idempotency.once)."""
+    if sale.currency != ctx.currency:
+        raise InvalidInput(
+            f"this store sells in {ctx.currency}", field="currency", code="currency_mismatch"
+        )
+    lines = price_lines(conn, sale, ctx.currency)
+    subtotal = sum(ln.amount for ln in lines)
+    customer = None
+    if sale.customer_id:
+        try:
+            customer = customers.find(conn, customer_id=sale.customer_id)
+        except NotFound as exc:
+            raise InvalidInput(
+                f"unknown customer {sale.customer_id!r}",
+                field="customer_id",
+                code="unknown_customer",
+            ) from exc
+    if sale.redeem_points and customer is None:
+        raise InvalidInput("points can be redeemed only for a member", field="redeem_points")
+
+    discount = 0
+    payable = subtotal - discount
+    points_value = 0
+    balance_before = loyalty.balance(conn, customer["customer_id"]) if customer else 0
+    if customer is not None and sale.redeem_points:
+        link = state.link(conn)
+        points_value = loyalty.check_redemption(
+            points=sale.redeem_points,
+            balance=balance_before,
+            payable=payable,
+            currency=ctx.currency,
+            rules=ctx.rules,
+            redeemed_today=loyalty.redeemed_on_day(conn, customer["customer_id"]),
+            offline_seconds=link["offline_seconds"],
+        )
+    total = payable - points_value
+    earned = (
+        loyalty.points_earned(total, customer["tier"], ctx.currency, ctx.rules) if customer else 0
+    )
+
+    sale_id = str(uuid.uuid4())
+    occurred_at = now_iso()
+    customer_id = customer["customer_id"] if customer else None
+    customers.insert_purchase(
+        conn,
+        {
+            "purchase_id": sale_id,
+            "customer_id": customer_id,
+            "channel": "store",
+            "store_id": ctx.store_id,
+            "occurred_at": occurred_at,
+            "currency": ctx.currency,
+            "total": total,
+            "points_earned": earned,
+            "lines": [ln.as_dict() for ln in lines],
+        },
+        origin="local",
+    )
+    conn.execute(
+        "INSERT INTO sales (sale_id, terminal_id, cashier_id, customer_id, occurred_at, currency, "
+        "subtotal, discount, points_value, total, points_earned, points_redeemed, payment_method, "
+        "locale) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            sale_id,
+            sale.terminal_id,
+            ctx.cashier_id,
+            customer_id,
+            occurred_at,
+            ctx.currency,
+            subtotal,
+            discount,
+            points_value,
+            total,
+            earned,
+            sale.redeem_points,
+            sale.payment_method,
+            customer["locale"] if customer else None,
+        ),
+    )
+    outbox.append(
+        conn,
+        ctx.source,
+        "sale.recorded",
+        {
+            "sale_id": sale_id,
+            "terminal_id": sale.terminal_id,
+            "cashier_id": ctx.cashier_id,
+            "customer_id": customer_id,
+            "occurred_at": occurred_at,
+            "currency": ctx.currency,
+            "total": total,
+            "lines": [ln.as_dict() for ln in lines],
+            "discount": discount,
+            "coupons": [],
+            "points_earned": earned,
+            "points_redeemed": sale.redeem_points,
+        },
+        time=occurred_at,
+    )
+    entries = []
+    if customer_id and sale.redeem_points:
+        entries.append((-sale.redeem_points, "redeem"))
+    if customer_id and earned:
+        entries.append((earned, "purchase"))
+    for points, reason in entries:
+        entry = {
+            "entry_id": str(uuid.uuid4()),
+            "customer_id": customer_id,
+            "points": points,
+            "reason": reason,
+            "ref": sale_id,
+            "channel": "store",
+            "store_id": ctx.store_id,
+            "occurred_at": occurred_at,
+        }
+        loyalty.insert_entry(conn, entry, origin="local")
+        outbox.append(conn, ctx.source, "loyalty.entry", entry, time=occurred_at)
+
+    body = {
+        "sale_id": sale_id,
+        "occurred_at": occurred_at,
+        "currency": ctx.currency,
+        "subtotal": subtotal,
+        "discount": discount,
+        "points_value": points_value,
+        "total": total,
+        "points_earned": earned,
+        "points_redeemed": sale.redeem_points,
+        "points_balance": balance_before - sale.redeem_points + earned if customer_id else None,
+        "lines": [ln.as_dict() for ln in lines],
+    }
+    return 201, body
+
+
+def get_sale(conn: sqlite3.Connection, sale_id: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM sales WHERE sale_id = ?", (sale_id,)).fetchone()
+
+
+def sale_body(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    """A recorded sale as the API shows it (reprints, lookups by id)."""
+    lines = [
+        {"sku": r["sku"], "name": r["name"], "qty": r["qty"], "unit_price": r["unit_price"]}
+        for r in conn.execute(
+            "SELECT * FROM purchase_lines WHERE purchase_id = ? ORDER BY line_no", (row["sale_id"],)
+        )
+    ]
+    return {
+        "sale_id": row["sale_id"],
+        "occurred_at": row["occurred_at"],
+        "currency": row["currency"],
+        "subtotal": row["subtotal"],
+        "discount": row["discount"],
+        "points_value": row["points_value"],
+        "total": row["total"],
+        "points_earned": row["points_earned"],
+        "points_redeemed": row["points_redeemed"],
+        "points_balance": loyalty.balance(conn, row["customer_id"]) if row["customer_id"] else None,
+        "lines": lines,
+    }

@@ -1,0 +1,1 @@
+"""Passerelle: kiosk_ui."""

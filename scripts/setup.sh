@@ -1,0 +1,80 @@
+# Shared set-up for scripts/test.sh and scripts/demo.sh (sourced, not run).
+# Installs what is missing: a virtual environment with the project, Mosquitto, Chromium.
+# As root it installs system packages itself; otherwise it says exactly what to run.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${PASSERELLE_VENV:-$ROOT/.venv}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf '\033[31mError: %s\033[0m\n' "$*" >&2; exit 1; }
+
+find_python() {
+    for py in python3.13 python3.12 python3.11 python3; do
+        if command -v "$py" >/dev/null 2>&1 &&
+           "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+            command -v "$py"; return 0
+        fi
+    done
+    return 1
+}
+
+apt_install() {
+    # $@: Debian package names
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing with apt-get: $*"
+        export DEBIAN_FRONTEND=noninteractive
+        if ! apt-get install -y --no-install-recommends "$@" >/tmp/passerelle-apt.log 2>&1; then
+            apt-get update >>/tmp/passerelle-apt.log 2>&1 || true
+            apt-get install -y --no-install-recommends "$@" >>/tmp/passerelle-apt.log 2>&1 ||
+                die "apt-get install $* failed; see /tmp/passerelle-apt.log"
+        fi
+    else
+        die "missing: $*. Install it with:  sudo apt-get install -y $*   and run this command again."
+    fi
+}
+
+ensure_python() {
+    PYTHON="$(find_python)" || {
+        apt_install python3 python3-venv
+        PYTHON="$(find_python)" || die "Python 3.11 or newer is needed (found none)."
+    }
+    "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+}
+
+ensure_venv() {
+    ensure_python
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating the virtual environment in $VENV"
+        "$PYTHON" -m venv "$VENV" || die "could not create $VENV (is python3-venv installed?)"
+    fi
+    local stamp="$VENV/.passerelle-installed"
+    local want
+    want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        say "installing Passerelle and its dependencies into $VENV"
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+        "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]" ||
+            die "pip install failed (see above); check the network access to PyPI"
+        echo "$want" > "$stamp"
+    fi
+}
+
+ensure_mosquitto() {
+    if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+        apt_install mosquitto mosquitto-clients
+    fi
+}
+
+chromium_path() {
+    for c in "${PASSERELLE_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-browser \
+             /snap/bin/chromium /usr/bin/google-chrome; do
+        if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; return 0; fi
+    done
+    return 1
+}
+
+ensure_chromium() {
+    chromium_path >/dev/null || apt_install chromium
+    PASSERELLE_CHROMIUM="$(chromium_path)" || die "Chromium is needed for the browser tests."
+    export PASSERELLE_CHROMIUM
+}

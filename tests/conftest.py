@@ -1,0 +1,91 @@
+"""Shared fixtures, in the spirit of flaskr's: each test gets its own database file, an app,
+a client, a CLI runner, tokens for every role, and (where MQTT is involved) a real Mosquitto
+on a free port."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from edge import auth, db
+from edge.app import create_app
+from tests.support.broker import Broker
+
+ROLES = ("kiosk", "pos", "staff", "admin")
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own PASSERELLE_* settings must not leak into the tests."""
+    for key in list(os.environ):
+        if key.startswith("PASSERELLE_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "store.db"
+
+
+@pytest.fixture
+def app_config(db_path: Path) -> dict[str, Any]:
+    return {"DB_PATH": str(db_path), "STORE_ID": "S001", "TESTING": True, "SECRET_KEY": "test"}
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Flask:
+    return create_app(app_config)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def conn(app: Flask) -> Iterator[sqlite3.Connection]:
+    c = db.connect(app.config["DB_PATH"])
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def tokens(conn: sqlite3.Connection) -> dict[str, str]:
+    return {role: auth.create_token(conn, name=f"test-{role}", role=role) for role in ROLES}
+
+
+@pytest.fixture
+def headers(tokens: dict[str, str]) -> Callable[..., dict[str, str]]:
+    def make(role: str, **extra: str) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {tokens[role]}"}
+        h.update({k.replace("_", "-"): v for k, v in extra.items()})
+        return h
+
+    return make
+
+
+@pytest.fixture
+def seeded(app: Flask, conn: sqlite3.Connection) -> dict[str, Any]:
+    """The demo shop: products, members with web and store purchases, staff."""
+    from edge import demo
+
+    return demo.seed(conn, app.config["SETTINGS"])
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Broker]:
+    broker = Broker(tmp_path / "broker").start()
+    yield broker
+    broker.kill()
