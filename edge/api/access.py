@@ -26,6 +26,24 @@ ACCESS: dict[str, frozenset[str]] = {
     "sales.get": TILL,
     "audit.list": ADMIN_ONLY,
     "sync.status": ADMIN_ONLY,
+    # click-and-collect (issue 4)
+    "pickups.list": BOARD,
+    "pickups.get": BOARD,
+    "pickups.preparing": BOARD,
+    "pickups.ready": BOARD,
+    "pickups.collect": BOARD,
+    "pickups.cancel": BOARD,
+    "pickups.unlock": BOARD,
+    "pickups.checkin": frozenset({KIOSK, STAFF, ADMIN}),
+    "pickups.reprint": BOARD,
+    # printing (issue 7)
+    "printers.list": STORE_STAFF,
+    "print_jobs.list": STORE_STAFF,
+    "print_jobs.retry": STORE_STAFF,
+    "sales.receipt": TILL,
+    # offers and coupons (issue 10)
+    "coupons.check": frozenset({KIOSK, POS, ADMIN}),
+    "offers.for_customer": EVERYONE,
 }
 
 # Finer rules inside an operation, kept here too so that they are read in one place.
