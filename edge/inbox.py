@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from edge import customers, loyalty, products
+from edge import customers, loyalty, pickups, products
 
 
 @dataclass(frozen=True)
@@ -58,4 +58,6 @@ HANDLERS: dict[str, Handler] = {
     "purchase.recorded": _purchase_recorded,
     "loyalty.entry": _loyalty_entry,
     "product.upserted": _product_upserted,
+    "order.placed": pickups.on_order_placed,
+    "order.cancelled": pickups.on_order_cancelled,
 }
