@@ -7,7 +7,8 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from edge import jobs, pickups
+from edge import jobs, outbox, pickups
+from sync import contract
 from tests.pickups.conftest import iso, pickup_events, status_of
 
 CONTRACT_FIELDS = {"order_id", "status", "checked_in_at", "staff_id", "occurred_at"}
@@ -36,6 +37,23 @@ def test_up_events_in_order_with_the_contracts_fields(place, act, client, header
     assert events[0]["checked_in_at"] is None and events[2]["checked_in_at"] is None
     assert events[3]["checked_in_at"] and events[4]["checked_in_at"] == events[3]["checked_in_at"]
     assert [e["occurred_at"] for e in events] == sorted(e["occurred_at"] for e in events)
+    # and each, as it will travel, passes the contract's JSON Schemas
+    for event in outbox.after(conn, "/stores/S001", 0):
+        contract.validate(event.envelope())
+
+
+def test_every_up_event_of_the_conflicts_passes_the_contract(place, act, deliver, conn):
+    order = place()
+    for step in ("preparing", "ready", "collect"):
+        act(order, step)
+    deliver("order.cancelled", {"order_id": order["order_id"], "reason": "late"})
+    early = place()
+    deliver("order.cancelled", {"order_id": early["order_id"] + "x", "reason": "x"})
+    act(early, "cancel")
+    events = outbox.after(conn, "/stores/S001", 0)
+    assert len(events) == 7
+    for event in events:
+        contract.validate(event.envelope())
 
 
 def test_print_jobs_at_ready_and_collected_and_reprint(place, act, client, headers, conn):
