@@ -34,7 +34,9 @@ def _customer_upserted(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: Appl
 
 
 def _customer_erased(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: ApplyContext) -> bool:
-    return customers.apply_erased(conn, d)
+    erased = customers.apply_erased(conn, d)
+    pickups.erase_customer(conn, d["customer_id"])  # the name on their click-and-collect orders
+    return erased
 
 
 def _purchase_recorded(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: ApplyContext) -> bool:

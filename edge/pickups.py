@@ -53,6 +53,7 @@ STATUSES: tuple[Status, ...] = (
     "expired",
 )
 ACTIONS: tuple[Action, ...] = ("prepare", "ready", "collect", "cancel", "expire", "checkin")
+ERASED_NAME = "—"
 OPEN: frozenset[str] = frozenset({"received", "preparing", "ready"})
 CLOSED: frozenset[str] = frozenset({"collected", "cancelled", "expired"})
 
@@ -867,6 +868,16 @@ def on_order_cancelled(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: Appl
     )
     _emit(conn, ctx.source, row, None, stamp)
     return True
+
+
+def erase_customer(conn: sqlite3.Connection, customer_id: str) -> int:
+    """``customer.erased`` (GDPR): the name goes from the person's orders; the order number
+    and the pickup code still identify an open order at the counter."""
+    cur = conn.execute(
+        "UPDATE pickup_orders SET customer_name = ?, updated_at = ? WHERE customer_id = ?",
+        (ERASED_NAME, now_iso(), customer_id),
+    )
+    return cur.rowcount
 
 
 # -- what /readyz and /metrics show -------------------------------------------------------------

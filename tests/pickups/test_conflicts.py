@@ -110,3 +110,13 @@ def test_bad_order_cancelled_is_refused(deliver, conn):
     with pytest.raises(InvalidInput):
         deliver("order.cancelled", {"order_id": "o-1"})
     assert conn.execute("SELECT COUNT(*) FROM pickup_tombstones").fetchone()[0] == 0
+
+
+def test_customer_erased_takes_the_name_off_their_orders(place, deliver, client, headers):
+    mine = place(customer_id="c-0009", customer_name="Zoé Martin")
+    other = place(customer_id="c-0010", customer_name="Paul Petit")
+    deliver("customer.erased", {"customer_id": "c-0009"})
+    got = client.get(f"/api/v1/pickups/{mine['order_id']}", headers=headers("staff")).json
+    assert got["customer_name"] == "—" and got["status"] == "received"
+    got = client.get(f"/api/v1/pickups/{other['order_id']}", headers=headers("staff")).json
+    assert got["customer_name"] == "Paul Petit"
