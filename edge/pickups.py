@@ -639,7 +639,7 @@ def checkin(
     settings: Settings,
     locale: str | None = None,
 ) -> dict[str, Any]:
-    """ "I am here for order W-100234, code 123456" at the kiosk (or said at the counter).
+    """The shopper's "I am here for W-100234, code 123456", at the kiosk or the counter.
 
     Unknown number, wrong code and locked order all get the same 422 in the same words, so a
     stranger learns nothing about anyone's order; a wrong code on a real order counts toward
