@@ -628,6 +628,24 @@ def reprint(
     return {"job_id": job_id, "document": document, "order_id": order_id}
 
 
+def goods_put_back(
+    conn: sqlite3.Connection, order_id: str, who: Principal, settings: Settings
+) -> dict[str, Any]:
+    """Staff confirm the goods of a cancelled or expired order are back on the shelves: the
+    board stops asking."""
+    with write(conn):
+        row = get_row(conn, order_id)
+        if not row["put_back"]:
+            raise Conflict(
+                f"order {row['order_number']} is {row['status']}: it has no goods to put back",
+                field="put_back",
+                code="nothing_to_put_back",
+            )
+        row = _set(conn, order_id, put_back=0, updated_at=now_iso(), updated_by=staff_of(who))
+        _audit(conn, who, "put_back", row)
+    return order_view(conn, order_id)
+
+
 # -- the shopper's check-in --------------------------------------------------------------------
 
 
@@ -903,6 +921,7 @@ def stats(conn: sqlite3.Connection, now: datetime | None = None) -> dict[str, An
         "SELECT COUNT(*) FROM pickup_orders WHERE locked = 1 "
         "AND status IN ('received', 'preparing', 'ready')"
     ).fetchone()[0]
+    put_back = conn.execute("SELECT COUNT(*) FROM pickup_orders WHERE put_back = 1").fetchone()[0]
     return {
         "counts": counts,
         "oldest_ready_age_seconds": (
@@ -911,4 +930,5 @@ def stats(conn: sqlite3.Connection, now: datetime | None = None) -> dict[str, An
         "handovers_last_hour": int(handovers),
         "checked_in_waiting": int(waiting),
         "locked": int(locked),
+        "put_back": int(put_back),
     }

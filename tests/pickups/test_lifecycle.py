@@ -177,7 +177,7 @@ def test_metrics_and_readiness(place, act, client, headers):
     assert "passerelle_pickup_handovers_last_hour 1.0" in text
     assert "passerelle_pickup_oldest_ready_age_seconds" in text
     ready = client.get("/readyz").json
-    assert ready["pickups"] == {"checked_in_waiting": 1, "locked": 0, "ready": 1}
+    assert ready["pickups"] == {"checked_in_waiting": 1, "locked": 0, "ready": 1, "put_back": 0}
 
 
 def test_pickups_are_in_the_openapi_document(client, headers):
