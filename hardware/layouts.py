@@ -242,8 +242,8 @@ def sale_receipt_data(
 ) -> dict[str, Any]:
     """What a sale receipt prints, from the sale as the API answers it (``sale_body``).
 
-    ``customer`` is the member's row (or None). The member is named as the kiosk shows them ("Élodie D."): a receipt left on the
-    counter must not carry a full name."""
+    ``customer`` is the member's row (or None), named as the kiosk shows them ("Élodie D."):
+    a receipt left on the counter must not carry a full name."""
     keys = (
         "sale_id",
         "occurred_at",
