@@ -180,7 +180,7 @@ class Renderer:
         self.profile = profile
         self.codepage = choose_codepage(profile, codepage)
         self.fmt = _Formatter(locale, currency, timezone)
-        self.p = Dummy(profile=profile)
+        self.p = Dummy(profile=profile)  # replaced for every job (see render)
 
     def render(
         self,
@@ -193,8 +193,9 @@ class Renderer:
         layout = LAYOUTS.get(document)
         if layout is None:
             raise RenderError(f"unknown document {document!r}")
-        p = self.p
-        p.clear()
+        # A fresh printer object per job: python-escpos remembers the table it last selected
+        # and would skip ESC t on the next job, which the printer (reset by ESC @) needs.
+        p = self.p = Dummy(profile=self.profile)
         p.hw("INIT")  # ESC @: whatever the printer was left in, start from its defaults
         p.charcode(self.codepage)  # ESC t n, once per job
         try:

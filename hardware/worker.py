@@ -129,6 +129,7 @@ class PrinterLoop:
         self.roles = roles
         self.renderer_by_locale: dict[str, Renderer] = {}
         self.last_probe = 0.0
+        self.last_logged: str | None = None
 
     def renderer(self, locale: str) -> Renderer:
         if locale not in self.renderer_by_locale:
@@ -211,6 +212,9 @@ class PrinterLoop:
             return
         record_state(conn, self.cfg.name, status, None)
         self.last_probe = _now().timestamp()
+        if self.last_logged is not None:
+            log.info("printer %s is back", self.cfg.name)
+            self.last_logged = None
 
     def mark_printing(self, conn: sqlite3.Connection, job_id: int) -> None:
         with db.write(conn):
@@ -255,8 +259,29 @@ class PrinterLoop:
                     job["job_id"],
                 ),
             )
-        log.warning(
-            "print job %s on %s waits %.1f s: %s", job["job_id"], self.cfg.name, delay, exc.message
+            # The jobs behind it wait for the same printer: they say so too.
+            marks = ",".join("?" * len(self.roles))
+            conn.execute(
+                f"UPDATE print_jobs SET status = 'waiting', printer = ?, last_error = ?, "
+                f"next_try_at = ? WHERE status = 'queued' AND job_id > ? "
+                f"AND printer_role IN ({marks})",
+                (
+                    self.cfg.name,
+                    f"waiting behind job {job['job_id']}: {exc.message}",
+                    _iso(_now() + timedelta(seconds=delay)),
+                    job["job_id"],
+                    *self.roles,
+                ),
+            )
+        level = logging.WARNING if exc.message != self.last_logged else logging.DEBUG
+        self.last_logged = exc.message
+        log.log(
+            level,
+            "print job %s on %s waits %.1f s: %s",
+            job["job_id"],
+            self.cfg.name,
+            delay,
+            exc.message,
         )
 
     def run(self, stop: threading.Event) -> None:
