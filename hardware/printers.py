@@ -161,7 +161,9 @@ class Link:
             paper = {2: "ok", 1: "low", 0: "out"}.get(p.paper_status(), "out")
         except TimeoutError as exc:
             raise PrinterError(
-                "unreachable", f"{describe(self.cfg)} did not answer a status request"
+                "unreachable",
+                f"{describe(self.cfg)} did not answer a status request (for a printer that "
+                "never answers them, set status_query = false)",
             ) from exc
         except (EscposError, OSError) as exc:
             raise PrinterError("unreachable", f"status request failed: {_one_line(exc)}") from exc

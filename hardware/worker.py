@@ -83,6 +83,13 @@ def hold_orphans(conn: sqlite3.Connection, settings: Settings) -> int:
     """Jobs for a role no printer takes: waiting, with the reason, never silently dropped."""
     roles = list(role_owners(settings))
     marks = ",".join("?" * len(roles)) or "''"
+    found = conn.execute(
+        f"SELECT 1 FROM print_jobs WHERE status = 'queued' AND printer_role NOT IN ({marks}) "
+        f"LIMIT 1",
+        roles,
+    ).fetchone()
+    if found is None:  # the usual case: no write transaction every second for nothing
+        return 0
     with db.write(conn):
         cur = conn.execute(
             f"UPDATE print_jobs SET status = 'waiting', next_try_at = NULL, "

@@ -35,6 +35,7 @@ class PrinterEmulator:
         self.offline = False
         self.paper_out = False
         self.answer_status = True
+        self.answers_left: int | None = None  # stop answering status after this many
         self._server: socket.socket | None = None
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -109,6 +110,10 @@ class PrinterEmulator:
                     n = pending[i + 2]
                     pending = pending[i + 3 :]
                     rec.status_requests += 1
+                    if self.answers_left is not None:
+                        if self.answers_left <= 0:
+                            continue
+                        self.answers_left -= 1
                     if self.answer_status:
                         conn.sendall(bytes([self._status(n)]))
                 pending = pending[-2:]

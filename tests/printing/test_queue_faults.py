@@ -190,3 +190,22 @@ def test_emulator_counts_match_jobs(emulator: PrinterEmulator) -> None:
         assert s.recv(1) == b"\x12"
     wait_until(lambda: all(c.closed for c in emulator.connections) or None)
     assert emulator.jobs() == []
+
+
+def test_a_job_the_printer_never_confirmed_is_sent_again_marked(
+    client, headers, seeded, conn, emulator, start_worker
+):
+    """The printer answered before the job (online, paper) but not after it: the bytes may or
+    may not be on paper, so the job is sent again, marked, without a second drawer kick."""
+    sale = sell(client, headers, "k1", payment_method="cash")
+    emulator.answers_left = 2
+    start_worker()
+    wait_until(lambda: statuses(conn) == ["waiting"] or None, what="unconfirmed job waiting")
+    job = conn.execute("SELECT * FROM print_jobs").fetchone()
+    assert "did not confirm" in job["last_error"] and job["interrupted"] == 1
+    emulator.answers_left = None
+    wait_until(lambda: statuses(conn) == ["done"] or None, what="sent again")
+    first, again = (decode(j) for j in emulator.jobs())
+    assert first.qr_codes == again.qr_codes == [sale["sale_id"]]
+    assert first.drawer_kicks == [0] and again.drawer_kicks == []
+    assert "Réimpression après interruption" in again.text
