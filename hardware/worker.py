@@ -204,7 +204,10 @@ class PrinterLoop:
         status: PrinterStatus | None = None
         try:
             with Link(self.cfg) as link:
-                status = link.check()
+                status = link.status()
+                problem = status.problem()
+                if problem is not None:
+                    raise problem
                 self.mark_printing(conn, job_id)
                 link.send(payload)
                 link.confirm()

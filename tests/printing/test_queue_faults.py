@@ -65,7 +65,9 @@ def test_offline_and_out_of_paper_wait_with_the_reason(
     wait_until(lambda: statuses(conn) == ["waiting"] or None, what="job waiting for paper")
     job = conn.execute("SELECT * FROM print_jobs").fetchone()
     assert job["last_error"] == "the printer is out of paper"
-    assert client.get("/api/v1/printers", headers=headers("pos")).json["items"][0]["paper"] is None
+    front = client.get("/api/v1/printers", headers=headers("pos")).json["items"][0]
+    assert front["ok"] is False and front["paper"] == "out" and front["online"] is True
+    assert front["last_error"] == "the printer is out of paper"
     emulator.paper_out, emulator.offline = False, True
     wait_until(
         lambda: "offline" in (conn.execute("SELECT last_error FROM print_jobs").fetchone()[0]),
