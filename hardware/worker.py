@@ -186,10 +186,12 @@ class PrinterLoop:
             data["store_name"] = self.settings.store_name
         if job["reprint_of"] is not None:
             data["reprint_of"] = job["reprint_of"]
-        if job["interrupted"]:
+        # Still 'printing' here means an earlier try in this process broke after the send.
+        interrupted = bool(job["interrupted"]) or job["status"] == "printing"
+        if interrupted:
             data["interrupted"] = True
         locale = job["locale"] or self.settings.locale
-        kick = bool(job["open_drawer"]) and self.cfg.cash_drawer and not job["interrupted"]
+        kick = bool(job["open_drawer"]) and self.cfg.cash_drawer and not interrupted
         return self.renderer(locale).render(
             job["document"], data, open_drawer=kick, drawer_pin=self.cfg.drawer_pin
         )
@@ -220,6 +222,14 @@ class PrinterLoop:
             else:
                 self.finish(conn, job_id, "failed", exc.message)
             return
+        except sqlite3.Error:
+            raise
+        except Exception as unexpected:  # a bug must fail the job visibly, not kill the loop
+            log.exception("print job %s: unexpected error", job_id)
+            err = PrinterError("unexpected", f"{type(unexpected).__name__}: {unexpected}")
+            record_state(conn, self.cfg.name, status, err)
+            self.finish(conn, job_id, "failed", err.message)
+            return
         record_state(conn, self.cfg.name, status, None)
         self.last_probe = _now().timestamp()
         if self.last_logged is not None:
@@ -229,8 +239,8 @@ class PrinterLoop:
     def mark_printing(self, conn: sqlite3.Connection, job_id: int) -> None:
         with db.write(conn):
             conn.execute(
-                "UPDATE print_jobs SET status = 'printing', printer = ?, attempts = attempts + 1 "
-                "WHERE job_id = ?",
+                "UPDATE print_jobs SET status = 'printing', printer = ?, attempts = attempts + 1, "
+                "interrupted = interrupted OR status = 'printing' WHERE job_id = ?",
                 (self.cfg.name, job_id),
             )
 
@@ -300,9 +310,10 @@ class PrinterLoop:
             while not stop.is_set():
                 try:
                     busy = self.step(conn)
-                except sqlite3.Error:
-                    log.exception("print loop of %s: database error; retrying", self.cfg.name)
-                    busy = False
+                except Exception:  # the database busy past its timeout, a full disk, a bug
+                    log.exception("print loop of %s: error; trying again in 1 s", self.cfg.name)
+                    stop.wait(1.0)
+                    continue
                 if not busy:
                     stop.wait(IDLE_POLL)
         finally:

@@ -152,3 +152,38 @@ def test_reprint_is_a_new_job_marked_as_a_copy_without_drawer_kick(
     assert (
         client.post(f"/api/v1/sales/{sale['sale_id']}/receipt", headers=headers("kiosk"))
     ).status_code == 403
+
+
+def test_a_receipt_exists_if_and_only_if_the_sale_does(client, headers, seeded, conn):
+    sell(client, headers, "k1")
+    again = client.post(
+        "/api/v1/sales",
+        json={
+            "terminal_id": "pos-1",
+            "currency": "EUR",
+            "lines": [{"sku": "SKU-CREME", "qty": 2}, {"sku": "SKU-PAIN-EPI", "qty": 1}],
+            "payment_method": "card",
+        },
+        headers=headers("pos", Idempotency_Key="k1"),
+    )
+    assert again.headers["Idempotent-Replayed"] == "true"
+    refused = client.post(
+        "/api/v1/sales",
+        json={"terminal_id": "pos-1", "currency": "EUR", "lines": [{"sku": "NOPE", "qty": 1}]},
+        headers=headers("pos", Idempotency_Key="k2"),
+    )
+    assert refused.status_code == 422
+    assert conn.execute("SELECT COUNT(*) FROM print_jobs").fetchone()[0] == 1
+    assert conn.execute("SELECT COUNT(*) FROM sales").fetchone()[0] == 1
+
+
+def test_printing_operations_follow_the_role_table(client, headers, seeded):
+    assert client.get("/api/v1/printers", headers=headers("kiosk")).status_code == 403
+    assert client.get("/api/v1/print-jobs", headers=headers("kiosk")).status_code == 403
+    r = client.get("/api/v1/printers", headers=headers("staff"))
+    assert r.status_code == 200
+    front = r.json["items"][0]
+    assert front["name"] == "front" and front["target"].startswith("127.0.0.1:")
+    assert front["ok"] is None  # the worker has not talked to it yet
+    assert r.json["unassigned_roles"] == []
+    assert client.get("/api/v1/printers").status_code == 401
