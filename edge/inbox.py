@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from edge import customers, loyalty, products
+from edge import customers, loyalty, offers, products
 
 
 @dataclass(frozen=True)
@@ -58,4 +58,8 @@ HANDLERS: dict[str, Handler] = {
     "purchase.recorded": _purchase_recorded,
     "loyalty.entry": _loyalty_entry,
     "product.upserted": _product_upserted,
+    # offers and coupons (issue 10): versioned offers, immutable coupons, idempotent uses
+    "offer.upserted": offers.apply_offer_upserted,
+    "coupon.issued": offers.apply_coupon_issued,
+    "coupon.redeemed": offers.apply_coupon_redeemed,
 }
