@@ -759,8 +759,9 @@ def insert_redemption(conn: sqlite3.Connection, r: Mapping[str, Any], origin: st
 
 def flag_overuse(conn: sqlite3.Connection, coupon_id: str) -> bool:
     """Flag a coupon whose merged redemptions exceed its uses: a double use across channels
-    while the link was down. Recorded in ``coupon_overuse`` (for /readyz and the metrics) and
-    in the audit log, once per new excess use; True when something new was flagged."""
+    while the link was down. Recorded in ``coupon_overuse`` (for /readyz and the metrics,
+    with the current count) and once in the audit log, with the redemptions known when it
+    was flagged; True when something new was flagged."""
     row = conn.execute(
         "SELECT code, max_uses FROM coupons WHERE coupon_id = ?", (coupon_id,)
     ).fetchone()
@@ -781,6 +782,15 @@ def flag_overuse(conn: sqlite3.Connection, coupon_id: str) -> bool:
         "max_uses = excluded.max_uses, updated_at = excluded.updated_at",
         (coupon_id, row["max_uses"], count, stamp, stamp),
     )
+    log.warning(
+        "coupon %s (%s) used %d times for %d allowed: double use across channels",
+        coupon_id,
+        row["code"],
+        count,
+        row["max_uses"],
+    )
+    if known is not None:
+        return True  # already in the audit log; the flag's count is brought up to date
     redemptions = [
         dict(r)
         for r in conn.execute(
@@ -789,25 +799,13 @@ def flag_overuse(conn: sqlite3.Connection, coupon_id: str) -> bool:
             (coupon_id,),
         )
     ]
-    log.warning(
-        "coupon %s (%s) used %d times for %d allowed: double use across channels",
-        coupon_id,
-        row["code"],
-        count,
-        row["max_uses"],
-    )
     audit.record(
         conn,
         actor="sync",
         role=None,
         action="coupon.overuse",
         target=coupon_id,
-        detail={
-            "code": row["code"],
-            "max_uses": row["max_uses"],
-            "uses": count,
-            "redemptions": redemptions,
-        },
+        detail={"code": row["code"], "max_uses": row["max_uses"], "redemptions": redemptions},
     )
     return True
 
