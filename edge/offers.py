@@ -647,6 +647,19 @@ def for_customer(
 # -- down-events ---------------------------------------------------------------------------------
 
 
+def _utc(value: Any, *, required: bool = False) -> str | None:
+    """An RFC 3339 time from a message, checked to carry its offset (a naive time would make
+    every later comparison fail); a bad one raises ValueError, so the event is refused."""
+    if value is None:
+        if required:
+            raise ValueError("a required time is missing")
+        return None
+    when = parse_time(str(value))
+    if when is None or when.tzinfo is None:
+        raise ValueError(f"{value!r} is not an RFC 3339 time with an offset")
+    return str(value)
+
+
 def apply_offer_upserted(
     conn: sqlite3.Connection, d: Mapping[str, Any], ctx: ApplyContext | None = None
 ) -> bool:
@@ -656,8 +669,14 @@ def apply_offer_upserted(
     if kind not in ("percent", "amount") or value < 0 or (kind == "percent" and value > 100):
         raise ValueError(f"offer {d.get('offer_id')!r}: bad kind/value {kind!r}/{value!r}")
     title = d.get("title") or {}
-    if not isinstance(title, Mapping):
+    if not isinstance(title, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in title.items()
+    ):
         raise ValueError("offer title must be an object of locale → text")
+    skus = d.get("skus") or []
+    if not isinstance(skus, list | tuple) or not all(isinstance(x, str) for x in skus):
+        raise ValueError("offer skus must be a list of SKUs")
+    valid_from, valid_until = _utc(d.get("valid_from")), _utc(d.get("valid_until"))
     cur = conn.execute(
         "INSERT INTO offers (offer_id, version, title, kind, value, min_total, skus, valid_from, "
         "valid_until, active, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
@@ -673,9 +692,9 @@ def apply_offer_upserted(
             kind,
             value,
             max(0, int(d.get("min_total") or 0)),
-            json.dumps(sorted({str(s) for s in d.get("skus") or []})),
-            d.get("valid_from"),
-            d.get("valid_until"),
+            json.dumps(sorted(set(skus))),
+            valid_from,
+            valid_until,
             int(bool(d.get("active", True))),
             now_iso(),
         ),
@@ -713,7 +732,7 @@ def apply_coupon_issued(
             code,
             d.get("customer_id"),
             max(1, int(d.get("max_uses") or 1)),
-            d["issued_at"],
+            _utc(d["issued_at"], required=True),
             str(d.get("channel") or "web"),
             now_iso(),
         ),
@@ -749,7 +768,7 @@ def insert_redemption(conn: sqlite3.Connection, r: Mapping[str, Any], origin: st
             r.get("store_id"),
             r.get("ref"),
             discount,
-            r["occurred_at"],
+            _utc(r["occurred_at"], required=True),
             origin,
             now_iso(),
         ),

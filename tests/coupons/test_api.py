@@ -7,6 +7,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from edge import outbox as edge_outbox
+from sync import contract
 from tests.coupons.conftest import coupon, iso, link_down, link_up, offer, redeemed
 
 CHECK = "/api/v1/coupons/check"
@@ -119,6 +121,8 @@ def test_sale_with_a_coupon(client, headers, shop, conn):
     assert redemption["coupon_id"] == "cp-elodie10" and redemption["channel"] == "store"
     assert redemption["ref"] == r.json["sale_id"] and redemption["store_id"] == "S001"
     assert redemption["discount"] == 258
+    for event in edge_outbox.after(conn, "/stores/S001", 0):  # each up-event meets the contract
+        contract.validate(event.envelope())
     lines = conn.execute("SELECT line_no, discount FROM coupon_redemption_lines").fetchall()
     assert [tuple(x) for x in lines] == [(1, 258)]
     got = client.get(f"/api/v1/sales/{r.json['sale_id']}", headers=headers("pos")).json

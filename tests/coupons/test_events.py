@@ -10,7 +10,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from edge import db, inbox
+from sync import contract
 from tests.coupons.conftest import coupon, link_down, offer, redeemed
 
 
@@ -216,3 +219,41 @@ def test_double_use_across_channels_during_an_outage_is_flagged(client, headers,
     assert "passerelle_coupon_overuse 1.0" in metrics
     r = client.get("/api/v1/audit", headers=headers("admin"))
     assert any(e["action"] == "coupon.overuse" for e in r.json["items"])
+
+
+def test_bad_events_are_refused_whole(apply, conn, seeded):
+    """A handler raises on a message it cannot trust; its transaction writes nothing."""
+    bad = [
+        ("offer.upserted", offer("OFF-X", valid_from="2026-11-24T10:00:00")),  # no offset
+        ("offer.upserted", offer("OFF-X", valid_until="tomorrow")),
+        ("offer.upserted", offer("OFF-X", kind="gift")),
+        ("offer.upserted", offer("OFF-X", value=101)),
+        ("offer.upserted", offer("OFF-X", title="10 %")),
+        ("offer.upserted", offer("OFF-X", skus="SKU-MUG")),
+        ("coupon.issued", coupon("XX", issued_at=None)),
+        ("coupon.redeemed", redeemed("cp-xx", discount=-5)),
+        ("coupon.redeemed", redeemed("cp-xx", occurred_at="yesterday")),
+    ]
+    for type_, data in bad:
+        with pytest.raises(ValueError):
+            apply(type_, data)
+    for table in ("offers", "coupons", "coupon_redemptions"):
+        assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0
+    assert apply("offer.upserted", offer("OFF-X", valid_from="2026-11-24T10:00:00+00:00"))
+
+
+def test_the_events_of_these_tests_meet_the_contract():
+    """The down-events fed to the handlers here are ones the online store may send."""
+    for n, (type_, data) in enumerate(campaign(), start=1):
+        contract.validate(
+            {
+                "specversion": "1.0",
+                "id": f"e-{n}",
+                "source": "/web/chain",
+                "type": type_,
+                "time": "2026-11-22T10:15:00Z",
+                "sequence": str(n),
+                "datacontenttype": "application/json",
+                "data": data,
+            }
+        )
