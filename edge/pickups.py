@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -372,9 +373,11 @@ def _set(conn: sqlite3.Connection, order_id: str, **changes: Any) -> sqlite3.Row
 
 
 def _print_data(
-    conn: sqlite3.Connection, row: sqlite3.Row, settings: Settings, staff: str | None
+    conn: sqlite3.Connection, row: sqlite3.Row, settings: Settings, who: Principal
 ) -> dict[str, Any]:
-    """Everything a pickup slip or a handover receipt shows (never the pickup code)."""
+    """Everything a pickup slip or a handover receipt shows (never the pickup code), under
+    the keys of the printing layouts (``hardware/layouts.py``): ``pickup_deadline`` and
+    ``handed_over_by`` are ``pickup_by`` and the staff member's name."""
     return {
         "order_id": row["order_id"],
         "order_number": row["order_number"],
@@ -386,10 +389,12 @@ def _print_data(
         "paid_in_store": bool(row["paid_in_store"]),
         "placed_at": row["placed_at"],
         "pickup_by": row["pickup_by"],
+        "pickup_deadline": row["pickup_by"],
         "ready_at": row["ready_at"],
         "checked_in_at": row["checked_in_at"],
         "collected_at": row["collected_at"],
-        "staff": staff,
+        "staff": staff_of(who),
+        "handed_over_by": who.name if row["collected_at"] else None,
         "store_id": settings.store_id,
         "store_name": settings.store_name,
     }
@@ -399,19 +404,17 @@ def _enqueue(
     conn: sqlite3.Connection,
     row: sqlite3.Row,
     settings: Settings,
-    staff: str | None,
+    who: Principal,
     document: str,
-    reprint_of: int | None = None,
 ) -> int:
     return queue.enqueue(
         conn,
         document=document,
-        data=_print_data(conn, row, settings, staff),
+        data=_print_data(conn, row, settings, who),
         ref=row["order_id"],
         locale=customer_locale(conn, row["customer_id"], settings.locale),
         printer_role="pickup_slips" if document == "pickup_slip" else "receipts",
-        reprint_of=reprint_of,
-        requested_by=staff,
+        requested_by=staff_of(who),
     )
 
 
@@ -469,7 +472,7 @@ def _staff_move(
         _emit(conn, settings.up_source, row, staff, stamp)
         _audit(conn, who, action, row, status=status)
         if status == "ready":
-            _enqueue(conn, row, settings, staff, "pickup_slip")
+            _enqueue(conn, row, settings, who, "pickup_slip")
     return order_view(conn, order_id)
 
 
@@ -571,7 +574,7 @@ def collect(
             )
             _emit(conn, settings.up_source, row, staff, stamp)
             _audit(conn, who, "collect", row)
-            _enqueue(conn, row, settings, staff, "handover_receipt")
+            _enqueue(conn, row, settings, who, "handover_receipt")
     if failure is not None:
         raise failure
     return order_view(conn, order_id)
@@ -619,11 +622,24 @@ def reprint(
                 code="invalid_transition",
             )
         last = conn.execute(
-            "SELECT MAX(job_id) FROM print_jobs WHERE ref = ? AND document = ?",
+            "SELECT * FROM print_jobs WHERE ref = ? AND document = ? "
+            "AND reprint_of IS NULL ORDER BY job_id DESC LIMIT 1",
             (order_id, document),
-        ).fetchone()[0]
+        ).fetchone()
         staff = staff_of(who)
-        job_id = _enqueue(conn, row, settings, staff, document, reprint_of=last)
+        if last is None:  # the first print was purged: print what the order says now
+            job_id = _enqueue(conn, row, settings, who, document)
+        else:  # the same paper again (same staff, same times), marked as a copy
+            job_id = queue.enqueue(
+                conn,
+                document=document,
+                data=json.loads(last["data"]),
+                ref=order_id,
+                locale=last["locale"],
+                printer_role=last["printer_role"],
+                reprint_of=last["job_id"],
+                requested_by=staff,
+            )
         _audit(conn, who, "reprint", row, document=document, job_id=job_id)
     return {"job_id": job_id, "document": document, "order_id": order_id}
 
