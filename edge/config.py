@@ -15,7 +15,12 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 ENV_PREFIX = "PASSERELLE_"
 STORE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -290,6 +295,10 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     merged.update({k.lower(): v for k, v in overrides.items()})
     try:
         return Settings(**merged)
+    except SettingsError as exc:  # a list or table in the environment that is not JSON
+        m = re.search(r'field "([a-z_]+)"', str(exc))
+        key = f"{ENV_PREFIX}{m.group(1).upper()}" if m else "the environment"
+        raise ConfigError(f"invalid configuration:\n  {key}: is not valid JSON") from exc
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

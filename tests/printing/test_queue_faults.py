@@ -162,10 +162,15 @@ def test_worker_killed_after_sending_resumes_without_loss(
     assert [r[0] for r in interrupted] == [0, 1, 0]
 
 
-def test_a_bad_printer_configuration_stops_the_start_naming_the_key(tmp_path):
+def test_a_bad_printer_configuration_stops_the_start_naming_the_key(tmp_path, monkeypatch):
     import pytest
 
     from edge.config import ConfigError
+
+    monkeypatch.setenv("PASSERELLE_PRINTERS", "[{name: front")
+    with pytest.raises(ConfigError, match=r"PASSERELLE_PRINTERS: is not valid JSON"):
+        load_settings()
+    monkeypatch.delenv("PASSERELLE_PRINTERS")
 
     with pytest.raises(ConfigError, match=r"PASSERELLE_PRINTERS \(printers\[0\]\).*needs 'host'"):
         load_settings(db_path=tmp_path / "x.db", printers=[{"name": "a"}])
