@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge import db
 from hardware import queue
@@ -200,3 +202,46 @@ def test_file_and_dummy_connections(tmp_path, start_worker, settings, conn):
 
     wait_until(lambda: out.stat().st_size > 100 or None, what="slip written to the file")
     assert "Françoise Lefèvre" in decode(out.read_bytes()).text
+
+
+NAMES = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=80
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(
+        st.fixed_dictionaries(
+            {
+                "name": NAMES,
+                "qty": st.integers(1, 9999),
+                "unit_price": st.integers(0, 10_000_000),
+            }
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    customer=NAMES,
+    locale=st.sampled_from(["fr", "en"]),
+)
+def test_any_names_stay_text_within_the_paper_width(lines, customer, locale):
+    """Names come from outside (catalogue, online store): whatever they hold, the ticket
+    keeps to the width, carries no printer command of theirs, and always ends in one cut."""
+    total = sum(ln["qty"] * ln["unit_price"] for ln in lines)
+    data = {"lines": lines, "customer_name": customer, "total": total, "sale_id": "s-1"}
+    raw = Renderer(locale=locale, width=32).render("sale_receipt", data)
+    paper = decode(raw)
+    assert paper.cuts == 1 and paper.drawer_kicks == [] and paper.code_pages == [16]
+    assert paper.qr_codes == ["s-1"] and paper.inits == 1
+    assert all(len(ln) <= 32 for ln in paper.lines)
+
+
+def test_a_name_cannot_smuggle_printer_commands():
+    name = "Mug\x1bp\x00\x19\xfa\x1dV\x00 piégé"
+    raw = Renderer(locale="fr", width=42).render(
+        "sale_receipt", {"lines": [{"name": name, "qty": 1, "unit_price": 100}]}
+    )
+    paper = decode(raw)
+    assert paper.drawer_kicks == [] and paper.cuts == 1
+    assert "1 x MugpúV piégé" in paper.text  # the letters stay, the commands go
