@@ -200,13 +200,14 @@ def test_emulator_counts_match_jobs(emulator: PrinterEmulator) -> None:
 
 
 def test_a_job_the_printer_never_confirmed_is_sent_again_marked(
-    client, headers, seeded, conn, emulator, start_worker
+    client, headers, seeded, conn, emulator, start_worker, settings
 ):
     """The printer answered before the job (online, paper) but not after it: the bytes may or
     may not be on paper, so the job is sent again, marked, without a second drawer kick."""
     sale = sell(client, headers, "k1", payment_method="cash")
     emulator.answers_left = 2
-    start_worker()
+    front = settings.printers[0].model_copy(update={"timeout": 1.0})
+    start_worker(settings.model_copy(update={"printers": [front]}))
     wait_until(lambda: statuses(conn) == ["waiting"] or None, what="unconfirmed job waiting")
     job = conn.execute("SELECT * FROM print_jobs").fetchone()
     assert "did not confirm" in job["last_error"] and job["interrupted"] == 1
