@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -295,10 +302,14 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     merged.update({k.lower(): v for k, v in overrides.items()})
     try:
         return Settings(**merged)
-    except SettingsError as exc:  # a list or table in the environment that is not JSON
+    except SettingsError as exc:
+        # A complex value (dict, list) in the environment that is not valid JSON.
         m = re.search(r'field "([a-z_]+)"', str(exc))
-        key = f"{ENV_PREFIX}{m.group(1).upper()}" if m else "the environment"
-        raise ConfigError(f"invalid configuration:\n  {key}: is not valid JSON") from exc
+        key = m.group(1) if m else "config"
+        raise ConfigError(
+            f"invalid configuration:\n  {_key_name((key,))}: must be JSON, e.g. "
+            '{"standard": 1.0, "gold": 1.5}'
+        ) from exc
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

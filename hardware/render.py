@@ -146,6 +146,10 @@ class _Formatter(string.Formatter):
 def _present(data: Mapping[str, Any], cond: str) -> bool:
     if not cond:
         return True
+    if "," in cond:
+        return all(_present(data, c) for c in cond.split(","))
+    if "|" in cond:
+        return any(_present(data, c) for c in cond.split("|"))
     if cond.startswith("!"):
         return not _present(data, cond[1:])
     if cond.startswith("?"):

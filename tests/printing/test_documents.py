@@ -26,10 +26,14 @@ ORDER = {
         {"sku": "SKU-MUG", "name": "Mug « Passerelle »", "qty": 2},
         {"sku": "SKU-CREME", "name": "Crème brûlée ×2", "qty": 1},
     ],
-    "pickup_deadline": "2026-12-03T17:00:00Z",
+    "pickup_by": "2026-12-03T17:00:00Z",
     "collected_at": "2026-12-01T09:30:00Z",
-    "handed_over_by": "Zoé",
-}
+    "staff": "Zoé",
+    "total": 2979,
+    "currency": "EUR",
+    "paid": False,
+    "paid_in_store": True,
+}  # the shape edge/pickups.py gives
 
 
 @pytest.mark.parametrize(
@@ -37,13 +41,17 @@ ORDER = {
     [
         (
             "fr",
-            ["Commande à retirer", "À retirer avant le", "03/12/2026 18:00"],
-            ["Reçu de remise de commande", "Remise le", "01/12/2026 10:30", "Remise par Zoé"],
+            ["Commande à retirer", "À retirer avant le", "03/12/2026 18:00", "29,79 €"]
+            + ["*** À encaisser au retrait ***"],
+            ["Reçu de remise de commande", "Remise le", "01/12/2026 10:30", "Remise par Zoé"]
+            + ["Payé en magasin", "29,79 €"],
         ),
         (
             "en",
-            ["Order to collect", "Collect before", "03/12/2026, 18:00"],
-            ["Order handover receipt", "Handed over on", "01/12/2026, 10:30", "by Zoé"],
+            ["Order to collect", "Collect before", "03/12/2026, 18:00", "€29.79"]
+            + ["*** To be paid at collection ***"],
+            ["Order handover receipt", "Handed over on", "01/12/2026, 10:30", "by Zoé"]
+            + ["Paid in store", "€29.79"],
         ),
     ],
 )
@@ -110,7 +118,9 @@ def test_every_document_has_a_layout_and_unknown_data_fails_cleanly():
     with pytest.raises(RenderError, match="list of objects"):
         r.render("pickup_slip", {"lines": "two mugs"})
     with pytest.raises(RenderError, match="RFC 3339"):
-        r.render("pickup_slip", {"pickup_deadline": "tomorrow"})
+        r.render("pickup_slip", {"pickup_by": "tomorrow"})
+    # a slip without payment data says nothing about payment
+    assert b"encaisser" not in r.render("pickup_slip", {"order_id": "W-1"})
     with pytest.raises(ValueError, match="unknown printer role"):
         queue.enqueue(None, document="pickup_slip", data={}, printer_role="kitchen")  # type: ignore[arg-type]
 

@@ -168,7 +168,7 @@ def test_a_bad_printer_configuration_stops_the_start_naming_the_key(tmp_path, mo
     from edge.config import ConfigError
 
     monkeypatch.setenv("PASSERELLE_PRINTERS", "[{name: front")
-    with pytest.raises(ConfigError, match=r"PASSERELLE_PRINTERS: is not valid JSON"):
+    with pytest.raises(ConfigError, match=r"PASSERELLE_PRINTERS \(printers\): must be JSON"):
         load_settings()
     monkeypatch.delenv("PASSERELLE_PRINTERS")
 
