@@ -375,9 +375,9 @@ def _set(conn: sqlite3.Connection, order_id: str, **changes: Any) -> sqlite3.Row
 def _print_data(
     conn: sqlite3.Connection, row: sqlite3.Row, settings: Settings, who: Principal
 ) -> dict[str, Any]:
-    """Everything a pickup slip or a handover receipt shows (never the pickup code), under
-    the keys of the printing layouts (``hardware/layouts.py``): ``pickup_deadline`` and
-    ``handed_over_by`` are ``pickup_by`` and the staff member's name."""
+    """Everything a pickup slip or a handover receipt shows (never the pickup code), for the
+    printing layouts (``hardware/layouts.py``): ``staff`` is the id of the event's
+    ``staff_id``, ``handed_over_by`` the name printed on the receipt."""
     return {
         "order_id": row["order_id"],
         "order_number": row["order_number"],
@@ -389,7 +389,6 @@ def _print_data(
         "paid_in_store": bool(row["paid_in_store"]),
         "placed_at": row["placed_at"],
         "pickup_by": row["pickup_by"],
-        "pickup_deadline": row["pickup_by"],
         "ready_at": row["ready_at"],
         "checked_in_at": row["checked_in_at"],
         "collected_at": row["collected_at"],
