@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from edge import customers, loyalty, products
+from edge import customers, loyalty, products, state
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,19 @@ def _product_upserted(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: Apply
     return products.apply_upserted(conn, d)
 
 
+def _replay_requested(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: ApplyContext) -> bool:
+    # The online store missed some of our up-events: the sync worker publishes again every
+    # kept event after ``after``. Recorded durably here; the lowest pending request wins.
+    after = int(d["after"])
+    current = state.get(conn, REPLAY_KEY)
+    if current is not None and int(current) <= after:
+        return False
+    state.put(conn, REPLAY_KEY, after)
+    return True
+
+
+REPLAY_KEY = "replay_after"
+
 # Event type → handler. Areas add their own rows (order.*, offer.*, coupon.*).
 HANDLERS: dict[str, Handler] = {
     "customer.upserted": _customer_upserted,
@@ -58,4 +71,5 @@ HANDLERS: dict[str, Handler] = {
     "purchase.recorded": _purchase_recorded,
     "loyalty.entry": _loyalty_entry,
     "product.upserted": _product_upserted,
+    "replay.requested": _replay_requested,
 }

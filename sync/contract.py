@@ -114,11 +114,11 @@ def _describe(err: ValidationError) -> str:
 # -- events ----------------------------------------------------------------------------------
 
 
-def parse(payload: bytes | str) -> dict[str, Any]:
+def parse(payload: bytes | bytearray | str) -> dict[str, Any]:
     """Bytes off the wire to a JSON object, or ContractError (not UTF-8, not JSON, not an
     object)."""
     try:
-        text = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+        text = payload if isinstance(payload, str) else bytes(payload).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ContractError(f"payload is not UTF-8: {exc.reason}") from exc
     try:
