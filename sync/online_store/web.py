@@ -123,7 +123,9 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
     @app.post("/orders/<order_id>/cancel")
     def cancel_order(order_id: str) -> Any:
         store.cancel_order(order_id, request.form.get("reason", ""))
-        return redirect(request.form.get("next") or url_for("index"))
+        back = request.form.get("next", "")
+        # Only a path of this site: never an open redirect.
+        return redirect(back if back.startswith("/") and not back.startswith("//") else "/")
 
     @app.post("/customers/<customer_id>/purchases")
     def web_purchase(customer_id: str) -> Any:
