@@ -110,7 +110,8 @@ def start_edge(
 
 
 def scalar(conn: sqlite3.Connection, sql: str, *args: Any) -> Any:
-    return conn.execute(sql, args).fetchone()[0]
+    row = conn.execute(sql, args).fetchone()
+    return None if row is None else row[0]
 
 
 def applied(conn: sqlite3.Connection, source: str = "/web/chain") -> int:
