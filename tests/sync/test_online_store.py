@@ -38,7 +38,9 @@ class FakeEdge:
         self.lock = threading.Lock()
         subscribed = threading.Event()
         self.client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"fake-edge-{store_id}"
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=f"fake-edge-{store_id}",
+            clean_session=False,  # as a real edge: the broker queues while we are away
         )
 
         def on_message(_c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
@@ -136,6 +138,17 @@ def loyalty(entry_id: str, customer_id: str, points: int, ref: str) -> dict[str,
         "store_id": "S001",
         "occurred_at": "2026-11-22T10:15:00.000Z",
     }
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Broker]:
+    """A broker whose persistence works when the tests run as root: Mosquitto started as
+    root drops to the ``mosquitto`` user, which cannot write into pytest's private tmp
+    folders, and then silently keeps no sessions across a restart (``user`` is ignored
+    when not started as root)."""
+    broker = Broker(tmp_path / "broker", extra="user root").start()
+    yield broker
+    broker.kill()
 
 
 @pytest.fixture
@@ -471,3 +484,20 @@ def test_stopping_marks_its_streams_offline(
         what="offline status",
     )
     assert edge.statuses()[f"{PREFIX}/status/web/chain"]["last_sequence"] == "8"
+
+
+def test_events_written_while_the_broker_is_down_go_out_when_it_is_back(
+    make_store: Callable[..., OnlineStore], edge: FakeEdge, mosquitto: Broker
+) -> None:
+    store = make_store()
+    wait_until(store.all_published, what="the catalogue published")
+    mosquitto.stop()
+    wait_until(lambda: not store.connected, what="the online store saw the broker go")
+    cid = store.upsert_customer(first_name="Off", last_name="Line")["customer_id"]
+    store.place_order(cid, "S001", {"SKU-MUG": 1})
+    assert not store.all_published()  # kept in its database, not lost
+    mosquitto.start()
+    wait_until(lambda: edge.events("order.placed"), timeout=30, what="the order delivered")
+    wait_until(store.all_published, what="every event acknowledged")
+    chain = [int(e["sequence"]) for e in edge.events() if e["source"] == "/web/chain"]
+    assert chain == list(range(1, 10))  # 8 products, then the customer: in order, once
