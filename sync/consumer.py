@@ -120,11 +120,12 @@ class Inbox:
                 f"source {source!r} is not one of this store's down-streams "
                 f"({', '.join(self.sources)})"
             )
-            if topic is not None:
-                try:
+            try:  # name the first thing wrong: the envelope, then the topic
+                contract.validate(event)
+                if topic is not None:
                     contract.check_topic(self.prefix, topic, event)
-                except contract.ContractError as exc:
-                    reason = str(exc)
+            except contract.ContractError as exc:
+                reason = str(exc)
             return self._dead(conn, topic, _str(source), event_id, seq, reason, raw_text)
         if seq is None:
             return self._dead(

@@ -77,6 +77,7 @@ class SyncWorker:
         self.status_topics = contract.web_status_topics(self.prefix, settings.store_id)
         self.counters = Counters()
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # SUBACK of this connection received
         self._generation = 0  # bumped at each (re)connection: acks never cross connections
         self._gen_lock = threading.Lock()
         self._announce = threading.Event()  # set by on_connect: publish status, write state
@@ -98,6 +99,7 @@ class SyncWorker:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_a: self.subscribed.set()
         for topic in self.status_topics.values():
             self.client.message_callback_add(topic, self._on_status)
         self._writer = threading.Thread(target=self._writer_loop, name="sync-inbox", daemon=True)
@@ -133,6 +135,7 @@ class SyncWorker:
         if self.connected.is_set():
             log.warning("MQTT link down: %s", reason_code)
         self.connected.clear()
+        self.subscribed.clear()
         self._announce.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:

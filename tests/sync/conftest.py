@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -19,10 +20,27 @@ from tests.sync.support import PREFIX, TOKEN, Collector, WebSide
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker", extra="max_inflight_messages 100").start()
-    yield b
-    b.kill()
+def make_broker(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
+    """Brokers as the production advice configures them (raised in-flight window)."""
+    made: list[Broker] = []
+
+    # Started as root, Mosquitto drops to the "mosquitto" user, which cannot write its
+    # persistence file in the test's folder: keep root so persistence really happens.
+    extra = "max_inflight_messages 100" + ("\nuser root" if os.geteuid() == 0 else "")
+
+    def make(**kwargs: Any) -> Broker:
+        b = Broker(tmp_path / f"broker{len(made)}", extra=extra, **kwargs)
+        made.append(b.start())
+        return b
+
+    yield make
+    for b in made:
+        b.kill()
+
+
+@pytest.fixture
+def broker(make_broker: Callable[..., Broker]) -> Broker:
+    return make_broker()
 
 
 @pytest.fixture
@@ -65,9 +83,11 @@ class EdgeSync:
     def start(self) -> EdgeSync:
         self.stop = threading.Event()
 
+        self.worker = worker.SyncWorker(self.settings, self.stop)
+
         def target() -> None:
             try:
-                worker.run(self.settings, self.stop)
+                self.worker.run()
             except BaseException as exc:  # surfaced by the test through .error
                 self.error = exc
                 raise
@@ -85,21 +105,20 @@ class EdgeSync:
 
 
 @pytest.fixture
-def edge_db(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    path = tmp_path / "edge.db"
-    conn = db.open_database(path)
+def edge_db(db_path: Path) -> Iterator[sqlite3.Connection]:
+    conn = db.open_database(db_path)
     yield conn
     conn.close()
 
 
 @pytest.fixture
 def start_edge(
-    edge_db: sqlite3.Connection, broker: Broker, web: WebSide, tmp_path: Path
+    edge_db: sqlite3.Connection, broker: Broker, web: WebSide, db_path: Path
 ) -> Iterator[Callable[..., EdgeSync]]:
     started: list[EdgeSync] = []
 
     def start(**extra: Any) -> EdgeSync:
-        e = EdgeSync(edge_settings(tmp_path / "edge.db", broker, web, **extra)).start()
+        e = EdgeSync(edge_settings(db_path, broker, web, **extra)).start()
         started.append(e)
         return e
 
