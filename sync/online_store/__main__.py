@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--instance", default="1", help="this instance's name, unique per broker (default 1)"
     )
+    p.add_argument(
+        "--no-demo-data",
+        action="store_true",
+        help="start without the demo members and their history (the store demo's own)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s online-store %(message)s")
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
@@ -36,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             stores,
             args.token,
             instance=args.instance,
+            demo_data=not args.no_demo_data,
         )
     except ValueError as exc:
         print(f"online store: {exc}", file=sys.stderr)

@@ -38,7 +38,7 @@ from paho.mqtt.properties import Properties
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sync import contract
-from sync.online_store import consumer, db, shop, streams
+from sync.online_store import consumer, db, demo, shop, streams
 
 log = logging.getLogger("passerelle.online_store")
 
@@ -63,6 +63,7 @@ class OnlineStore:
     ``stores`` are the store ids it serves (it publishes a down-stream and a status for each
     and accepts up-events only from them). ``instance`` names this instance (its MQTT client
     id is ``passerelle-online-{instance}``): give each instance on one broker its own.
+    ``demo_data`` adds the demo members and their history (the same as the store's demo).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class OnlineStore:
         replay_retry: float = 30.0,
         status_interval: float = 30.0,
         lease_seconds: float = 15.0,
+        demo_data: bool = False,
     ) -> None:
         for store_id in stores:
             if not contract.STORE_ID_RE.match(store_id):
@@ -90,6 +92,7 @@ class OnlineStore:
         self.client_id = f"passerelle-online-{instance}"
         self.gap_grace, self.replay_retry = gap_grace, replay_retry
         self.status_interval, self.lease_seconds = status_interval, lease_seconds
+        self.demo_data = demo_data
         self.host, self.port, self.tls, self.username, self.password = parse_mqtt_url(mqtt_url)
         self.stats: Counter[str] = Counter()  # what became of each incoming message
         self._conn = db.connect(self.db_path)  # the worker's own connection
@@ -111,6 +114,8 @@ class OnlineStore:
     def start(self) -> OnlineStore:
         with db.write(self._conn):
             shop.publish_catalogue(self._conn)
+            if self.demo_data:
+                demo.seed(self._conn)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY
         # clean_start=False: the shared subscription's messages queue while we are away.

@@ -35,6 +35,8 @@ PRODUCTS = [
     ("SKU-MUG", "Mug « Passerelle »", "3760123450017", 1290),
     ("SKU-TORCHON", "Torchon lin écru", "3760123450024", 1500),
     ("SKU-BOUGIE", "Bougie parfumée été", "3760123450031", 2450),
+    ("SKU-CONFITURE", "Confiture fraise–rhubarbe", "3760123450048", 520),
+    ("SKU-SAVON", "Savon de Marseille", "3760123450055", 350),
 ]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+[1-9][0-9]{1,14}$")

@@ -207,7 +207,7 @@ def test_everything_it_publishes_follows_the_contract(
         assert seqs == list(range(1, len(seqs) + 1))
     assert sorted(e["id"] for e in edge.events()) == sorted(e["id"] for e in stored)
     types = [e["type"] for e in edge.events()]
-    assert types.count("product.upserted") == 8
+    assert types.count("product.upserted") == 10
     for t in ("offer.upserted", "coupon.issued", "coupon.redeemed", "purchase.recorded"):
         assert t in types
     assert types.count("loyalty.entry") == 1
@@ -418,7 +418,7 @@ def test_backfill_endpoint(make_store: Callable[..., OnlineStore]) -> None:
             {"SKU-MUG": 1},
         )
     chain = store.events("chain")
-    assert len(chain) == 8 + 5  # the catalogue and the five customers
+    assert len(chain) == 10 + 5  # the catalogue and the five customers
 
     def get(path: str, headers: dict[str, str] | None = None) -> requests.Response:
         return requests.get(
@@ -436,7 +436,7 @@ def test_backfill_endpoint(make_store: Callable[..., OnlineStore]) -> None:
             break
         pages.append(page)
         after = int(page[-1]["sequence"])
-    assert [len(p) for p in pages] == [4, 4, 4, 1]
+    assert [len(p) for p in pages] == [4, 4, 4, 3]
     got = [e for p in pages for e in p]
     assert got == chain
     for event in got:
@@ -444,7 +444,7 @@ def test_backfill_endpoint(make_store: Callable[..., OnlineStore]) -> None:
     r = get("stores/S001/events")  # default after=0, limit=100
     assert [e["type"] for e in r.json()] == ["order.placed"] * 5
     assert get("stores/S002/events").json() == []
-    assert len(get("chain/events?after=10").json()) == 3
+    assert len(get("chain/events?after=12").json()) == 3
     assert get("chain/events?limit=1000").status_code == 200
 
     def error(path: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -483,7 +483,7 @@ def test_stopping_marks_its_streams_offline(
         lambda: edge.statuses()[f"{PREFIX}/status/web/chain"]["online"] is False,
         what="offline status",
     )
-    assert edge.statuses()[f"{PREFIX}/status/web/chain"]["last_sequence"] == "8"
+    assert edge.statuses()[f"{PREFIX}/status/web/chain"]["last_sequence"] == "10"
 
 
 def test_events_written_while_the_broker_is_down_go_out_when_it_is_back(
@@ -500,4 +500,4 @@ def test_events_written_while_the_broker_is_down_go_out_when_it_is_back(
     wait_until(lambda: edge.events("order.placed"), timeout=30, what="the order delivered")
     wait_until(store.all_published, what="every event acknowledged")
     chain = [int(e["sequence"]) for e in edge.events() if e["source"] == "/web/chain"]
-    assert chain == list(range(1, 10))  # 8 products, then the customer: in order, once
+    assert chain == list(range(1, 12))  # 10 products, then the customer: in order, once

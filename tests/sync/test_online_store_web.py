@@ -182,8 +182,11 @@ def test_the_command_line_runs_it(tmp_path: Path, mosquitto: Broker) -> None:
             headers={"Authorization": f"Bearer {TOKEN}"},
             timeout=5,
         )
-        assert [e["type"] for e in r.json()] == ["product.upserted"] * 8
-        assert "Customers" in requests.get(base, timeout=5).text
+        assert [e["type"] for e in r.json()] == ["product.upserted"] * 10
+        assert "Élodie" in requests.get(base, timeout=5).text
+        # The demo members and their history: the same balance as the store's demo shows.
+        account = requests.get(f"{base}/customers/c-0001", timeout=5).text
+        assert 'id="balance">1574<' in account and "store S001" in account
     finally:
         child.send_signal(signal.SIGTERM)
         assert child.wait(timeout=15) == 0, log.read_text()
