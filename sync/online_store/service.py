@@ -404,27 +404,38 @@ class OnlineStore:
         if any(kind == "connected" for kind, _ in items):
             self._status_at = 0.0  # publish the status now
         if messages:
-            now = time.time()
-            with db.write(self._conn):
+            try:
+                self._apply_batch(messages)
+            except Exception:
+                # Not acknowledged: keep them for the next round rather than wait for the
+                # broker, which only redelivers on a reconnect.
                 for msg in messages:
-                    self._conn.execute("SAVEPOINT message")
-                    try:
-                        outcome = self._handle(msg, now)
-                    except Exception as exc:  # a bug must not stall the stream: park it
-                        log.exception("applying %s", msg.topic)
-                        self._conn.execute("ROLLBACK TO message")
-                        consumer.dead_letter(self._conn, msg.topic, msg.payload, repr(exc))
-                        outcome = "dead"
-                    self._conn.execute("RELEASE message")
-                    self.stats[outcome] += 1
-            for msg in messages:  # only now, after the commit
-                if msg.qos:
-                    self.client.ack(msg.mid, msg.qos)
+                    self._queue.put(("message", msg))
+                raise
         if acked:
             rowids = [rowid for rowid, _ in acked]
             with db.write(self._conn):
                 streams.mark_published(self._conn, rowids)
             self._inflight_rows.difference_update(rowids)
+
+    def _apply_batch(self, messages: list[mqtt.MQTTMessage]) -> None:
+        """Apply a batch in one transaction (a savepoint each), then acknowledge it."""
+        now, outcomes = time.time(), []
+        with db.write(self._conn):
+            for msg in messages:
+                self._conn.execute("SAVEPOINT message")
+                try:
+                    outcomes.append(self._handle(msg, now))
+                except Exception as exc:  # a bug must not stall the stream: park the message
+                    log.exception("applying %s", msg.topic)
+                    self._conn.execute("ROLLBACK TO message")
+                    consumer.dead_letter(self._conn, msg.topic, bytes(msg.payload), repr(exc))
+                    outcomes.append("dead")
+                self._conn.execute("RELEASE message")
+        for msg in messages:  # only now, after the commit
+            if msg.qos:
+                self.client.ack(msg.mid, msg.qos)
+        self.stats.update(outcomes)
 
     def _handle(self, msg: mqtt.MQTTMessage, now: float) -> str:
         status_prefix = f"{self.prefix}/status/"

@@ -29,7 +29,9 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
 def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=secrets.token_hex(16), WTF_CSRF_TIME_LIMIT=None)
+    app.config.update(
+        SECRET_KEY=secrets.token_hex(16), WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=64 * 1024
+    )
     app.config.update(config or {})
     csrf = CSRFProtect(app)
 

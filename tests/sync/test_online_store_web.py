@@ -19,6 +19,7 @@ from sync.online_store.web import create_app
 from tests.support import proc
 from tests.support.broker import Broker, free_port, wait_port
 from tests.support.waiting import wait_until
+from tests.sync.test_online_store import FakeEdge
 
 TOKEN = "backfill-secret"
 
@@ -193,3 +194,23 @@ def test_the_command_line_runs_it(tmp_path: Path, mosquitto: Broker) -> None:
     bad = proc.start([*args[:-4], "--stores", "bad id!"], proc.env(), log)
     assert bad.wait(timeout=15) == 2
     assert "store id" in log.read_text()
+
+
+def test_its_last_will_marks_it_offline_when_killed(tmp_path: Path, mosquitto: Broker) -> None:
+    edge = FakeEdge(mosquitto)
+    args = [sys.executable, "-m", "sync.online_store", "--db", str(tmp_path / "o.db")]
+    args += ["--port", str(free_port()), "--mqtt-url", mosquitto.url, "--token", TOKEN]
+    child = proc.start([*args, "--stores", "S001"], proc.env(), tmp_path / "online.log")
+    topic = "passerelle/v1/status/web/chain"
+    try:
+        wait_until(lambda: edge.statuses().get(topic, {}).get("online"), what="online status")
+        assert edge.statuses()[topic]["last_sequence"] == "10"
+        child.kill()  # no goodbye: the broker publishes the will
+        child.wait(timeout=10)
+        wait_until(lambda: edge.statuses()[topic]["online"] is False, what="the last will")
+        contract.validate_status(edge.statuses()[topic])
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+        edge.close()
