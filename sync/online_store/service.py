@@ -403,6 +403,13 @@ class OnlineStore:
         ]
         if any(kind == "connected" for kind, _ in items):
             self._status_at = 0.0  # publish the status now
+        if acked:  # the broker has them: mark them sent (first: cheap, and never lost)
+            rowids = [rowid for rowid, _ in acked]
+            try:
+                with db.write(self._conn):
+                    streams.mark_published(self._conn, rowids)
+            finally:  # if that failed they are sent again: consumers dedupe
+                self._inflight_rows.difference_update(rowids)
         if messages:
             try:
                 self._apply_batch(messages)
@@ -412,11 +419,6 @@ class OnlineStore:
                 for msg in messages:
                     self._queue.put(("message", msg))
                 raise
-        if acked:
-            rowids = [rowid for rowid, _ in acked]
-            with db.write(self._conn):
-                streams.mark_published(self._conn, rowids)
-            self._inflight_rows.difference_update(rowids)
 
     def _apply_batch(self, messages: list[mqtt.MQTTMessage]) -> None:
         """Apply a batch in one transaction (a savepoint each), then acknowledge it."""
