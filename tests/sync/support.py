@@ -32,18 +32,15 @@ PREFIX = "passerelle/v1"
 TOKEN = "test-backfill-token"
 
 
-def _client(
-    client_id: str, port: int, on_connect: Any = None, on_message: Any = None
-) -> mqtt.Client:
+def _client(client_id: str, port: int, **callbacks: Any) -> mqtt.Client:
+    """A persistent-session MQTT 5 client; callbacks are set before it connects."""
     c = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=mqtt.MQTTv5,
     )
-    if on_connect is not None:
-        c.on_connect = on_connect
-    if on_message is not None:
-        c.on_message = on_message
+    for name, fn in callbacks.items():
+        setattr(c, name, fn)
     c.max_inflight_messages_set(100)
     c.reconnect_delay_set(1, 2)
     props = Properties(PacketTypes.CONNECT)
@@ -176,9 +173,12 @@ class Collector:
         self.store_id = store_id
         self._subscribed = threading.Event()
         self.client = _client(
-            f"test-online-{uuid.uuid4().hex[:8]}", port, self._on_connect, self._on_message
+            f"test-online-{uuid.uuid4().hex[:8]}",
+            port,
+            on_connect=self._on_connect,
+            on_message=self._on_message,
+            on_subscribe=lambda *_a: self._subscribed.set(),
         )
-        self.client.on_subscribe = lambda *_a: self._subscribed.set()
         wait_until(self._subscribed.is_set, 10, what="the collector's subscription")
 
     def _on_connect(self, c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
