@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import pytest
+
 from edge import db, outbox, state
 from tests.support.waiting import wait_until
 from tests.sync.conftest import scalar, wait_applied
@@ -19,11 +21,16 @@ def add_sales(conn: sqlite3.Connection, n: int, start: int = 1) -> None:
             outbox.append(conn, "/stores/S001", "sale.recorded", data)
 
 
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 def test_up_and_down_clean(
-    edge_db: sqlite3.Connection, web: WebSide, collector: Collector, start_edge: Any
+    edge_db: sqlite3.Connection,
+    web: WebSide,
+    collector: Collector,
+    start_edge: Any,
+    protocol: str,
 ) -> None:
     add_sales(edge_db, 5)
-    edge = start_edge()
+    edge = start_edge(mqtt_protocol=protocol)
     events = [web.make("customer.upserted") for _ in range(3)]
     web.publish_many(events)
     wait_applied(edge_db, 3)
@@ -39,3 +46,35 @@ def test_up_and_down_clean(
     assert not state.link(edge_db)["connected"]
     wait_until(lambda: collector.statuses and not collector.statuses[-1]["online"], 10)
     assert collector.statuses[-1]["last_sequence"] == "10"
+
+
+def test_sync_status_command_and_readyz(
+    edge_db: sqlite3.Connection,
+    web: WebSide,
+    start_edge: Any,
+    db_path: Any,
+    monkeypatch: Any,
+    client: Any,
+) -> None:
+    from click.testing import CliRunner
+
+    from edge.cli import cli
+
+    edge = start_edge()
+    wait_until(edge.worker.subscribed.is_set, 10)
+    web.publish(web.make("customer.upserted"))
+    web.publish_raw("passerelle/v1/chain/down/customer.upserted", b"{oops")
+    wait_applied(edge_db, 1)
+    wait_until(lambda: state.link(edge_db)["connected"], 10, what="link state up")
+    monkeypatch.setenv("PASSERELLE_DB_PATH", str(db_path))
+    out = CliRunner().invoke(cli, ["sync", "status"])
+    assert out.exit_code == 0, out.output
+    assert "link           up" in out.output
+    assert "inbox /web/chain" in out.output and "applied 1" in out.output
+    assert "dead letters   1" in out.output
+    ready = client.get("/readyz").json
+    assert ready["link"]["connected"] is True and ready["inbox"]["dead_letters"] == 1
+    assert "passerelle_dead_letters 1.0" in client.get("/metrics").get_data(as_text=True)
+    edge.halt()
+    out = CliRunner().invoke(cli, ["sync", "status", "--json"])
+    assert '"connected": false' in out.output
