@@ -78,6 +78,7 @@ class SyncWorker:
         self.counters = Counters()
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # SUBACK of this connection received
+        self.refused: str | None = None  # the broker's last refusal (bad credentials, ...)
         self._generation = 0  # bumped at each (re)connection: acks never cross connections
         self._gen_lock = threading.Lock()
         self._announce = threading.Event()  # set by on_connect: publish status, write state
@@ -110,8 +111,10 @@ class SyncWorker:
         self, client: mqtt.Client, _u: Any, flags: Any, reason_code: Any, _p: Any
     ) -> None:
         if reason_code.is_failure:
+            self.refused = str(reason_code)
             log.warning("MQTT connection refused: %s", reason_code)
             return
+        self.refused = None
         with self._gen_lock:
             self._generation += 1
         filters = contract.edge_down_filters(self.prefix, self.settings.store_id)

@@ -28,8 +28,9 @@ def make_broker(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
     # persistence file in the test's folder: keep root so persistence really happens.
     extra = "max_inflight_messages 100" + ("\nuser root" if os.geteuid() == 0 else "")
 
-    def make(**kwargs: Any) -> Broker:
-        b = Broker(tmp_path / f"broker{len(made)}", extra=extra, **kwargs)
+    def make(extra_conf: str = "", **kwargs: Any) -> Broker:
+        conf = extra + ("\n" + extra_conf if extra_conf else "")
+        b = Broker(tmp_path / f"broker{len(made)}", extra=conf, **kwargs)
         made.append(b.start())
         return b
 
