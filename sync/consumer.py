@@ -103,9 +103,14 @@ class Inbox:
     # -- receiving ------------------------------------------------------------------------
 
     def receive(
-        self, conn: sqlite3.Connection, topic: str | None, payload: bytes | dict[str, Any]
+        self,
+        conn: sqlite3.Connection,
+        topic: str | None,
+        payload: bytes | dict[str, Any],
+        expected: str | None = None,
     ) -> Outcome:
-        """One message off the wire (``topic`` set) or one backfilled event (``topic`` None)."""
+        """One message off the wire (``topic`` set) or one backfilled event (``topic`` None,
+        ``expected`` the source of the stream that was asked for)."""
         raw_text = _text(payload)
         try:
             event = contract.parse(payload) if not isinstance(payload, dict) else payload
@@ -115,6 +120,8 @@ class Inbox:
         event_id = event.get("id") if isinstance(event.get("id"), str) else None
         seq = contract.sequence_of(event)
         stream = self._stream_of(topic, source)
+        if expected is not None and stream != expected:
+            stream = None
         if stream is None:
             reason = (
                 f"source {source!r} is not one of this store's down-streams "
@@ -152,11 +159,14 @@ class Inbox:
         return out
 
     def receive_many(
-        self, conn: sqlite3.Connection, items: Iterable[tuple[str | None, bytes | dict[str, Any]]]
+        self,
+        conn: sqlite3.Connection,
+        items: Iterable[tuple[str | None, bytes | dict[str, Any]]],
+        expected: str | None = None,
     ) -> Outcome:
         total = Outcome()
         for topic, payload in items:
-            total.add(self.receive(conn, topic, payload))
+            total.add(self.receive(conn, topic, payload, expected))
         return total
 
     def _stream_of(self, topic: str | None, source: Any) -> str | None:

@@ -46,6 +46,7 @@ LINK_STATE_INTERVAL = 5.0  # heartbeat for /readyz (a silent worker counts as do
 WRITER_BATCH = 500
 GAP_WAIT = 1.0  # a gap may close by itself (a redelivery in flight) before we fetch it
 BACKFILL_RETRY_MAX = 60.0
+WRITER_ATTEMPTS = 3
 
 
 @dataclass
@@ -78,6 +79,7 @@ class SyncWorker:
         self.counters = Counters()
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # SUBACK of this connection received
+        self.failed = False  # the inbox writer gave up: run() raises after the shutdown
         self.refused: str | None = None  # the broker's last refusal (bad credentials, ...)
         self._generation = 0  # bumped at each (re)connection: acks never cross connections
         self._gen_lock = threading.Lock()
@@ -172,12 +174,20 @@ class SyncWorker:
                     self._queue.put(item)
                     break
                 batch.append(item)
-            try:
-                self._apply_batch(batch)
-            except sqlite3.Error:
-                # Nothing was acknowledged: the broker delivers these again after reconnect.
-                log.exception("inbox batch failed; not acknowledged")
-                self.client.disconnect()
+            for attempt in range(1, WRITER_ATTEMPTS + 1):
+                try:
+                    self._apply_batch(batch)
+                    break
+                except sqlite3.Error:
+                    # Nothing was acknowledged; the transaction rolled back whole.
+                    log.exception("inbox batch failed (attempt %d)", attempt)
+                    if attempt == WRITER_ATTEMPTS:
+                        # Stop the whole worker: the runner exits, systemd restarts it, and
+                        # the broker delivers the unacknowledged messages again.
+                        self.failed = True
+                        self.stop.set()
+                        return
+                    time.sleep(0.5 * attempt)
             self._check_gaps()
 
     def _apply_batch(self, batch: list[tuple[str, int, Any]]) -> None:
@@ -254,7 +264,10 @@ class SyncWorker:
                 log.warning("backfill of %s failed (%s); next try in %.0f s", source, exc, delay)
                 continue
             self._resync.discard(source)
-            self._gaps.pop(source, None)
+            # Still behind after a complete fill (the endpoint does not have what was
+            # announced or parked yet): ask again later, less and less often.
+            gap.failures += 1
+            gap.next_try = now + min(BACKFILL_RETRY_MAX, 2.0**gap.failures)
 
     def _fill(self, source: str) -> None:
         assert self.backfill is not None
@@ -262,7 +275,7 @@ class SyncWorker:
         fetched = 0
         for page in self.backfill.pages(source, after):
             with db.write(self.writer_conn) as conn:
-                out = self.inbox.receive_many(conn, [(None, ev) for ev in page])
+                out = self.inbox.receive_many(conn, [(None, ev) for ev in page], source)
                 n = out.applied + out.ignored + out.dead
                 self.inbox.count_fetched(conn, source, n)
             fetched += n
@@ -425,6 +438,8 @@ class SyncWorker:
                     self.stop.wait(IDLE_POLL)
         finally:
             self.shutdown()
+        if self.failed:
+            raise RuntimeError("the inbox writer could not commit; see the log above")
 
     def shutdown(self) -> None:
         self._queue.put(("stop", 0, None))
