@@ -274,3 +274,30 @@ def test_invalid_messages_are_dead_lettered_and_use_up_their_sequence(
     assert outcomes == {1: "applied", 2: "dead", 3: "applied", 4: "dead", 5: "ignored"}
     assert applied(edge_db, "/web/stores/S001") == 0  # another store's event uses up nothing
     edge.halt()
+
+
+def test_broker_that_lost_the_session_is_caught_up_by_backfill(
+    make_broker: Callable[..., Broker], db_path: Path, edge_db: sqlite3.Connection
+) -> None:
+    broker = make_broker(persistence=False)
+    web = WebSide(broker.port)
+    try:
+        edge = EdgeSync(edge_settings(db_path, broker, web)).start()
+        wait_until(edge.worker.subscribed.is_set, 10, what="edge subscribed")
+        edge.halt()
+        sent = [web.make("customer.upserted", data_for("customer.upserted", i)) for i in range(50)]
+        web.publish_many(sent)  # queued for the edge, in the broker's memory only
+        broker.kill()
+        broker.start()  # no persistence: the edge's session and its queue are gone
+        wait_until(web.client.is_connected, 15, what="web side reconnected")
+        edge = EdgeSync(edge_settings(db_path, broker, web)).start()
+        wait_applied(edge_db, 50)
+        received = edge.worker.counters.received
+        edge.halt()
+        fetched = scalar(
+            edge_db, "SELECT gaps_fetched FROM inbox_streams WHERE source = '/web/chain'"
+        )
+        assert received == 0 and fetched == 50  # "session present = false" → backfill
+        assert scalar(edge_db, "SELECT COUNT(*) FROM customers") == 50
+    finally:
+        web.close()
