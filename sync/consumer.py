@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,17 @@ class Outcome:
         self.advanced |= other.advanced
 
 
+class HandlerFailed(Exception):
+    """A handler raised outside careful mode: run the batch again carefully."""
+
+
+@dataclass
+class _StreamState:
+    last: int
+    pending: bool
+    dirty: bool = False
+
+
 class Inbox:
     """The rules of one edge's inbox: which streams it reads and how it applies them."""
 
@@ -63,6 +75,55 @@ class Inbox:
         self.prefix = prefix
         self.up_source = contract.up_source(store_id)
         self.sources = (contract.CHAIN_SOURCE, contract.store_down_source(store_id))
+        # Inside batch(): each stream's last sequence and whether events are parked, read
+        # once and written back once per transaction instead of once per event.
+        self._cache: dict[str, _StreamState] | None = None
+        self.careful = True  # a savepoint per event; see batch()
+
+    @contextmanager
+    def batch(self, conn: sqlite3.Connection, *, careful: bool = False) -> Iterator[None]:
+        """Receive many events in the caller's transaction with less work per event.
+
+        Not careful: no savepoint per event, and a failing handler raises HandlerFailed
+        (the caller rolls the transaction back and runs the batch again carefully, where the
+        failing event is dead-lettered alone). Nothing is written back if the block raises.
+        """
+        self._cache = {}
+        self.careful = careful
+        try:
+            yield
+            for source, st in self._cache.items():
+                if st.dirty:
+                    conn.execute(
+                        "UPDATE inbox_streams SET last_sequence = ?, last_applied_at = ? "
+                        "WHERE source = ?",
+                        (st.last, now_iso(), source),
+                    )
+        finally:
+            self._cache = None
+            self.careful = True
+
+    def _state(self, conn: sqlite3.Connection, stream: str) -> _StreamState:
+        cache = self._cache
+        st = cache.get(stream) if cache is not None else None
+        if st is None:
+            st = _StreamState(
+                last=self.last_sequence(conn, stream),
+                pending=self._has_pending(conn, stream),
+            )
+            if cache is not None:
+                cache[stream] = st
+        return st
+
+    def _advance(self, conn: sqlite3.Connection, stream: str, seq: int, stamp: str) -> None:
+        if self._cache is not None:
+            st = self._state(conn, stream)
+            st.last, st.dirty = seq, True
+            return
+        conn.execute(
+            "UPDATE inbox_streams SET last_sequence = ?, last_applied_at = ? WHERE source = ?",
+            (seq, stamp, stream),
+        )
 
     # -- streams --------------------------------------------------------------------------
 
@@ -106,16 +167,20 @@ class Inbox:
         self,
         conn: sqlite3.Connection,
         topic: str | None,
-        payload: bytes | dict[str, Any],
+        payload: bytes | bytearray | dict[str, Any],
         expected: str | None = None,
     ) -> Outcome:
         """One message off the wire (``topic`` set) or one backfilled event (``topic`` None,
         ``expected`` the source of the stream that was asked for)."""
-        raw_text = _text(payload)
-        try:
-            event = contract.parse(payload) if not isinstance(payload, dict) else payload
-        except contract.ContractError as exc:
-            return self._dead(conn, topic, None, None, None, str(exc), raw_text)
+        if isinstance(payload, dict):
+            event: dict[str, Any] = payload
+            raw_text = ""  # made only if needed (parked or dead)
+        else:
+            raw_text = bytes(payload).decode("utf-8", errors="replace")
+            try:
+                event = contract.parse(payload)
+            except contract.ContractError as exc:
+                return self._dead(conn, topic, None, None, None, str(exc), raw_text)
         source = event.get("source")
         event_id = event.get("id") if isinstance(event.get("id"), str) else None
         seq = contract.sequence_of(event)
@@ -133,6 +198,7 @@ class Inbox:
                     contract.check_topic(self.prefix, topic, event)
             except contract.ContractError as exc:
                 reason = str(exc)
+            raw_text = raw_text or _text(event)
             return self._dead(conn, topic, _str(source), event_id, seq, reason, raw_text)
         if seq is None:
             return self._dead(
@@ -142,20 +208,23 @@ class Inbox:
                 event_id,
                 None,
                 "sequence: missing or not a decimal string from '1'",
-                raw_text,
+                raw_text or _text(event),
             )
-        last = self.last_sequence(conn, stream)
-        if seq <= last:
+        st = self._state(conn, stream)
+        if seq <= st.last:
             return Outcome(duplicates=1)
-        if seq > last + 1:
+        if seq > st.last + 1:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbox_pending (source, sequence, id, payload, received_at) "
                 "VALUES (?,?,?,?,?)",
-                (stream, seq, event_id or "", raw_text, now_iso()),
+                (stream, seq, event_id or "", raw_text or _text(event), now_iso()),
             )
+            st.pending = True
             return Outcome(parked=1) if cur.rowcount else Outcome(duplicates=1)
         out = self._take(conn, stream, seq, topic, event, raw_text)
-        out.add(self._drain(conn, stream))
+        if st.pending:
+            out.add(self._drain(conn, stream))
+            st.pending = self._has_pending(conn, stream)
         return out
 
     def receive_many(
@@ -191,10 +260,8 @@ class Inbox:
         raw_text: str,
     ) -> Outcome:
         """The next event of ``stream``: validate, apply once, and advance the sequence."""
-        conn.execute(
-            "UPDATE inbox_streams SET last_sequence = ?, last_applied_at = ? WHERE source = ?",
-            (seq, now_iso(), stream),
-        )
+        stamp = now_iso()
+        self._advance(conn, stream, seq, stamp)
         out = Outcome(advanced={stream})
         event_id = event.get("id") if isinstance(event.get("id"), str) else None
         try:
@@ -202,53 +269,68 @@ class Inbox:
             if topic is not None:
                 contract.check_topic(self.prefix, topic, event)
         except contract.ContractError as exc:
+            raw_text = raw_text or _text(event)
             dead = self._dead(conn, topic, stream, event_id, seq, str(exc), raw_text, seen=True)
             out.add(dead)
             return out
         assert event_id is not None  # the schema requires it
-        if conn.execute(
-            "SELECT 1 FROM inbox WHERE source = ? AND id = ?", (stream, event_id)
-        ).fetchone():
-            out.duplicates += 1
-            return out
         type_ = event["type"]
         handler = handlers.HANDLERS.get(type_)
-        outcome = "ignored"
-        if handler is not None:
-            ctx = handlers.ApplyContext(
-                store_id=self.store_id,
-                source=self.up_source,
-                event_id=event_id,
-                event_time=event.get("time"),
-            )
+        careful = self.careful
+        if careful:
             conn.execute("SAVEPOINT apply_event")
-            try:
-                handler(conn, event["data"], ctx)
-            except Exception as exc:  # a handler's failure is this event's, not the stream's
-                conn.execute("ROLLBACK TO apply_event")
-                conn.execute("RELEASE apply_event")
-                log.warning("handler of %s %s failed: %s", type_, event_id, exc)
-                reason = f"handler of {type_} failed: {type(exc).__name__}: {exc}"
-                out.add(self._dead(conn, topic, stream, event_id, seq, reason, raw_text, True))
-                return out
-            conn.execute("RELEASE apply_event")
-            outcome = "applied"
-        conn.execute(
-            "INSERT INTO inbox (source, id, sequence, type, outcome, applied_at) "
+        # The (source, id) record first: if it is already there, this is a duplicate.
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO inbox (source, id, sequence, type, outcome, applied_at) "
             "VALUES (?,?,?,?,?,?)",
-            (stream, event_id, seq, type_, outcome, now_iso()),
+            (stream, event_id, seq, type_, "applied" if handler else "ignored", stamp),
         )
-        if outcome == "applied":
-            out.applied += 1
-        else:
-            out.ignored += 1
+        if cur.rowcount == 0 or handler is None:
+            if careful:
+                conn.execute("RELEASE apply_event")
+            if cur.rowcount == 0:
+                out.duplicates += 1
+            else:
+                out.ignored += 1
+            return out
+        ctx = handlers.ApplyContext(
+            store_id=self.store_id,
+            source=self.up_source,
+            event_id=event_id,
+            event_time=event.get("time"),
+        )
+        try:
+            handler(conn, event["data"], ctx)
+        except sqlite3.OperationalError:
+            raise  # the database's trouble (locked, disk), not this event's: retried whole
+        except Exception as exc:  # a handler's failure is this event's, not the stream's
+            if not careful:
+                raise HandlerFailed(f"{type_} {event_id}") from exc
+            conn.execute("ROLLBACK TO apply_event")
+            conn.execute("RELEASE apply_event")
+            log.warning("handler of %s %s failed: %s", type_, event_id, exc)
+            reason = f"handler of {type_} failed: {type(exc).__name__}: {exc}"
+            raw_text = raw_text or _text(event)
+            out.add(self._dead(conn, topic, stream, event_id, seq, reason, raw_text, True))
+            return out
+        if careful:
+            conn.execute("RELEASE apply_event")
+        out.applied += 1
         return out
+
+    def _has_pending(self, conn: sqlite3.Connection, stream: str) -> bool:
+        return (
+            conn.execute(
+                "SELECT 1 FROM inbox_pending WHERE source = ? LIMIT 1", (stream,)
+            ).fetchone()
+            is not None
+        )
 
     def _drain(self, conn: sqlite3.Connection, stream: str) -> Outcome:
         """Apply the parked events that now follow the last applied one."""
         out = Outcome()
         while True:
-            last = self.last_sequence(conn, stream)
+            last = self._state(conn, stream).last
             conn.execute(
                 "DELETE FROM inbox_pending WHERE source = ? AND sequence <= ?", (stream, last)
             )
@@ -264,6 +346,7 @@ class Inbox:
             try:
                 event = contract.parse(row["payload"])
             except contract.ContractError as exc:  # parked events were parsed once already
+                self._advance(conn, stream, last + 1, now_iso())
                 out.add(self._dead(conn, None, stream, None, last + 1, str(exc), row["payload"]))
                 continue
             out.add(self._take(conn, stream, last + 1, None, event, row["payload"]))
@@ -301,10 +384,10 @@ class Inbox:
         return Outcome(dead=1)
 
 
-def _text(payload: bytes | dict[str, Any]) -> str:
+def _text(payload: bytes | bytearray | dict[str, Any]) -> str:
     if isinstance(payload, dict):
         return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return payload.decode("utf-8", errors="replace")
+    return bytes(payload).decode("utf-8", errors="replace")
 
 
 def _str(value: Any) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -300,6 +300,11 @@ class Topic:
 
 def parse_topic(prefix: str, topic: str) -> Topic:
     """Read an event topic back; ContractError when it is not one of the contract's."""
+    return _parse_topic(prefix, topic)
+
+
+@lru_cache(maxsize=1024)  # a consumer sees the same few topics again and again
+def _parse_topic(prefix: str, topic: str) -> Topic:
     if not topic.startswith(prefix + "/"):
         raise ContractError(f"topic {topic!r} is outside the prefix {prefix!r}")
     parts = topic[len(prefix) + 1 :].split("/")

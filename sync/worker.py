@@ -34,7 +34,7 @@ from edge.inbox import REPLAY_KEY
 from sync import contract
 from sync import mqtt as link
 from sync.backfill import Backfill, BackfillError
-from sync.consumer import Inbox, Outcome
+from sync.consumer import HandlerFailed, Inbox, Outcome
 
 log = logging.getLogger("passerelle.sync")
 
@@ -103,8 +103,7 @@ class SyncWorker:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_a: self.subscribed.set()
-        for topic in self.status_topics.values():
-            self.client.message_callback_add(topic, self._on_status)
+        self._status_topic_set = frozenset(self.status_topics.values())
         self._writer = threading.Thread(target=self._writer_loop, name="sync-inbox", daemon=True)
 
     # -- paho callbacks (network thread: no database work, no blocking) ----------------------
@@ -144,10 +143,10 @@ class SyncWorker:
         self._announce.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.put(("event", self._generation, msg))
-
-    def _on_status(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._queue.put(("status", self._generation, msg))
+        # Routed here rather than by message_callback_add: no topic matching per message on
+        # the catch-up path, where this thread's time is the budget.
+        kind = "status" if msg.topic in self._status_topic_set else "event"
+        self._queue.put((kind, self._generation, msg))
 
     # -- the inbox writer --------------------------------------------------------------------
 
@@ -191,16 +190,12 @@ class SyncWorker:
             self._check_gaps()
 
     def _apply_batch(self, batch: list[tuple[str, int, Any]]) -> None:
-        out = Outcome()
-        with db.write(self.writer_conn) as conn:
-            for kind, _gen, msg in batch:
-                if kind == "event":
-                    self.counters.received += 1
-                    out.add(self.inbox.receive(conn, msg.topic, msg.payload))
-                elif kind == "status":
-                    self._apply_status(conn, msg)
-                elif kind == "resync":
-                    self._resync.update(self.inbox.sources)
+        try:
+            out = self._apply_once(batch, careful=False)
+        except HandlerFailed:
+            # Rolled back whole; again with a savepoint per event, so that the event whose
+            # handler fails is dead-lettered alone.
+            out = self._apply_once(batch, careful=True)
         faults.point("after_apply_before_ack")
         with self._gen_lock:
             generation = self._generation
@@ -212,6 +207,19 @@ class SyncWorker:
         self.counters.inbox.add(out)
         if out.applied or out.ignored:
             self._last_sync = db.now_iso()
+
+    def _apply_once(self, batch: list[tuple[str, int, Any]], careful: bool) -> Outcome:
+        out = Outcome()
+        with db.write(self.writer_conn) as conn, self.inbox.batch(conn, careful=careful):
+            for kind, _gen, msg in batch:
+                if kind == "event":
+                    out.add(self.inbox.receive(conn, msg.topic, msg.payload))
+                elif kind == "status":
+                    self._apply_status(conn, msg)
+                elif kind == "resync":
+                    self._resync.update(self.inbox.sources)
+        self.counters.received += sum(1 for kind, _g, _m in batch if kind == "event")
+        return out
 
     def _apply_status(self, conn: sqlite3.Connection, msg: mqtt.MQTTMessage) -> None:
         source = next((s for s, t in self.status_topics.items() if t == msg.topic), None)
@@ -274,8 +282,10 @@ class SyncWorker:
         after = self.inbox.last_sequence(self.writer_conn, source)
         fetched = 0
         for page in self.backfill.pages(source, after):
+            items: list[tuple[str | None, bytes | dict[str, Any]]] = [(None, ev) for ev in page]
             with db.write(self.writer_conn) as conn:
-                out = self.inbox.receive_many(conn, [(None, ev) for ev in page], source)
+                with self.inbox.batch(conn, careful=True):
+                    out = self.inbox.receive_many(conn, items, source)
                 n = out.applied + out.ignored + out.dead
                 self.inbox.count_fetched(conn, source, n)
             fetched += n

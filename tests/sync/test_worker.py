@@ -95,3 +95,28 @@ def test_replay_requested_publishes_kept_events_again_in_order(
     assert replayed == list(range(13, 21))  # in order, the same ids as before
     assert len(collector.distinct()) == 20 and not collector.invalid
     edge.halt()
+
+
+def test_a_failing_handler_dead_letters_only_its_event(
+    edge_db: sqlite3.Connection, web: WebSide, start_edge: Any, monkeypatch: Any
+) -> None:
+    from edge import inbox
+
+    original = inbox.HANDLERS["product.upserted"]
+
+    def fragile(conn: sqlite3.Connection, d: Any, ctx: Any) -> bool:
+        if d["sku"] == "SKU-3":
+            raise ValueError("this product breaks a rule of the store")
+        return original(conn, d, ctx)
+
+    monkeypatch.setitem(inbox.HANDLERS, "product.upserted", fragile)
+    edge = start_edge()
+    wait_until(edge.worker.subscribed.is_set, 10)
+    web.publish_many([web.make("product.upserted") for _ in range(6)])
+    wait_applied(edge_db, 6)
+    edge.halt()
+    skus = {r[0] for r in edge_db.execute("SELECT sku FROM products")}
+    assert {"SKU-1", "SKU-2", "SKU-4", "SKU-5", "SKU-6"} <= skus and "SKU-3" not in skus
+    reason = scalar(edge_db, "SELECT reason FROM dead_letters")
+    assert "handler of product.upserted failed" in reason and "breaks a rule" in reason
+    assert scalar(edge_db, "SELECT outcome FROM inbox WHERE sequence = 3") == "dead"
