@@ -282,6 +282,8 @@ class SyncWorker:
         after = self.inbox.last_sequence(self.writer_conn, source)
         fetched = 0
         for page in self.backfill.pages(source, after):
+            if self.stop.is_set():  # the rest waits for the next start
+                break
             items: list[tuple[str | None, bytes | dict[str, Any]]] = [(None, ev) for ev in page]
             with db.write(self.writer_conn) as conn:
                 with self.inbox.batch(conn, careful=True):
