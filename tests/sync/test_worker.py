@@ -120,3 +120,17 @@ def test_a_failing_handler_dead_letters_only_its_event(
     reason = scalar(edge_db, "SELECT reason FROM dead_letters")
     assert "handler of product.upserted failed" in reason and "breaks a rule" in reason
     assert scalar(edge_db, "SELECT outcome FROM inbox WHERE sequence = 3") == "dead"
+
+
+def test_a_new_store_bootstraps_from_the_backfill_endpoint(
+    edge_db: sqlite3.Connection, web: WebSide, start_edge: Any
+) -> None:
+    for _ in range(7):
+        web.make("product.upserted")  # history from before this store existed: never on MQTT
+    web.make("order.placed", source="/web/stores/S001")
+    edge = start_edge()
+    wait_applied(edge_db, 7)
+    wait_applied(edge_db, 1, source="/web/stores/S001")
+    edge.halt()
+    assert scalar(edge_db, "SELECT COUNT(*) FROM products") == 7
+    assert web.fetched == 8 and edge.worker.counters.received == 0
