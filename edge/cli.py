@@ -301,6 +301,7 @@ def sync_status(ctx: Ctx, as_json: bool) -> None:
             f"inbox {s['source']:<24} applied {s['last_sequence']}, announced "
             f"{s['remote_sequence']}, fetched by backfill {s['gaps_fetched']}"
         )
+    click.echo(f"waiting behind a gap {st['inbox']['pending_out_of_order']}")
     click.echo(f"dead letters   {st['inbox']['dead_letters']}")
     click.echo(f"negative balances {st['loyalty']['negative_balances']}")
 
