@@ -28,6 +28,7 @@ def sale_context() -> sales.SaleContext:
         currency=s.currency,
         rules=rules(),
         cashier_id=who.staff_id or who.name,
+        role=who.role,
     )
 
 
