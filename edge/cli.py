@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -58,11 +57,9 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from edge import logs
+
+    logs.setup(settings.log_level)  # redacts personal data and secrets from every line
 
 
 def _fail(exc: DomainError) -> click.ClickException:
