@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -10,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from edge import auth, customers, db, loyalty, outbox, sales
+from edge import db, outbox
 from edge.app import create_app
-from edge.models import SaleIn
 from tests.deploy.dbcompare import tables
 from tests.support import proc
 
@@ -20,7 +20,10 @@ FIRST = "0001_core.sql"
 
 
 def first_schema_database(path: Path) -> None:
-    """What version 1 made: only the first migration, then a day of trading, partly synced."""
+    """What version 1 made: only the first migration, then a day of trading, partly synced.
+
+    Written with plain SQL against the first schema (today's domain code may use tables that
+    later migrations add)."""
     conn = db.connect(path)
     db.applied_migrations(conn)  # creates _migrations
     sql = dict(db.migration_files())[FIRST]
@@ -28,34 +31,69 @@ def first_schema_database(path: Path) -> None:
         for statement in db.split_sql(sql):
             conn.execute(statement)
         conn.execute("INSERT INTO _migrations VALUES (?, ?)", (FIRST, db.now_iso()))
+    t = "2026-11-20T10:00:00.000Z"
+    source = "/stores/S001"
     with db.write(conn):
-        for sku, price in (("SKU-A", 450), ("SKU-B", 1290)):
+        conn.execute(
+            "INSERT INTO products (sku, name, price, currency, updated_at) VALUES (?,?,?,?,?)",
+            ("SKU-A", "Product A", 450, "EUR", t),
+        )
+        conn.execute(
+            "INSERT INTO customers (customer_id, loyalty_card, first_name, last_name, email, "
+            "origin, created_at, updated_at) VALUES ('c-1','PC1','Ines','Marchal',"
+            "'ines@example.org','store',?,?)",
+            (t, t),
+        )
+        events: list[tuple[str, dict[str, object]]] = [
+            ("customer.enrolled", {"customer_id": "c-1", "loyalty_card": "PC1"})
+        ]
+        for i in range(1, 13):
+            sale_id, qty = f"s-{i}", 1 + i % 4
             conn.execute(
-                "INSERT INTO products (sku, name, price, currency, updated_at) VALUES (?,?,?,?,?)",
-                (sku, f"Product {sku}", price, "EUR", db.now_iso()),
+                "INSERT INTO purchases (purchase_id, customer_id, channel, store_id, "
+                "occurred_at, currency, total, points_earned, origin, recorded_at) "
+                "VALUES (?,?,'store','S001',?,'EUR',?,?,'local',?)",
+                (sale_id, "c-1", t, 450 * qty, 4 * qty, t),
             )
-        member = customers.enroll(
-            conn,
-            {"first_name": "Ines", "last_name": "Marchal", "email": "ines@example.org"},
-            source="/stores/S001",
-            store_id="S001",
+            conn.execute(
+                "INSERT INTO purchase_lines VALUES (?,1,'SKU-A','Product A',?,450)",
+                (sale_id, qty),
+            )
+            conn.execute(
+                "INSERT INTO sales (sale_id, terminal_id, customer_id, occurred_at, currency, "
+                "subtotal, total, points_earned) VALUES (?,'pos-1','c-1',?,'EUR',?,?,?)",
+                (sale_id, t, 450 * qty, 450 * qty, 4 * qty),
+            )
+            conn.execute(
+                "INSERT INTO loyalty_entries VALUES (?, 'c-1', ?, 'purchase', ?, 'store', "
+                "'S001', ?, 'local', ?)",
+                (f"e-{i}", 4 * qty, sale_id, t, t),
+            )
+            events.append(("sale.recorded", {"sale_id": sale_id, "total": 450 * qty}))
+            events.append(("loyalty.entry", {"entry_id": f"e-{i}", "points": 4 * qty}))
+        for seq, (kind, data) in enumerate(events, start=1):
+            conn.execute(
+                "INSERT INTO outbox (source, sequence, id, type, time, data, created_at, "
+                "sent_at, attempts) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    source,
+                    seq,
+                    f"ev-{seq}",
+                    kind,
+                    t,
+                    json.dumps(data),
+                    t,
+                    t if seq <= 5 else None,  # the first events were published
+                    1 if seq <= 5 else 0,
+                ),
+            )
+        conn.execute("INSERT INTO outbox_streams VALUES (?, ?)", (source, len(events)))
+        conn.execute("INSERT INTO api_tokens VALUES ('pos-1', 'pos', 'abc123', ?, NULL)", (t,))
+        conn.execute(
+            "INSERT INTO audit_log (at, actor, role, action, target, detail) "
+            "VALUES (?, 'cli', 'admin', 'token.create', 'pos-1', '{}')",
+            (t,),
         )
-    ctx = sales.SaleContext("S001", "/stores/S001", "EUR", loyalty.LoyaltyRules(), "st-1")
-    for i in range(12):
-        sale = SaleIn.model_validate(
-            {
-                "terminal_id": "pos-1",
-                "customer_id": member["customer_id"] if i % 2 else None,
-                "currency": "EUR",
-                "lines": [{"sku": "SKU-A" if i % 3 else "SKU-B", "qty": 1 + i % 4}],
-            }
-        )
-        with db.write(conn):
-            sales.record_sale(conn, sale, ctx)
-    auth.create_token(conn, name="pos-1", role="pos")
-    # the first events were published; the rest wait for the link
-    with db.write(conn):
-        conn.execute("UPDATE outbox SET sent_at = ?, attempts = 1 WHERE sequence <= 5", ("t",))
     conn.close()
 
 
