@@ -91,6 +91,7 @@ class TlsBroker(Broker):
         *,
         require_certificate: bool = False,
         users: dict[str, str] | None = None,
+        max_queued: int | None = None,
     ) -> None:
         lines = [
             # started as root, Mosquitto would switch to the "mosquitto" user, which cannot
@@ -108,7 +109,7 @@ class TlsBroker(Broker):
             pwfile.write_text("".join(f"{u}:{p}\n" for u, p in users.items()))
             subprocess.run(["mosquitto_passwd", "-U", str(pwfile)], check=True, timeout=30)
             lines += [f"password_file {pwfile}", "allow_anonymous false"]
-        super().__init__(workdir, extra="\n".join(lines))
+        super().__init__(workdir, extra="\n".join(lines), max_queued=max_queued)
 
     @property
     def url(self) -> str:
