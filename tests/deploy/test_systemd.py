@@ -33,17 +33,23 @@ def directives(text: str) -> dict[str, list[str]]:
     return out
 
 
+UNITS = ("passerelle.service", "passerelle-backup.service", "passerelle-backup.timer")
+
+
 @pytest.fixture
-def unit_copy(tmp_path: Path) -> Path:
-    """The unit with ExecStart pointing at this environment's ``passerelle``: verify checks
+def units(tmp_path: Path) -> Path:
+    """The units with ExecStart pointing at this environment's ``passerelle``: verify checks
     that the binary exists, and /opt/passerelle is where the README installs it."""
     exe = Path(sys.executable).parent / "passerelle"
     assert exe.exists(), f"{exe} missing: install the project into the venv (pip install -e .)"
-    text = UNIT.read_text()
-    assert INSTALLED_EXEC in text
-    copy = tmp_path / "passerelle.service"
-    copy.write_text(text.replace(INSTALLED_EXEC, str(exe)))
-    return copy
+    d = tmp_path / "units"
+    d.mkdir()
+    for name in UNITS:
+        text = (UNIT.parent / name).read_text()
+        if name.endswith(".service"):
+            assert INSTALLED_EXEC in text, name
+        (d / name).write_text(text.replace(INSTALLED_EXEC, str(exe)))
+    return d
 
 
 def test_unit_has_the_required_settings() -> None:
@@ -76,18 +82,21 @@ def test_unit_has_the_required_settings() -> None:
     )
 
 
-def test_systemd_analyze_verify(unit_copy: Path) -> None:
+def test_systemd_analyze_verify(units: Path) -> None:
+    paths = [str(units / n) for n in UNITS]
     res = subprocess.run(
-        [SYSTEMD_ANALYZE, "verify", str(unit_copy)], capture_output=True, text=True, timeout=60
+        [SYSTEMD_ANALYZE, "verify", *paths], capture_output=True, text=True, timeout=60
     )
-    ours = [ln for ln in (res.stdout + res.stderr).splitlines() if unit_copy.name in ln]
-    assert res.returncode == 0, res.stdout + res.stderr
+    out = res.stdout + res.stderr
+    ours = [ln for ln in out.splitlines() if any(n in ln for n in UNITS)]
+    assert res.returncode == 0, out
     assert ours == [], ours
 
 
-def test_systemd_analyze_security_exposure(unit_copy: Path) -> None:
+@pytest.mark.parametrize("name", ["passerelle.service", "passerelle-backup.service"])
+def test_systemd_analyze_security_exposure(units: Path, name: str) -> None:
     res = subprocess.run(
-        [SYSTEMD_ANALYZE, "security", "--offline=true", "--no-pager", str(unit_copy)],
+        [SYSTEMD_ANALYZE, "security", "--offline=true", "--no-pager", str(units / name)],
         capture_output=True,
         text=True,
         timeout=60,
