@@ -17,6 +17,8 @@ from edge import audit, customers, loyalty, outbox, products, state
 from edge.db import now_iso
 from edge.errors import InvalidInput, NotFound
 from edge.models import SaleIn
+from hardware import queue as print_queue
+from hardware.layouts import sale_receipt_data
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class SaleContext:
     rules: loyalty.LoyaltyRules
     cashier_id: str | None = None
     role: str | None = None
+    store_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,21 @@ def record_sale(
         "points_balance": balance_before - sale.redeem_points + earned if customer_id else None,
         "lines": [ln.as_dict() for ln in lines],
     }
+    # The receipt is queued in the sale's transaction: printed if and only if it is recorded.
+    print_queue.enqueue(
+        conn,
+        document="sale_receipt",
+        data=sale_receipt_data(
+            body,
+            store_name=ctx.store_name,
+            payment_method=sale.payment_method,
+            terminal_id=sale.terminal_id,
+            customer=customer,
+        ),
+        ref=sale_id,
+        locale=customer["locale"] if customer else None,
+        open_drawer=sale.payment_method == "cash",
+    )
     return 201, body
 
 
