@@ -17,6 +17,7 @@ from edge import auth, db, inbox
 from edge.api.limits import LIMITED
 from edge.app import create_app
 from hardware import queue
+from tests.sync.events import data_for
 
 PERSON = {
     "first_name": "Zoé",
@@ -157,6 +158,11 @@ def test_erased_customer_is_gone_from_every_table(
             "INSERT INTO idempotency_keys VALUES ('enroll:x','k','h',201,?,?)",
             (json.dumps(dict(PERSON, customer_id=cid)), db.now_iso()),
         )
+        # a click-and-collect order for them, as the online store sends it
+        order = dict(data_for("order.placed", 7), customer_id=cid, customer_name=full)
+        assert inbox.HANDLERS["order.placed"](
+            conn, order, inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id="o7")
+        )
         conn.execute("CREATE VIRTUAL TABLE member_search USING fts5(customer_id, text)")
         conn.execute(
             "INSERT INTO member_search VALUES (?, ?)",
@@ -201,6 +207,9 @@ def test_erased_customer_is_gone_from_every_table(
         (f"%{other_made.json['customer_id']}%",),
     ).fetchone()
     assert json.loads(kept["data"])["first_name"] == PERSON["first_name"]
+    # the order stays collectable (by its number and code), without the name
+    name = conn.execute("SELECT customer_name FROM pickup_orders WHERE customer_id = ?", (cid,))
+    assert PERSON["last_name"] not in name.fetchone()[0]
     card = PERSON["loyalty_card"]
     lookup = client.get(f"/api/v1/customers/lookup?card={card}", headers=headers("pos"))
     assert lookup.status_code == 404
