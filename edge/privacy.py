@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 ERASED = "[erased]"
+ERASED_WORD = "erased"
+NULLABLE_KEYS = frozenset({"email", "phone"})
 SKIP_TABLES = frozenset({"audit_log", "_migrations", "customers"})
 
 
@@ -56,19 +58,21 @@ def _scrub_text(text: str, who: Identity) -> str:
     return text
 
 
-def scrub_json(value: Any, who: Identity, mine: bool = False) -> Any:
-    """The same JSON with the person's values replaced: a whole match becomes null, a value
-    inside a longer string becomes ``[erased]``. A first or last name alone counts only
-    inside an object about this person (its ``customer_id`` is theirs): another member may
-    share a first name."""
+def scrub_json(value: Any, who: Identity, mine: bool = False, key: str | None = None) -> Any:
+    """The same JSON with the person's values replaced, keeping its shape: a value that was
+    wholly the person's becomes null where the contract allows null (e-mail, phone) and the
+    word ``erased`` elsewhere (a card or a name must stay a non-empty string, so an unsent
+    ``customer.enrolled`` still passes the contract's schema); a value inside a longer
+    string becomes ``[erased]``. A first or last name alone counts only inside an object
+    about this person (its ``customer_id`` is theirs): another member may share a name."""
     if isinstance(value, dict):
         mine = mine or value.get("customer_id") == who.customer_id
-        return {k: scrub_json(v, who, mine) for k, v in value.items()}
+        return {k: scrub_json(v, who, mine, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [scrub_json(v, who, mine) for v in value]
+        return [scrub_json(v, who, mine, key) for v in value]
     if isinstance(value, str):
         if value in who.anywhere or (mine and value in who.whole):
-            return None
+            return None if key in NULLABLE_KEYS else ERASED_WORD
         return _scrub_text(value, who)
     return value
 

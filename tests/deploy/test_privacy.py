@@ -13,10 +13,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from edge import auth, db, inbox
+from edge import auth, db, inbox, outbox
 from edge.api.limits import LIMITED
 from edge.app import create_app
 from hardware import queue
+from sync import contract
 from tests.sync.events import data_for
 
 PERSON = {
@@ -191,10 +192,14 @@ def test_erased_customer_is_gone_from_every_table(
     # nothing lost from the streams: same rows, same sequences, JSON still valid
     assert conn.execute("SELECT source, sequence, id, type FROM outbox").fetchall() == sequences
     enrolled = conn.execute(
-        "SELECT data FROM outbox WHERE type = 'customer.enrolled' AND data LIKE ?", (f"%{cid}%",)
+        "SELECT id, data FROM outbox WHERE type = 'customer.enrolled' AND data LIKE ?",
+        (f"%{cid}%",),
     ).fetchone()
     data = json.loads(enrolled["data"])
-    assert data["customer_id"] == cid and data["first_name"] is None and data["email"] is None
+    assert data["customer_id"] == cid and data["first_name"] == "erased" and data["email"] is None
+    # still a valid event of the contract, so an unsent one is published, not stuck
+    row = conn.execute("SELECT * FROM outbox WHERE id = ?", (enrolled["id"],)).fetchone()
+    contract.validate(outbox._from_row(row).envelope())
     # the tombstone keeps no personal field; purchases stay, anonymous
     row = conn.execute("SELECT * FROM customers WHERE customer_id = ?", (cid,)).fetchone()
     assert row["erased_at"] and not any(
