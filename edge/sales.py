@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from edge import audit, customers, loyalty, outbox, products, state
+from edge import audit, customers, loyalty, offers, outbox, products, state
 from edge.db import now_iso
 from edge.errors import InvalidInput, NotFound
-from edge.models import SaleIn
+from edge.models import SaleIn, SaleLineIn
 from hardware import queue as print_queue
 from hardware.layouts import sale_receipt_data
 
@@ -32,6 +33,7 @@ class SaleContext:
     cashier_id: str | None = None
     role: str | None = None
     store_name: str = ""
+    coupon_rules: offers.CouponRules = offers.CouponRules()
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,14 @@ class PricedLine:
         return {"sku": self.sku, "name": self.name, "qty": self.qty, "unit_price": self.unit_price}
 
 
-def price_lines(conn: sqlite3.Connection, sale: SaleIn, currency: str) -> list[PricedLine]:
+class HasLines(Protocol):
+    """A sale, or a basket checked against a coupon: lines to price from the catalogue."""
+
+    @property
+    def lines(self) -> Sequence[SaleLineIn]: ...
+
+
+def price_lines(conn: sqlite3.Connection, sale: HasLines, currency: str) -> list[PricedLine]:
     """Each line at the catalogue price; unknown, inactive or mispriced SKUs are refused."""
     priced = []
     for i, line in enumerate(sale.lines):
@@ -98,7 +107,18 @@ def record_sale(
     if sale.redeem_points and customer is None:
         raise InvalidInput("points can be redeemed only for a member", field="redeem_points")
 
-    discount = 0
+    applied = offers.apply_codes(
+        conn,
+        sale.coupon_codes,
+        [offers.BasketLine(ln.sku, ln.qty, ln.unit_price) for ln in lines],
+        rules=ctx.coupon_rules,
+        customer_id=customer["customer_id"] if customer else None,
+        locale=offers.pick_locale(
+            customer["locale"] if customer else None, ctx.coupon_rules.locale
+        ),
+        offline_seconds=state.link(conn)["offline_seconds"] if sale.coupon_codes else None,
+    )
+    discount = sum(a.discount for a in applied)
     payable = subtotal - discount
     points_value = 0
     balance_before = loyalty.balance(conn, customer["customer_id"]) if customer else 0
@@ -171,11 +191,19 @@ def record_sale(
             "total": total,
             "lines": [ln.as_dict() for ln in lines],
             "discount": discount,
-            "coupons": [],
+            "coupons": [{"coupon_id": a.coupon.coupon_id, "discount": a.discount} for a in applied],
             "points_earned": earned,
             "points_redeemed": sale.redeem_points,
         },
         time=occurred_at,
+    )
+    redeemed = offers.redeem(
+        conn,
+        applied,
+        sale_id=sale_id,
+        store_id=ctx.store_id,
+        source=ctx.source,
+        occurred_at=occurred_at,
     )
     entries = []
     if customer_id and sale.redeem_points:
@@ -223,6 +251,7 @@ def record_sale(
         "points_redeemed": sale.redeem_points,
         "points_balance": balance_before - sale.redeem_points + earned if customer_id else None,
         "lines": [ln.as_dict() for ln in lines],
+        "coupons": redeemed,
     }
     # The receipt is queued in the sale's transaction: printed if and only if it is recorded.
     print_queue.enqueue(
@@ -266,4 +295,5 @@ def sale_body(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "points_redeemed": row["points_redeemed"],
         "points_balance": loyalty.balance(conn, row["customer_id"]) if row["customer_id"] else None,
         "lines": lines,
+        "coupons": offers.sale_coupons(conn, row["sale_id"]),
     }
