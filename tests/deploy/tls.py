@@ -9,7 +9,6 @@ switched to TLS, optionally requiring a client certificate and/or a password.
 
 from __future__ import annotations
 
-import getpass
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -94,9 +93,6 @@ class TlsBroker(Broker):
         max_queued: int | None = None,
     ) -> None:
         lines = [
-            # started as root, Mosquitto would switch to the "mosquitto" user, which cannot
-            # read the test's private key; as anyone else this line changes nothing
-            f"user {getpass.getuser()}",
             f"cafile {pki.ca}",
             f"certfile {pki.server_cert}",
             f"keyfile {pki.server_key}",
