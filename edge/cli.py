@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -87,6 +88,7 @@ def serve(ctx: Ctx) -> None:
 
     _logging(ctx.settings)
     ctx.db().close()
+    logging.getLogger("passerelle.serve").info(runner.api_banner(ctx.settings))
     os.execv(sys.executable, runner.gunicorn_command(ctx.settings))  # noqa: S606
 
 

@@ -72,3 +72,26 @@ def test_a_bad_config_error_names_the_key_not_the_secret(tmp_path: Path) -> None
     assert res.returncode != 0
     assert "PASSERELLE_HTTP_PORT" in res.stderr
     assert PASSWORD not in res.stdout + res.stderr
+
+
+def test_the_api_binds_to_loopback_by_default_and_says_so(tmp_path: Path) -> None:
+    from edge.runner import api_banner
+    from tests.support.broker import free_port, wait_port
+    from tests.support.waiting import wait_until
+
+    assert load_settings().http_host == "127.0.0.1"
+    assert "reachable from the network" in api_banner(load_settings(http_host="0.0.0.0"))
+    port = free_port()
+    log = tmp_path / "serve.log"
+    p = proc.start(
+        proc.passerelle("serve"), proc.env(db_path=tmp_path / "s.db", http_port=port), log
+    )
+    try:
+        wait_port(port, timeout=30)
+        wait_until(lambda: "Listening at" in log.read_text(), what="gunicorn's bind line")
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+    out = log.read_text()
+    assert f"API on http://127.0.0.1:{port} (loopback only)" in out
+    assert f"Listening at: http://127.0.0.1:{port}" in out
