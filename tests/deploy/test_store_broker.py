@@ -28,7 +28,9 @@ N_UP = 1500  # more than Mosquitto's default max_queued_messages (1000)
 
 
 class StoreBroker:
-    def __init__(self, workdir: Path, pki: Pki, central_port: int) -> None:
+    def __init__(
+        self, workdir: Path, pki: Pki, central_port: int, max_queued: int | None = None
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         passwd = workdir / "passwd"
@@ -44,10 +46,12 @@ class StoreBroker:
             (r"(?m)^bridge_cafile .*$", f"bridge_cafile {pki.ca}"),
             # test speed only: retry the bridge every second instead of backing off to 60 s
             (r"(?m)^restart_timeout .*$", "restart_timeout 1 1"),
+            (r"(?m)^max_queued_messages .*$", f"max_queued_messages {max_queued or 100000}"),
         ):
             text, n = re.subn(old, new, text)
             assert n == 1, old
         self.conf = workdir / "mosquitto.conf"
+        self.log = workdir / "mosquitto.log"
         self.conf.write_text(f"user {getpass.getuser()}\n" + text)
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -141,6 +145,7 @@ def test_store_broker_queues_while_offline_and_bridges_over_tls(
         try:
             wait_until(lambda: len(online.seen) >= N_UP, timeout=60, what="bridged up-events")
             assert len(online.seen) == N_UP  # none dropped by a queue limit
+            assert "being dropped" not in store.log.read_text()
         finally:
             online.close()
 
@@ -165,3 +170,20 @@ def test_store_broker_queues_while_offline_and_bridges_over_tls(
 def _bridge_connected(store: StoreBroker) -> bool:
     log = store.conf.parent / "mosquitto.log"
     return log.exists() and "Connecting bridge" in log.read_text()
+
+
+def test_with_mosquittos_default_queue_limit_the_store_broker_drops_events(
+    tmp_path: Path, pki: Pki
+) -> None:
+    """Why the example raises max_queued_messages: with the default (1000) the same outage
+    makes the store broker drop up-events, silently for the edge (only its log says so)."""
+    store = StoreBroker(tmp_path / "store", pki, free_port(), max_queued=1000).start()
+    try:
+        publish(store.port, UP, N_UP, "passerelle-S001", "edge-pw")  # every PUBACK received
+        wait_until(
+            lambda: store.log.exists() and "being dropped" in store.log.read_text(),
+            timeout=30,
+            what="the broker's drop notice",
+        )
+    finally:
+        store.stop()
