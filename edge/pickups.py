@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from edge import audit, outbox
+from edge import audit, outbox, privacy
 from edge.auth import Principal
 from edge.config import Settings
 from edge.db import now_iso, write
@@ -54,7 +54,7 @@ STATUSES: tuple[Status, ...] = (
     "expired",
 )
 ACTIONS: tuple[Action, ...] = ("prepare", "ready", "collect", "cancel", "expire", "checkin")
-ERASED_NAME = "—"
+ERASED_NAME = privacy.ERASED
 OPEN: frozenset[str] = frozenset({"received", "preparing", "ready"})
 CLOSED: frozenset[str] = frozenset({"collected", "cancelled", "expired"})
 

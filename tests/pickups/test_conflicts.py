@@ -124,6 +124,6 @@ def test_customer_erased_takes_the_name_off_their_orders(place, deliver, client,
     other = place(customer_id="c-0010", customer_name="Paul Petit")
     deliver("customer.erased", {"customer_id": "c-0009"})
     got = client.get(f"/api/v1/pickups/{mine['order_id']}", headers=headers("staff")).json
-    assert got["customer_name"] == "—" and got["status"] == "received"
+    assert got["customer_name"] == "[erased]" and got["status"] == "received"
     got = client.get(f"/api/v1/pickups/{other['order_id']}", headers=headers("staff")).json
     assert got["customer_name"] == "Paul Petit"
