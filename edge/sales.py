@@ -18,6 +18,8 @@ from edge import customers, loyalty, offers, outbox, products, state
 from edge.db import now_iso
 from edge.errors import InvalidInput, NotFound
 from edge.models import SaleIn, SaleLineIn
+from hardware import queue as print_queue
+from hardware.layouts import sale_receipt_data
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class SaleContext:
     rules: loyalty.LoyaltyRules
     cashier_id: str | None = None
     coupon_rules: offers.CouponRules = offers.CouponRules()
+    store_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,15 +106,14 @@ def record_sale(
     if sale.redeem_points and customer is None:
         raise InvalidInput("points can be redeemed only for a member", field="redeem_points")
 
+    locale = offers.pick_locale(customer["locale"] if customer else None, ctx.coupon_rules.locale)
     applied = offers.apply_codes(
         conn,
         sale.coupon_codes,
         [offers.BasketLine(ln.sku, ln.qty, ln.unit_price) for ln in lines],
         rules=ctx.coupon_rules,
         customer_id=customer["customer_id"] if customer else None,
-        locale=offers.pick_locale(
-            customer["locale"] if customer else None, ctx.coupon_rules.locale
-        ),
+        locale=locale,
         offline_seconds=state.link(conn)["offline_seconds"] if sale.coupon_codes else None,
     )
     discount = sum(a.discount for a in applied)
@@ -234,6 +236,22 @@ def record_sale(
         "lines": [ln.as_dict() for ln in lines],
         "coupons": redeemed,
     }
+    # The receipt is queued in the sale's transaction: printed if and only if it is recorded.
+    print_queue.enqueue(
+        conn,
+        document="sale_receipt",
+        data=sale_receipt_data(
+            body,
+            store_name=ctx.store_name,
+            payment_method=sale.payment_method,
+            terminal_id=sale.terminal_id,
+            customer=customer,
+        )
+        | {"coupons": offers.receipt_coupons(applied, locale)},
+        ref=sale_id,
+        locale=customer["locale"] if customer else None,
+        open_drawer=sale.payment_method == "cash",
+    )
     return 201, body
 
 

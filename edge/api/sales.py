@@ -30,6 +30,7 @@ def sale_context() -> sales.SaleContext:
         rules=rules(),
         cashier_id=who.staff_id or who.name,
         coupon_rules=coupon_rules(),
+        store_name=s.store_name,
     )
 
 
