@@ -31,8 +31,8 @@ class SaleContext:
     currency: str
     rules: loyalty.LoyaltyRules
     cashier_id: str | None = None
-    coupon_rules: offers.CouponRules = offers.CouponRules()
     store_name: str = ""
+    coupon_rules: offers.CouponRules = offers.CouponRules()
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ def sale_context() -> sales.SaleContext:
         currency=s.currency,
         rules=rules(),
         cashier_id=who.staff_id or who.name,
-        coupon_rules=coupon_rules(),
         store_name=s.store_name,
+        coupon_rules=coupon_rules(),
     )
 
 
