@@ -1,0 +1,107 @@
+"""What protects the screens around the API: rate limits, the Content-Security-Policy and
+sessions that end on idle.
+
+Rate limits use Flask-Limiter with its in-memory storage: each gunicorn worker counts for
+itself, so with ``http_workers = 2`` a guesser gets at most twice the configured rate. That
+is still far too slow to guess a PIN or a phone number, and it needs no extra service on the
+store box. The kiosk's lookups are limited per client address and only for kiosk callers (a
+busy till or a benchmark is not a guesser).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask, current_app, request, session
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+# No external source at all: the screens work without internet and nothing can be injected
+# from elsewhere. No inline script or style either (data for scripts is in JSON blocks).
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+# API operations a stranger at a kiosk could use to guess (card numbers, phone numbers,
+# pickup codes): limited for kiosk callers with ``rate_limit_lookup``.
+KIOSK_LIMITED = ("api.customers_lookup", "api.customers_masked", "api.pickups_checkin")
+
+# Requests the page sends by itself (polling): they do not count as somebody being there.
+BACKGROUND_HEADER = "X-Background"
+
+
+def is_kiosk_caller() -> bool:
+    """Whether this request comes from a kiosk (its paired session, or a kiosk token)."""
+    data: Any = session.get("principal")
+    if isinstance(data, dict) and data.get("role") == "kiosk":
+        return True
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    # Tokens are made as pas_<role>_<random> by edge.auth.create_token; the prefix is only
+    # used to pick the rate limit, the API itself checks the token's role.
+    return scheme.lower() == "bearer" and token.strip().startswith("pas_kiosk_")
+
+
+def init_app(app: Flask) -> Limiter:
+    settings = app.config["SETTINGS"]
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri="memory://",
+        headers_enabled=True,
+        default_limits=[],
+    )
+    app.extensions["screens_limiter"] = limiter
+    from kiosk_ui import views
+
+    for view in (views.login, views.pair):
+        limiter.limit(settings.rate_limit_pin)(view)
+    for endpoint in KIOSK_LIMITED:
+        view_func = app.view_functions.get(endpoint)
+        if view_func is not None:
+            limiter.limit(settings.rate_limit_lookup, exempt_when=lambda: not is_kiosk_caller())(
+                view_func
+            )
+
+    @app.before_request
+    def _idle_sessions() -> None:
+        end_idle_session(settings.staff_session_idle_minutes * 60)
+
+    @app.after_request
+    def _headers(resp: Any) -> Any:
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault("Content-Security-Policy", CSP)
+            resp.headers.setdefault("X-Frame-Options", "DENY")
+            resp.headers.setdefault("Referrer-Policy", "no-referrer")
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    return limiter
+
+
+def end_idle_session(idle_seconds: float) -> None:
+    """A staff session ends after ``idle_seconds`` without a touch: the next request finds
+    it logged out. The board's own polling does not keep it alive."""
+    data: Any = session.get("principal")
+    if not isinstance(data, dict) or data.get("via") != "pin":
+        return
+    now = time.time()
+    seen = session.get("seen")
+    if not isinstance(seen, int | float) or now - seen > idle_seconds:
+        session.clear()
+        current_app.logger.info("staff session ended after %s s idle", int(idle_seconds))
+        return
+    if request.headers.get(BACKGROUND_HEADER) != "1":
+        session["seen"] = now
