@@ -46,5 +46,5 @@ def init_app(app: Flask) -> None:
     )
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)  # the API checks X-CSRFToken itself for session callers
-    security.init_app(app)
     app.register_blueprint(views.bp)
+    security.init_app(app)

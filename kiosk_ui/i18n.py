@@ -195,6 +195,11 @@ MESSAGES: dict[str, Any] = {
     "confirm_cancel": _l("Cancel the order"),
     "keep": _l("Keep it"),
     "close": _l("Close"),
+    "payment_taken": _l("The shopper paid at the till"),
+    "payment_due": _l("Not paid online: take {total} at the till first."),
+    "reason_out_of_stock": _l("Out of stock"),
+    "reason_damaged": _l("Item damaged"),
+    "reason_customer": _l("The customer no longer wants it"),
 }
 
 

@@ -44,14 +44,15 @@ BACKGROUND_HEADER = "X-Background"
 
 
 def is_kiosk_caller() -> bool:
-    """Whether this request comes from a kiosk (its paired session, or a kiosk token)."""
-    data: Any = session.get("principal")
-    if isinstance(data, dict) and data.get("role") == "kiosk":
-        return True
+    """Whether this request comes from a kiosk: its bearer token if it sends one (the API
+    looks at the token first too), else its paired session."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    # Tokens are made as pas_<role>_<random> by edge.auth.create_token; the prefix is only
-    # used to pick the rate limit, the API itself checks the token's role.
-    return scheme.lower() == "bearer" and token.strip().startswith("pas_kiosk_")
+    if scheme:
+        # Tokens are made as pas_<role>_<random> by edge.auth.create_token; the prefix only
+        # picks the rate limit, the API itself checks the token's role.
+        return scheme.lower() == "bearer" and token.strip().startswith("pas_kiosk_")
+    data: Any = session.get("principal")
+    return isinstance(data, dict) and data.get("role") == "kiosk"
 
 
 def init_app(app: Flask) -> Limiter:
@@ -64,16 +65,19 @@ def init_app(app: Flask) -> Limiter:
         default_limits=[],
     )
     app.extensions["screens_limiter"] = limiter
-    from kiosk_ui import views
-
-    for view in (views.login, views.pair):
-        limiter.limit(settings.rate_limit_pin)(view)
+    # The limiter's decorator wraps a view; the app must call the wrapper, so the
+    # registered views are replaced by their limited versions (the blueprint and the API
+    # are registered before this runs).
+    # PIN logins are counted (not the login page); pairing by link is a GET, so both count.
+    views: dict[str, Any] = app.view_functions
+    for endpoint, methods in (("screens.login", ["POST"]), ("screens.pair", None)):
+        views[endpoint] = limiter.limit(settings.rate_limit_pin, methods=methods)(views[endpoint])
     for endpoint in KIOSK_LIMITED:
-        view_func = app.view_functions.get(endpoint)
+        view_func = views.get(endpoint)
         if view_func is not None:
-            limiter.limit(settings.rate_limit_lookup, exempt_when=lambda: not is_kiosk_caller())(
-                view_func
-            )
+            views[endpoint] = limiter.limit(
+                settings.rate_limit_lookup, exempt_when=lambda: not is_kiosk_caller()
+            )(view_func)
 
     @app.before_request
     def _idle_sessions() -> None:

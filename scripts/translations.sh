@@ -9,10 +9,10 @@ PYBABEL="${PYBABEL:-$ROOT/.venv/bin/pybabel}"
 T="$ROOT/kiosk_ui/translations"
 cd "$ROOT"
 "$PYBABEL" extract -F kiosk_ui/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
-    --omit-header --project=passerelle -o "$T/messages.pot" kiosk_ui
+    --project=passerelle -o "$T/messages.pot" kiosk_ui
 for lang in fr en; do
     if [ -f "$T/$lang/LC_MESSAGES/messages.po" ]; then
-        "$PYBABEL" update -i "$T/messages.pot" -d "$T" -l "$lang" --no-fuzzy-matching --omit-header
+        "$PYBABEL" update -i "$T/messages.pot" -d "$T" -l "$lang" --no-fuzzy-matching
     else
         "$PYBABEL" init -i "$T/messages.pot" -d "$T" -l "$lang"
     fi

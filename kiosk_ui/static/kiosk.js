@@ -33,6 +33,7 @@
     $("order-input").value = "W-";
     $("code-input").value = "";
     ["welcome-message", "phone-message", "pickup-message"].forEach((id) => message(id, ""));
+    chosenLocale = null;
     P.setLocale(P.config.defaultLocale);
     show("welcome");
   }
@@ -109,15 +110,10 @@
   });
 
   // -- pickup check-in ---------------------------------------------------------------------------
-  /* The QR code of the order e-mail: "PICKUP:W-100234:123456", or a URL with order= and
-     code=, or the order number and the code separated by a space, ":", ";" or "|". */
+  /* The QR code of the order e-mail is "PSRL:<order number>:<code>" (edge.pickups); the
+     API reads it as it is. A typed order number and code are sent as two fields. */
   function parsePickup(text) {
-    let m = text.match(/[?&](?:order|order_number)=([^&#]+)/i);
-    const c = text.match(/[?&](?:code|pickup_code)=(\d{6})\b/i);
-    if (m && c) return { order: decodeURIComponent(m[1]), code: c[1] };
-    m = text.match(/^(?:PICKUP[:;|])?\s*([A-Za-z0-9][A-Za-z0-9-]{1,31})[\s:;|]+(\d{6})$/i);
-    if (m) return { order: m[1], code: m[2] };
-    return null;
+    return /^PSRL:[A-Za-z0-9-]{1,32}:\d{6}$/i.test(text) ? { payload: text } : null;
   }
 
   let checkinState = null;
@@ -145,25 +141,26 @@
     $("checkin-where").textContent = note || where;
   }
 
+  let chosenLocale = null; // the language the shopper picked here, if any
+  document.querySelectorAll("[data-lang]").forEach((b) =>
+    b.addEventListener("click", () => { chosenLocale = b.dataset.lang; }));
+
   async function checkin(orderNumber, code) {
     message("pickup-message", "");
+    const body = { pickup_code: code };
+    if (orderNumber) body.order_number = orderNumber;
+    if (chosenLocale) body.locale = chosenLocale;
     try {
-      const r = await P.api("POST", "/pickups/checkin",
-        { order_number: orderNumber, pickup_code: code });
+      const r = await P.api("POST", "/pickups/checkin", body);
       if (r.locale) P.setLocale(r.locale);
-      checkinState = {
-        number: r.order_number || orderNumber,
-        status: r.status,
-        note: r.next_step || r.message || null,
-      };
+      checkinState = { number: r.order_number, status: r.status, note: r.message || null };
       renderCheckin();
       show("checkin");
     } catch (err) {
       show("pickup");
-      $("order-input").value = orderNumber;
-      if (err.status === 423 || err.code === "locked") message("pickup-message", P.t("checkin_locked"));
-      else if (err.status === 422 || err.status === 404) message("pickup-message", P.t("checkin_wrong"));
-      else message("pickup-message", err.message);
+      if (orderNumber) $("order-input").value = orderNumber;
+      // The server words its refusals for the shopper (and tells nothing about others' orders).
+      message("pickup-message", err.message);
     }
   }
 
@@ -190,7 +187,7 @@
   P.onScan((code) => {
     lastTouch = Date.now();
     const pickup = parsePickup(code);
-    if (pickup) checkin(pickup.order, pickup.code);
+    if (pickup) checkin(null, pickup.payload);
     else lookupCard(code);
   });
 
@@ -212,6 +209,7 @@
                  !$("welcome-message").hidden)) {
       member = null;
       checkinState = null;
+      chosenLocale = null;
       reset();
     }
   }, 1000);

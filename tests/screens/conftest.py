@@ -110,14 +110,17 @@ def shop(tmp_path: Path) -> Iterator[Shop]:
 
 @pytest.fixture
 def idle_shop(tmp_path: Path) -> Iterator[Shop]:
-    """A shop whose kiosk forgets the shopper after 5 s (the smallest allowed)."""
-    yield from _serve(tmp_path, KIOSK_IDLE_SECONDS=5)
+    """A shop whose kiosk forgets the shopper after 6 s."""
+    yield from _serve(tmp_path, KIOSK_IDLE_SECONDS=6)
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=10_000)  # a shared 2-core machine can be slow
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield b

@@ -79,7 +79,7 @@ def test_idle_kiosk_forgets_the_shopper(new_page, idle_shop):
     page = kiosk_page(new_page, idle_shop)
     scan(page, "PC000000000002")
     expect(page.locator("#member-hello")).to_have_text("Hello James!")
-    # kiosk_idle_seconds = 5: back to welcome, in the store's language, nothing left.
+    # kiosk_idle_seconds = 6: back to welcome, in the store's language, nothing left.
     expect(page.locator("body")).to_have_attribute("data-view", "welcome", timeout=15_000)
     expect(page.locator("#welcome-title")).to_have_text("Bienvenue !")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
