@@ -118,10 +118,14 @@ const P = (() => {
 
   // -- scanner ---------------------------------------------------------------------------
   // A keyboard-wedge scanner types a whole code in a few milliseconds per key and ends with
-  // Enter. People type far slower, so a pause longer than SCAN_GAP_MS starts over.
-  const SCAN_GAP_MS = 80;
+  // Enter; people type far slower. A burst is a scan when the median time between its keys
+  // is under SCAN_MEDIAN_MS (the median, so one late key from a busy machine or USB hub does
+  // not spoil it); a pause longer than SCAN_PAUSE_MS starts a new burst.
+  const SCAN_MEDIAN_MS = 60;
+  const SCAN_PAUSE_MS = 400;
   const SCAN_MIN = 4;
   const scanHandlers = [];
+  let gaps = [];
   let buffer = "";
   let lastKey = 0;
   let burstTarget = null; // the field the burst started in, and its value before it
@@ -139,12 +143,16 @@ const P = (() => {
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.altKey || event.metaKey) return;
     const now = performance.now();
-    if (now - lastKey > SCAN_GAP_MS) buffer = "";
+    const gap = now - lastKey;
+    if (gap > SCAN_PAUSE_MS) { buffer = ""; gaps = []; } else if (buffer) gaps.push(gap);
     lastKey = now;
     if (event.key === "Enter") {
       const code = buffer.trim();
+      const sorted = gaps.slice().sort((a, b) => a - b);
+      const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : Infinity;
       buffer = "";
-      if (code.length >= SCAN_MIN && scanHandlers.length) {
+      gaps = [];
+      if (code.length >= SCAN_MIN && median < SCAN_MEDIAN_MS && scanHandlers.length) {
         event.preventDefault();
         event.stopPropagation();
         // The scanner typed into a focused field: give the field its value back.

@@ -29,6 +29,7 @@
     $("masked-text").textContent = "";
     $("checkin-title").textContent = "";
     $("checkin-where").textContent = "";
+    $("checkin-note").textContent = "";
     $("phone-input").value = "+";
     $("order-input").value = "W-";
     $("code-input").value = "";
@@ -129,7 +130,7 @@
     } else if (status === "received" || status === "preparing") {
       title = P.t("checkin_waiting", { number });
       where = P.t("checkin_waiting_where");
-      icon = "⏳";
+      icon = "◷";
     } else {
       title = P.t("checkin_closed", { number });
       where = P.t("checkin_closed_where");
@@ -138,7 +139,8 @@
     $("checkin-icon").textContent = icon;
     $("checkin-icon").className = "result-icon status-" + status;
     $("checkin-title").textContent = title;
-    $("checkin-where").textContent = note || where;
+    $("checkin-where").textContent = where;
+    $("checkin-note").textContent = note || "";
   }
 
   let chosenLocale = null; // the language the shopper picked here, if any

@@ -98,7 +98,7 @@
     alerts.replaceChildren();
     for (const o of sorted.filter(checkedIn)) {
       const row = P.el("div", { class: "alert", "data-order": o.order_id },
-        P.el("span", { class: "alert-icon", "aria-hidden": "true", text: "🔔" }),
+        P.el("span", { class: "alert-icon", "aria-hidden": "true", text: "!" }),
         P.el("span", { class: "alert-text", text: P.t("checked_in_alert",
           { name: o.customer_name, number: o.order_number }) }));
       if (o.allowed_actions.includes("collect")) row.appendChild(actionButton(o, "collect"));

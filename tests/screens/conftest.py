@@ -8,6 +8,7 @@ import os
 import re
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from edge import db, demo, state
+from edge import db, demo, inbox, state
 from edge.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,21 @@ class Shop:
             return int(c.execute(sql, args).fetchone()[0])
         finally:
             c.close()
+
+    def place_order(self, data: dict[str, Any]) -> dict[str, Any]:
+        """An ``order.placed`` from the online store, applied as the sync worker applies it:
+        its inbox handler in one write transaction."""
+        settings = self.app.config["SETTINGS"]
+        ctx = inbox.ApplyContext(
+            store_id=settings.store_id, source="/web/stores/S001", event_id=str(uuid.uuid4())
+        )
+        c = self.conn()
+        try:
+            with db.write(c):
+                inbox.HANDLERS["order.placed"](c, data, ctx)
+        finally:
+            c.close()
+        return data
 
     def set_link(self, connected: bool) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -116,9 +132,7 @@ def idle_shop(tmp_path: Path) -> Iterator[Shop]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from playwright.sync_api import expect
+    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=10_000)  # a shared 2-core machine can be slow
     with sync_playwright() as pw:
