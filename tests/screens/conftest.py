@@ -65,19 +65,22 @@ class Shop:
         finally:
             c.close()
 
-    def place_order(self, data: dict[str, Any]) -> dict[str, Any]:
-        """An ``order.placed`` from the online store, applied as the sync worker applies it:
-        its inbox handler in one write transaction."""
+    def deliver(self, type_: str, data: dict[str, Any]) -> None:
+        """A down-event from the online store, applied as the sync worker applies it: its
+        inbox handler in one write transaction."""
         settings = self.app.config["SETTINGS"]
         ctx = inbox.ApplyContext(
-            store_id=settings.store_id, source="/web/stores/S001", event_id=str(uuid.uuid4())
+            store_id=settings.store_id, source=settings.up_source, event_id=str(uuid.uuid4())
         )
         c = self.conn()
         try:
             with db.write(c):
-                inbox.HANDLERS["order.placed"](c, data, ctx)
+                inbox.HANDLERS[type_](c, data, ctx)
         finally:
             c.close()
+
+    def place_order(self, data: dict[str, Any]) -> dict[str, Any]:
+        self.deliver("order.placed", data)
         return data
 
     def set_link(self, connected: bool) -> None:

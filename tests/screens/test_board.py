@@ -124,6 +124,12 @@ def test_order_to_checkin_alert_and_handover(new_page, shop):
     check_accessibility(board)
     screenshot(board, "staff-board")
 
+    # The slip can be printed again from the card.
+    board.locator("article[data-number='W-100234']").get_by_role(
+        "button", name="Imprimer le bon"
+    ).click()
+    expect(board.locator("#toast")).to_have_text("Bon envoyé à l'imprimante.")
+
     # Handover: a wrong code is refused with the server's words, the right one goes through.
     alert.get_by_role("button", name="Remettre").click()
     dialog = board.locator("#handover-dialog")
@@ -178,3 +184,20 @@ def test_typed_checkin_and_a_wrong_code_at_the_kiosk(new_page, shop):
     assert "checked in" in text(kiosk.locator("#checkin-note").inner_text())
     expect(kiosk.locator("#checkin-where")).to_contain_text("click & collect counter")
     assert shop.count("SELECT COUNT(*) FROM pickup_orders WHERE checked_in_at IS NOT NULL") == 1
+
+
+def test_web_cancellation_of_a_ready_order_says_to_put_the_goods_back(new_page, shop):
+    shop.place_order(order("W-300001", "112233", "James O'Neill", "c-0002"))
+    board = staff_login(new_page, shop, "staff", "st-lucas")
+    card = board.locator("article[data-number='W-300001']")
+    card.get_by_role("button", name="Préparer").click()
+    board.locator("#cards-preparing article[data-number='W-300001']").get_by_role(
+        "button", name="Marquer prête"
+    ).click()
+    expect(board.locator("#cards-ready article[data-number='W-300001']")).to_have_count(1)
+    shop.deliver("order.cancelled", {"order_id": "o-W-300001", "reason": "changed my mind"})
+    warning = board.locator("#alerts .alert.warning")
+    expect(warning).to_contain_text(
+        "W-300001 · Annulée par le site : remettez les articles en rayon."
+    )
+    expect(board.locator("article[data-number='W-300001']")).to_have_count(0)
