@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from edge import customers, loyalty, pickups, products
+from edge import customers, loyalty, offers, pickups, products
 
 
 @dataclass(frozen=True)
@@ -62,4 +62,8 @@ HANDLERS: dict[str, Handler] = {
     "product.upserted": _product_upserted,
     "order.placed": pickups.on_order_placed,
     "order.cancelled": pickups.on_order_cancelled,
+    # offers and coupons (issue 10): versioned offers, immutable coupons, idempotent uses
+    "offer.upserted": offers.apply_offer_upserted,
+    "coupon.issued": offers.apply_coupon_issued,
+    "coupon.redeemed": offers.apply_coupon_redeemed,
 }
