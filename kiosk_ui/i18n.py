@@ -176,7 +176,7 @@ MESSAGES: dict[str, Any] = {
     "total": _l("Total"),
     "pay_card": _l("Card paid"),
     "pay_cash": _l("Cash paid"),
-    "print_receipt": _l("Print the receipt"),
+    "print_receipt": _l("Reprint the receipt"),
     "new_sale": _l("New sale"),
     "first_name": _l("First name"),
     "last_name": _l("Last name"),

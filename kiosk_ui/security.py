@@ -103,7 +103,12 @@ def end_idle_session(idle_seconds: float) -> None:
         return
     now = time.time()
     seen = session.get("seen")
-    if not isinstance(seen, int | float) or now - seen > idle_seconds:
+    if not isinstance(seen, int | float):
+        # A session signed by this box without a clock (made by other code than the
+        # screens' login): its idle time starts now.
+        seen = now
+        session["seen"] = now
+    if now - seen > idle_seconds:
         session.clear()
         current_app.logger.info("staff session ended after %s s idle", int(idle_seconds))
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import uuid
@@ -99,16 +100,32 @@ class Shop:
             c.close()
 
 
-def _serve(tmp: Path, **config: Any) -> Iterator[Shop]:
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The demo shop seeded once (PIN hashes are slow on purpose); each test gets a copy."""
+    path = tmp_path_factory.mktemp("demo") / "store.db"
+    app = create_app({"DB_PATH": str(path), "STORE_ID": "S001", "SECRET_KEY": "screens-test"})
+    conn = db.connect(path)
+    try:
+        data = demo.seed(conn, app.config["SETTINGS"])
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return path, data
+
+
+def copy_demo(demo_db: tuple[Path, dict[str, Any]], db_path: Path) -> dict[str, Any]:
+    source, data = demo_db
+    shutil.copyfile(source, db_path)
+    return data
+
+
+def _serve(tmp: Path, demo_db: tuple[Path, dict[str, Any]], **config: Any) -> Iterator[Shop]:
     db_path = tmp / "store.db"
+    data = copy_demo(demo_db, db_path)
     app = create_app(
         {"DB_PATH": str(db_path), "STORE_ID": "S001", "SECRET_KEY": "screens-test", **config}
     )
-    conn = db.connect(db_path)
-    try:
-        data = demo.seed(conn, app.config["SETTINGS"])
-    finally:
-        conn.close()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -123,14 +140,14 @@ def _serve(tmp: Path, **config: Any) -> Iterator[Shop]:
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Iterator[Shop]:
-    yield from _serve(tmp_path)
+def shop(tmp_path: Path, demo_db: tuple[Path, dict[str, Any]]) -> Iterator[Shop]:
+    yield from _serve(tmp_path, demo_db)
 
 
 @pytest.fixture
-def idle_shop(tmp_path: Path) -> Iterator[Shop]:
+def idle_shop(tmp_path: Path, demo_db: tuple[Path, dict[str, Any]]) -> Iterator[Shop]:
     """A shop whose kiosk forgets the shopper after 6 s."""
-    yield from _serve(tmp_path, KIOSK_IDLE_SECONDS=6)
+    yield from _serve(tmp_path, demo_db, KIOSK_IDLE_SECONDS=6)
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,10 @@ def test_sale_with_points_and_a_double_tap_records_one_sale(new_page, shop):
     assert text(page.locator("#sale-done-title").inner_text()) == "Vente enregistrée : 25,30 €"
     expect(page.locator("#sale-done-points")).to_contain_text("Nouveau solde")
     screenshot(page, "pos-sale")
+    jobs = shop.count("SELECT COUNT(*) FROM print_jobs")
+    page.get_by_role("button", name="Réimprimer le ticket").click()
+    expect(page.locator("#toast")).to_have_text("Ticket envoyé à l'imprimante.")
+    assert shop.count("SELECT COUNT(*) FROM print_jobs") == jobs + 1
 
     assert shop.count("SELECT COUNT(*) FROM sales") == 1
     assert shop.count("SELECT points_redeemed FROM sales") == 500
@@ -109,7 +113,7 @@ def test_language_switch_on_staff_screens(new_page, shop):
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#pay-card")).to_have_text("Card paid")
     scan(page, MUG)
-    assert text(page.locator("#total").inner_text()) == "€12.90"
+    expect(page.locator("#total")).to_have_text("€12.90")
     page.get_by_role("button", name="Français").click()
     expect(page.locator("#pay-card")).to_have_text("Payé par carte")
 

@@ -14,12 +14,14 @@ import pytest
 from babel.messages.pofile import read_po
 
 from edge.app import create_app
+from tests.screens.conftest import copy_demo
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "kiosk_ui" / "translations"
 
 
 @pytest.fixture
-def app_config(db_path: Path) -> dict[str, Any]:
+def app_config(db_path: Path, demo_db: Any) -> dict[str, Any]:
+    copy_demo(demo_db, db_path)  # the demo shop, seeded once for the session
     return {
         "DB_PATH": str(db_path),
         "STORE_ID": "S001",
@@ -29,6 +31,12 @@ def app_config(db_path: Path) -> dict[str, Any]:
         "RATE_LIMIT_LOOKUP": "3/minute",
         "STAFF_SESSION_IDLE_MINUTES": 1,
     }
+
+
+@pytest.fixture
+def seeded(demo_db: Any) -> dict[str, Any]:
+    data: dict[str, Any] = demo_db[1]
+    return data
 
 
 def csrf_of(html: str) -> str:
