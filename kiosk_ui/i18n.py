@@ -125,6 +125,7 @@ MESSAGES: dict[str, Any] = {
     "choice_phone": _l("No card with you?"),
     "choice_phone_text": _l("Find your card with your phone number"),
     "scan_help": _l("Hold the barcode of your card under the reader, below the screen."),
+    "help_footer": _l("Need help? Ask any member of staff."),
     "back": _l("Back"),
     "done": _l("Done"),
     "search": _l("Search"),

@@ -69,7 +69,7 @@
     $("total").textContent = P.money(Math.max(0, sub - value));
     if (customer) {
       $("customer-name").textContent = [customer.first_name, customer.last_name].join(" ");
-      $("customer-meta").textContent = P.t("tier_" + customer.tier) + " · " +
+      $("customer-meta").textContent = P.t("tier_member", { tier: P.t("tier_" + customer.tier) }) + " · " +
         P.t("points", { points: P.number(customer.points_balance) }) + " · " +
         P.money(customer.points_value, customer.currency);
     }

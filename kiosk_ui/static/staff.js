@@ -114,8 +114,13 @@
     for (const status of ["collected", "cancelled", "expired"]) {
       closed.appendChild(P.el("span", { class: "chip" }, P.t("status_" + status) + " : " + (counts[status] || 0)));
     }
-    for (const o of orders.filter((x) => x.status === "collected").slice(-3)) {
-      closed.appendChild(actionButton(o, "reprint"));
+    // The last handovers, to print their receipt again.
+    const collected = orders.filter((x) => x.status === "collected")
+      .sort((a, b) => (b.collected_at || "").localeCompare(a.collected_at || "")).slice(0, 3);
+    for (const o of collected) {
+      const b = actionButton(o, "reprint");
+      b.textContent = o.order_number + " · " + P.t("move_reprint");
+      closed.appendChild(b);
     }
   }
 

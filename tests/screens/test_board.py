@@ -82,13 +82,35 @@ def test_order_to_checkin_alert_and_handover(new_page, shop):
         )
     )
 
+    shop.place_order(
+        order(
+            "W-100262",
+            "404040",
+            "Nadia Benali",
+            None,
+            total=1538,
+            lines=[
+                {"sku": "SKU-THE-VERT", "name": "Thé vert bio", "qty": 1, "unit_price": 590},
+                {"sku": "SKU-SAVON", "name": "Savon de Marseille", "qty": 2, "unit_price": 350},
+                {
+                    "sku": "SKU-CHOCO-NOIR",
+                    "name": "Chocolat noir 70 %",
+                    "qty": 1,
+                    "unit_price": 249,
+                },
+            ],
+            pickup_by=iso(now + timedelta(days=3)),
+        )
+    )
+
     board = staff_login(new_page, shop, "staff", "st-lucas")
     received = board.locator("#cards-received article")
-    expect(received).to_have_count(3)
+    expect(received).to_have_count(4)
     # Oldest deadline first.
     assert received.evaluate_all("els => els.map(e => e.dataset.number)") == [
         "W-100240",
         "W-100234",
+        "W-100262",
         "W-100251",
     ]
     card = board.locator("article[data-number='W-100234']")
