@@ -12,6 +12,7 @@
 
   let lines = [];
   let customer = null;
+  let coupons = []; // {code, discount, title}: what the server said each code takes off
   let saleKey = P.uuid(); // one key per sale: a double tap or a retry records one sale
   let sale = null;
   let busy = false;
@@ -61,12 +62,27 @@
     $("basket-empty").hidden = lines.length > 0;
     const sub = subtotal();
     $("subtotal").textContent = P.money(sub);
+    const rows = $("coupon-rows");
+    rows.replaceChildren();
+    for (const c of coupons) {
+      const remove = P.el("button", { type: "button", class: "btn round small danger", text: "✕",
+        "aria-label": P.t("remove_line", { name: c.code }) });
+      remove.addEventListener("click", () => {
+        coupons = coupons.filter((x) => x.code !== c.code);
+        render();
+      });
+      rows.appendChild(P.el("div", { class: "coupon-row", "data-code": c.code },
+        P.el("dt", {}, P.el("span", { class: "coupon-code", text: c.code }),
+          P.el("span", { class: "coupon-title", text: c.title || "" })),
+        P.el("dd", {}, "−" + P.money(c.discount), remove)));
+    }
+    const couponOff = coupons.reduce((n, c) => n + c.discount, 0);
     const rate = pointsRate();
     const points = customer ? redeemPoints() : 0;
     const value = rate && points ? Math.floor(points / rate) : 0;
     $("points-row").hidden = !points;
     $("points-discount").textContent = "−" + P.money(value);
-    $("total").textContent = P.money(Math.max(0, sub - value));
+    $("total").textContent = P.money(Math.max(0, sub - couponOff - value));
     if (customer) {
       $("customer-name").textContent = [customer.first_name, customer.last_name].join(" ");
       $("customer-meta").textContent = P.t("tier_member", { tier: P.t("tier_" + customer.tier) }) + " · " +
@@ -87,6 +103,7 @@
     if (line.qty <= 0) lines = lines.filter((l) => l.sku !== sku);
     message("");
     render();
+    refreshCoupons();
   }
 
   function addProduct(p) {
@@ -97,6 +114,7 @@
     $("search-results").hidden = true;
     message("");
     render();
+    refreshCoupons();
   }
 
   async function setCustomerBy(query) {
@@ -106,10 +124,62 @@
     $("customer-input").value = "";
     message("");
     render();
+    refreshCoupons();
     return c;
   }
 
-  /* A scan: a product barcode, else a loyalty card. */
+  // -- coupons: the server checks each code against the basket ----------------------------
+  function couponBody(code) {
+    const body = { code, lines: lines.map((l) => ({ sku: l.sku, qty: l.qty })) };
+    if (customer) body.customer_id = customer.customer_id;
+    return body;
+  }
+
+  /* Try a code as a coupon: true when it is one (added, or refused with the server's
+     reason shown), false when the server does not know it as a coupon at all. */
+  async function tryCoupon(code) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(code)) return false;
+    if (coupons.some((c) => c.code.toUpperCase() === code.toUpperCase())) return true;
+    let r;
+    try {
+      r = await P.api("POST", "/coupons/check", couponBody(code));
+    } catch (err) {
+      if (err.status === 404 || err.status === 422) return false;
+      throw err;
+    }
+    if (!r.valid && r.reason === "unknown") return false;
+    if (r.applies) {
+      coupons.push({ code: r.code, discount: r.discount, title: r.offer ? r.offer.title : "" });
+      message("");
+      render();
+    } else {
+      message(r.message || r.reason);
+    }
+    return true;
+  }
+
+  /* The basket or the customer changed: ask again what each code takes off. */
+  let couponTimer = null;
+  function refreshCoupons() {
+    if (!coupons.length) return;
+    clearTimeout(couponTimer);
+    couponTimer = setTimeout(async () => {
+      const next = [];
+      for (const c of coupons) {
+        try {
+          const r = await P.api("POST", "/coupons/check", couponBody(c.code), { background: true });
+          if (r.applies) next.push({ code: c.code, discount: r.discount, title: c.title });
+          else message(r.message || r.reason);
+        } catch (err) {
+          next.push(c);
+        }
+      }
+      coupons = next;
+      render();
+    }, 250);
+  }
+
+  /* A scan: a product barcode, a loyalty card, or a coupon code. */
   async function handleCode(code) {
     if (sale) newSale();
     const digits = /^\d{8,14}$/.test(code);
@@ -124,8 +194,8 @@
       catch (err) { if (err.code === "customer_not_found") return false; throw err; }
     };
     try {
-      const found = digits ? (await tryProduct()) || (await tryCard())
-                           : (await tryCard()) || (await tryProduct());
+      const found = digits ? (await tryProduct()) || (await tryCard()) || (await tryCoupon(code))
+                           : (await tryCard()) || (await tryProduct()) || (await tryCoupon(code));
       if (!found) message(P.t("unknown_code", { code }));
     } catch (err) {
       message(err.message);
@@ -141,6 +211,11 @@
       let r = { items: [] };
       if (/^\d{8,14}$/.test(q)) r = await P.api("GET", "/products?barcode=" + encodeURIComponent(q));
       if (!r.items.length) r = await P.api("GET", "/products?limit=8&q=" + encodeURIComponent(q));
+      if (!r.items.length && await tryCoupon(q)) {
+        $("search-input").value = "";
+        list.hidden = true;
+        return;
+      }
       list.replaceChildren();
       if (!r.items.length) list.appendChild(P.el("li", { class: "empty", text: P.t("no_results") }));
       for (const p of r.items) {
@@ -171,6 +246,7 @@
     $("redeem-input").value = "0";
     message("");
     render();
+    refreshCoupons();
   });
 
   $("redeem-input").addEventListener("input", () => { message(""); render(); });
@@ -207,6 +283,7 @@
       lines: lines.map((l) => ({ sku: l.sku, qty: l.qty })),
       redeem_points: customer ? redeemPoints() : 0,
       payment_method: method,
+      coupon_codes: coupons.map((c) => c.code),
     };
     try {
       sale = await postSale(body);
@@ -234,6 +311,7 @@
   function newSale() {
     lines = [];
     customer = null;
+    coupons = [];
     sale = null;
     saleKey = P.uuid();
     $("redeem-input").value = "0";

@@ -4,6 +4,7 @@ enrolment, the language switch of the staff screens."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -11,6 +12,11 @@ from playwright.sync_api import expect
 from tests.screens.conftest import check_accessibility, scan, screenshot, staff_login, text
 
 pytestmark = pytest.mark.browser
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
 
 MUG = "3760123450017"  # 12,90 €
 CAFE = "3017620422003"  # 4,50 €
@@ -127,3 +133,49 @@ def test_wrong_pin_and_wrong_role(new_page, shop):
     expect(page.locator(".message.error")).to_have_text("Code PIN incorrect.")
     # Lucas (staff role) is not offered on the till, and cannot open it.
     expect(page.locator("input[value='st-lucas']")).to_have_count(0)
+
+
+def test_coupon_codes_at_the_till(new_page, shop):
+    now = datetime.now(UTC)
+    shop.deliver(
+        "offer.upserted",
+        {
+            "offer_id": "OFF-MUG",
+            "version": 1,
+            "title": {"fr": "20 % sur les mugs", "en": "20% off mugs"},
+            "kind": "percent",
+            "value": 20,
+            "min_total": 0,
+            "skus": ["SKU-MUG"],
+            "valid_from": iso(now - timedelta(days=1)),
+            "valid_until": iso(now + timedelta(days=30)),
+            "active": True,
+        },
+    )
+    shop.deliver(
+        "coupon.issued",
+        {
+            "coupon_id": "cp-mug20",
+            "offer_id": "OFF-MUG",
+            "code": "MUG20",
+            "customer_id": None,
+            "max_uses": 1,
+            "issued_at": iso(now - timedelta(hours=1)),
+            "channel": "sms",
+        },
+    )
+    page = staff_login(new_page, shop, "pos", "st-ines")
+    scan(page, MUG)
+    expect(page.locator("#basket-lines tr")).to_have_count(1)
+    scan(page, "MUG20")  # the code of the text message, scanned or typed
+    row = page.locator(".coupon-row[data-code='MUG20']")
+    expect(row).to_contain_text("20 % sur les mugs")
+    expect(page.locator("#total")).to_have_text("10,32\u00a0€")
+    scan(page, MUG)  # the server prices the code again for the new basket
+    expect(row).to_contain_text("−5,16\u00a0€")
+    expect(page.locator("#total")).to_have_text("20,64\u00a0€")
+    scan(page, "NOPE42")
+    expect(page.locator("#pos-message")).to_have_text("Code inconnu : NOPE42")
+    page.locator("#pay-cash").click()
+    expect(page.locator("#sale-done-title")).to_have_text("Vente enregistrée : 20,64\u00a0€")
+    assert shop.count("SELECT discount FROM sales") == 516
