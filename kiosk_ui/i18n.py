@@ -55,6 +55,7 @@ MESSAGES: dict[str, Any] = {
     "tier_member": _l("{tier} member"),
     "points_worth": _l("worth {value}"),
     "last_purchases": _l("Your last purchases"),
+    "your_offers": _l("Your offers, to use at the till"),
     "no_purchases": _l("No purchases yet."),
     "card_unknown": _l("We do not know this card. Please ask at the counter."),
     "phone_unknown": _l("No member card is linked to this phone number."),

@@ -26,6 +26,8 @@
     $("member-points").textContent = "";
     $("member-value").textContent = "";
     $("member-history").replaceChildren();
+    $("member-offers").replaceChildren();
+    $("member-offers-box").hidden = true;
     $("masked-text").textContent = "";
     $("checkin-title").textContent = "";
     $("checkin-where").textContent = "";
@@ -53,6 +55,11 @@
     $("member-value").textContent = P.t("points_worth", {
       value: P.money(summary.points_value, summary.currency),
     });
+    const offers = member.offers || [];
+    $("member-offers-box").hidden = !offers.length;
+    $("member-offers").replaceChildren(...offers.map((o) => P.el("li", { class: "offer" },
+      P.el("span", { class: "offer-title", text: o.title }),
+      P.el("span", { class: "offer-code", text: o.code }))));
     const list = $("member-history");
     list.replaceChildren();
     if (!history.items.length) {
@@ -80,7 +87,17 @@
       const summary = await P.api("GET", "/customers/lookup?" + q);
       const history = await P.api("GET",
         "/customers/" + encodeURIComponent(summary.customer_id) + "/history?limit=5&" + q);
-      member = { summary, history };
+      // The member's own coupons, to use at the till (the kiosk shows them only to the
+      // card's holder, and only in their language).
+      let offers = [];
+      try {
+        const o = await P.api("GET", "/customers/" + encodeURIComponent(summary.customer_id) +
+          "/offers?" + q);
+        offers = o.coupons.filter((c) => c.valid_now).slice(0, 3);
+      } catch (err) {
+        offers = [];
+      }
+      member = { summary, history, offers };
       P.setLocale(summary.locale);
       renderMember();
       show("member");

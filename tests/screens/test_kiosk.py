@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -18,7 +19,39 @@ from tests.screens.conftest import (
 pytestmark = pytest.mark.browser
 
 
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def test_card_scan_shows_member_points_and_both_channels(new_page, shop):
+    now = datetime.now(UTC)
+    shop.deliver(
+        "offer.upserted",
+        {
+            "offer_id": "OFF-10",
+            "version": 1,
+            "title": {"fr": "10 % sur tout le magasin", "en": "10% off everything"},
+            "kind": "percent",
+            "value": 10,
+            "min_total": 0,
+            "skus": [],
+            "valid_from": iso(now - timedelta(days=1)),
+            "valid_until": iso(now + timedelta(days=30)),
+            "active": True,
+        },
+    )
+    shop.deliver(
+        "coupon.issued",
+        {
+            "coupon_id": "cp-elodie10",
+            "offer_id": "OFF-10",
+            "code": "ELODIE10",
+            "customer_id": "c-0001",
+            "max_uses": 1,
+            "issued_at": iso(now - timedelta(hours=1)),
+            "channel": "email",
+        },
+    )
     page = kiosk_page(new_page, shop)
     expect(page.locator("#welcome-title")).to_have_text("Bienvenue !")
     check_accessibility(page)
@@ -39,6 +72,8 @@ def test_card_scan_shows_member_points_and_both_channels(new_page, shop):
     assert channels == ["web", "store", "web"]  # newest first, web and store together
     expect(purchases.nth(1).locator(".channel")).to_have_text("En magasin")
     assert "50,30 €" in text(purchases.nth(0).inner_text())
+    # Her own coupon from the e-mail campaign, to use at the till.
+    expect(page.locator("#member-offers .offer")).to_have_text(["10 % sur tout le magasinELODIE10"])
     # The kiosk never shows a full last name.
     assert "Durand" not in page.content()
     check_accessibility(page)
