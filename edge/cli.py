@@ -58,11 +58,9 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from edge import logs
+
+    logs.setup(settings.log_level)  # redacts personal data and secrets from every line
 
 
 def _fail(exc: DomainError) -> click.ClickException:
@@ -90,6 +88,7 @@ def serve(ctx: Ctx) -> None:
 
     _logging(ctx.settings)
     ctx.db().close()
+    logging.getLogger("passerelle.serve").info(runner.api_banner(ctx.settings))
     os.execv(sys.executable, runner.gunicorn_command(ctx.settings))  # noqa: S606
 
 
@@ -301,6 +300,7 @@ def sync_status(ctx: Ctx, as_json: bool) -> None:
             f"inbox {s['source']:<24} applied {s['last_sequence']}, announced "
             f"{s['remote_sequence']}, fetched by backfill {s['gaps_fetched']}"
         )
+    click.echo(f"waiting behind a gap {st['inbox']['pending_out_of_order']}")
     click.echo(f"dead letters   {st['inbox']['dead_letters']}")
     click.echo(f"negative balances {st['loyalty']['negative_balances']}")
 

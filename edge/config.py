@@ -198,6 +198,17 @@ class Settings(BaseSettings):
             raise ValueError("must be a topic path without wildcards or leading/trailing '/'")
         return v
 
+    @field_validator("rate_limit_lookup", "rate_limit_pin")
+    @classmethod
+    def _rate(cls, v: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(v)
+        except ValueError as exc:
+            raise ValueError("must be a rate like '30/minute' or '5 per 10 seconds'") from exc
+        return v
+
     @field_validator("tier_multipliers")
     @classmethod
     def _tiers(cls, v: dict[str, float]) -> dict[str, float]:

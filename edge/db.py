@@ -184,14 +184,21 @@ def open_database(path: str | Path) -> sqlite3.Connection:
 
 
 def backup(conn: sqlite3.Connection, target: str | Path) -> None:
-    """Online backup (SQLite's backup API): consistent even while others write."""
+    """Online backup (SQLite's backup API): consistent even while others write.
+
+    The copy is made in one step, inside one read transaction: in WAL mode the service's
+    writers go on meanwhile, and the backup is the database as of that snapshot. (Copying in
+    several steps would restart from the first page whenever another process commits, so a
+    busy till could keep a large backup from ever finishing.) Written beside the target and
+    renamed, so a crash never leaves a half backup under the target's name.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(target.suffix + ".partial")
     tmp.unlink(missing_ok=True)
     dest = sqlite3.connect(tmp)
     try:
-        conn.backup(dest, pages=1024, sleep=0.005)
+        conn.backup(dest, pages=-1)
         dest.execute("PRAGMA journal_mode=DELETE")
     finally:
         dest.close()

@@ -59,6 +59,16 @@ def gunicorn_command(settings: Settings) -> list[str]:
     ]
 
 
+def api_banner(settings: Settings) -> str:
+    """Where the API listens, and whether the network can reach it: said at every start."""
+    reach = (
+        "loopback only"
+        if settings.http_host in ("127.0.0.1", "::1", "localhost")
+        else "reachable from the network"
+    )
+    return f"API on http://{settings.http_host}:{settings.http_port} ({reach})"
+
+
 def load_worker(spec: str) -> Callable[[Settings, threading.Event], None] | None:
     module_name, _, func = spec.partition(":")
     try:
@@ -95,14 +105,7 @@ class Supervisor:
         if self.with_api:
             env = dict(os.environ)
             self.api = subprocess.Popen(gunicorn_command(self.settings), env=env)
-            log.info(
-                "API on http://%s:%s (%s)",
-                self.settings.http_host,
-                self.settings.http_port,
-                "loopback only"
-                if self.settings.http_host in ("127.0.0.1", "::1", "localhost")
-                else "reachable from the network",
-            )
+            log.info(api_banner(self.settings))
 
     def _guard(self, name: str, fn: Callable[[Settings, threading.Event], None]) -> None:
         try:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from edge import customers, loyalty, offers, outbox, products, state
+from edge import audit, customers, loyalty, offers, outbox, products, state
 from edge.db import now_iso
 from edge.errors import InvalidInput, NotFound
 from edge.models import SaleIn, SaleLineIn
@@ -31,6 +31,7 @@ class SaleContext:
     currency: str
     rules: loyalty.LoyaltyRules
     cashier_id: str | None = None
+    role: str | None = None
     store_name: str = ""
     coupon_rules: offers.CouponRules = offers.CouponRules()
 
@@ -222,6 +223,21 @@ def record_sale(
         }
         loyalty.insert_entry(conn, entry, origin="local")
         outbox.append(conn, ctx.source, "loyalty.entry", entry, time=occurred_at)
+    if customer_id and sale.redeem_points:
+        audit.record(
+            conn,
+            actor=ctx.cashier_id or sale.terminal_id,
+            role=ctx.role,
+            action="points.redeem",
+            target=customer_id,
+            detail={
+                "sale_id": sale_id,
+                "terminal_id": sale.terminal_id,
+                "points": sale.redeem_points,
+                "value": points_value,
+                "currency": ctx.currency,
+            },
+        )
 
     body = {
         "sale_id": sale_id,

@@ -12,9 +12,9 @@ What each document expects in its data (keys not given print nothing):
   discount, coupons [{code, discount}], points_redeemed, points_value, total, payment_method,
   points_earned, points_balance, customer_name, terminal_id, store_name.
 - ``pickup_slip``: order_id, order_number, customer_name, lines [{name, qty, sku}],
-  pickup_deadline, store_name.
+  pickup_by (or pickup_deadline), total, currency, paid, store_name.
 - ``handover_receipt``: order_id, order_number, customer_name, lines, collected_at,
-  handed_over_by, store_name.
+  staff (or handed_over_by), total, currency, paid, paid_in_store, store_name.
 - ``loyalty_ticket``: customer_name, loyalty_card, tier, points_balance, points_value,
   currency, store_name.
 - ``test_page``: printer, width, codepage, store_name.
@@ -39,7 +39,7 @@ class Block:
       and ``detail`` adds a second, indented line where the row has ``detail_when``.
     - ``rule``: a line of dashes. ``qr``: ``text`` as a QR code. ``feed``: an empty line.
     ``when`` names a data key that must be present and not empty or zero ("!key": the
-    opposite; "?key": present and not null, zero included).
+    opposite; "?key": present and not null, zero included; "a|b": either; "c1,c2": both).
     """
 
     kind: Kind
@@ -113,7 +113,14 @@ LAYOUTS: dict[str, tuple[Block, ...]] = {
         RULE,
         CHECKLIST,
         RULE,
-        Block("pair", "{t.pickup_by}", "{pickup_deadline:datetime}", when="pickup_deadline"),
+        Block(
+            "pair",
+            "{t.pickup_by}",
+            "{pickup_deadline|pickup_by:datetime}",
+            when="pickup_deadline|pickup_by",
+        ),
+        Block("pair", "{t.total}", "{total:money}", when="total"),
+        Block("text", "*** {t.to_pay} ***", align="center", bold=True, when="?paid,!paid"),
         Block("qr", "{order_id}", align="center", when="order_id"),
     ),
     "handover_receipt": (
@@ -122,10 +129,13 @@ LAYOUTS: dict[str, tuple[Block, ...]] = {
         Block("text", "{order_number|order_id}", align="center", size="large", bold=True),
         Block("text", "{t.customer}: {customer_name}", when="customer_name"),
         Block("pair", "{t.collected_at}", "{collected_at:datetime}", when="collected_at"),
-        Block("text", "{t.handed_over_by} {handed_over_by}", when="handed_over_by"),
+        Block("text", "{t.handed_over_by} {handed_over_by|staff}", when="handed_over_by|staff"),
         RULE,
         Block("each", "{qty} x {name}", source="lines"),
         RULE,
+        Block("pair", "{t.total}", "{total:money}", when="total"),
+        Block("text", "{t.paid_in_store}", when="paid_in_store"),
+        Block("text", "{t.paid_online}", when="paid,!paid_in_store"),
         Block("text", "{t.thanks}", align="center", bold=True),
     ),
     "loyalty_ticket": (
@@ -180,6 +190,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "each": "l'unité",
         "pickup_order": "Commande à retirer",
         "pickup_by": "À retirer avant le",
+        "to_pay": "À encaisser au retrait",
+        "paid_online": "Payé en ligne",
+        "paid_in_store": "Payé en magasin",
         "handover": "Reçu de remise de commande",
         "collected_at": "Remise le",
         "handed_over_by": "Remise par",
@@ -216,6 +229,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "each": "each",
         "pickup_order": "Order to collect",
         "pickup_by": "Collect before",
+        "to_pay": "To be paid at collection",
+        "paid_online": "Paid online",
+        "paid_in_store": "Paid in store",
         "handover": "Order handover receipt",
         "collected_at": "Handed over on",
         "handed_over_by": "Handed over by",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import string
 import textwrap
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -70,10 +71,16 @@ def choose_codepage(profile: str, wanted: str = "auto") -> str:
 
 
 def printable(text: str, codepage: str) -> str:
-    """The text with what the table cannot hold spelled out (never accents it has)."""
+    """The text with what the table cannot hold spelled out (never accents it has).
+
+    Control characters are dropped: product and customer names come from the catalogue
+    and the online store, and an ESC or GS inside one would be a printer command (a name
+    carrying ``ESC p`` would open the cash drawer)."""
     codec = PYTHON_CODECS[codepage]
     out = []
     for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf"):
+            continue
         if ch in "\u00a0\u202f\u2009":
             out.append(" ")
             continue
@@ -139,6 +146,10 @@ class _Formatter(string.Formatter):
 def _present(data: Mapping[str, Any], cond: str) -> bool:
     if not cond:
         return True
+    if "," in cond:
+        return all(_present(data, c) for c in cond.split(","))
+    if "|" in cond:
+        return any(_present(data, c) for c in cond.split("|"))
     if cond.startswith("!"):
         return not _present(data, cond[1:])
     if cond.startswith("?"):

@@ -283,7 +283,7 @@ class PrinterLoop:
             marks = ",".join("?" * len(self.roles))
             conn.execute(
                 f"UPDATE print_jobs SET status = 'waiting', printer = ?, last_error = ?, "
-                f"next_try_at = ? WHERE status = 'queued' AND job_id > ? "
+                f"next_try_at = ? WHERE status IN ('queued', 'waiting') AND job_id > ? "
                 f"AND printer_role IN ({marks})",
                 (
                     self.cfg.name,

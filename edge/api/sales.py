@@ -29,6 +29,7 @@ def sale_context() -> sales.SaleContext:
         currency=s.currency,
         rules=rules(),
         cashier_id=who.staff_id or who.name,
+        role=who.role,
         store_name=s.store_name,
         coupon_rules=coupon_rules(),
     )

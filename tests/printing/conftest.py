@@ -20,7 +20,7 @@ from tests.printing.emulator import PrinterEmulator
 def emulator() -> Iterator[PrinterEmulator]:
     printer = PrinterEmulator().up()
     yield printer
-    printer.down()
+    printer.close()
 
 
 def printer_entry(port: int, **extra: Any) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def printer_entry(port: int, **extra: Any) -> dict[str, Any]:
         "width": 42,
         "profile": "TM-T88V",
         "roles": ["receipts", "pickup_slips", "tickets"],
-        "timeout": 2.0,
+        "timeout": 10.0,  # generous: a loaded test machine must not look like a hung printer
         "cash_drawer": True,
     }
     entry.update(extra)

@@ -37,12 +37,16 @@ class PrinterEmulator:
         self.answer_status = True
         self.answers_left: int | None = None  # stop answering status after this many
         self._server: socket.socket | None = None
+        self._placeholder: socket.socket | None = None
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
     # -- control -----------------------------------------------------------------------------
     def up(self) -> PrinterEmulator:
+        if self._placeholder is not None:
+            self._placeholder.close()
+            self._placeholder = None
         srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind(("127.0.0.1", self.port))
@@ -65,6 +69,18 @@ class PrinterEmulator:
         if self._server is not None:
             self._server.close()
             self._server = None
+        # Keep the port bound (not listening: connections are refused) so that no other
+        # test on the machine takes it before the printer comes back on it.
+        self._placeholder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._placeholder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._placeholder.bind(("127.0.0.1", self.port))
+
+    def close(self) -> None:
+        """Down for good: the port is released."""
+        self.down()
+        if self._placeholder is not None:
+            self._placeholder.close()
+            self._placeholder = None
 
     # -- what was printed ----------------------------------------------------------------------
     def jobs(self) -> list[bytes]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge import db
 from hardware import queue
@@ -24,10 +26,14 @@ ORDER = {
         {"sku": "SKU-MUG", "name": "Mug « Passerelle »", "qty": 2},
         {"sku": "SKU-CREME", "name": "Crème brûlée ×2", "qty": 1},
     ],
-    "pickup_deadline": "2026-12-03T17:00:00Z",
+    "pickup_by": "2026-12-03T17:00:00Z",
     "collected_at": "2026-12-01T09:30:00Z",
-    "handed_over_by": "Zoé",
-}
+    "staff": "Zoé",
+    "total": 2979,
+    "currency": "EUR",
+    "paid": False,
+    "paid_in_store": True,
+}  # the shape edge/pickups.py gives
 
 
 @pytest.mark.parametrize(
@@ -35,13 +41,17 @@ ORDER = {
     [
         (
             "fr",
-            ["Commande à retirer", "À retirer avant le", "03/12/2026 18:00"],
-            ["Reçu de remise de commande", "Remise le", "01/12/2026 10:30", "Remise par Zoé"],
+            ["Commande à retirer", "À retirer avant le", "03/12/2026 18:00", "29,79 €"]
+            + ["*** À encaisser au retrait ***"],
+            ["Reçu de remise de commande", "Remise le", "01/12/2026 10:30", "Remise par Zoé"]
+            + ["Payé en magasin", "29,79 €"],
         ),
         (
             "en",
-            ["Order to collect", "Collect before", "03/12/2026, 18:00"],
-            ["Order handover receipt", "Handed over on", "01/12/2026, 10:30", "by Zoé"],
+            ["Order to collect", "Collect before", "03/12/2026, 18:00", "€29.79"]
+            + ["*** To be paid at collection ***"],
+            ["Order handover receipt", "Handed over on", "01/12/2026, 10:30", "by Zoé"]
+            + ["Paid in store", "€29.79"],
         ),
     ],
 )
@@ -108,7 +118,9 @@ def test_every_document_has_a_layout_and_unknown_data_fails_cleanly():
     with pytest.raises(RenderError, match="list of objects"):
         r.render("pickup_slip", {"lines": "two mugs"})
     with pytest.raises(RenderError, match="RFC 3339"):
-        r.render("pickup_slip", {"pickup_deadline": "tomorrow"})
+        r.render("pickup_slip", {"pickup_by": "tomorrow"})
+    # a slip without payment data says nothing about payment
+    assert b"encaisser" not in r.render("pickup_slip", {"order_id": "W-1"})
     with pytest.raises(ValueError, match="unknown printer role"):
         queue.enqueue(None, document="pickup_slip", data={}, printer_role="kitchen")  # type: ignore[arg-type]
 
@@ -200,3 +212,46 @@ def test_file_and_dummy_connections(tmp_path, start_worker, settings, conn):
 
     wait_until(lambda: out.stat().st_size > 100 or None, what="slip written to the file")
     assert "Françoise Lefèvre" in decode(out.read_bytes()).text
+
+
+NAMES = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=80
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lines=st.lists(
+        st.fixed_dictionaries(
+            {
+                "name": NAMES,
+                "qty": st.integers(1, 9999),
+                "unit_price": st.integers(0, 10_000_000),
+            }
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    customer=NAMES,
+    locale=st.sampled_from(["fr", "en"]),
+)
+def test_any_names_stay_text_within_the_paper_width(lines, customer, locale):
+    """Names come from outside (catalogue, online store): whatever they hold, the ticket
+    keeps to the width, carries no printer command of theirs, and always ends in one cut."""
+    total = sum(ln["qty"] * ln["unit_price"] for ln in lines)
+    data = {"lines": lines, "customer_name": customer, "total": total, "sale_id": "s-1"}
+    raw = Renderer(locale=locale, width=32).render("sale_receipt", data)
+    paper = decode(raw)
+    assert paper.cuts == 1 and paper.drawer_kicks == [] and paper.code_pages == [16]
+    assert paper.qr_codes == ["s-1"] and paper.inits == 1
+    assert all(len(ln) <= 32 for ln in paper.lines)
+
+
+def test_a_name_cannot_smuggle_printer_commands():
+    name = "Mug\x1bp\x00\x19\xfa\x1dV\x00 piégé"
+    raw = Renderer(locale="fr", width=42).render(
+        "sale_receipt", {"lines": [{"name": name, "qty": 1, "unit_price": 100}]}
+    )
+    paper = decode(raw)
+    assert paper.drawer_kicks == [] and paper.cuts == 1
+    assert "1 x MugpúV piégé" in paper.text  # the letters stay, the commands go

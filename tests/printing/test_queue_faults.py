@@ -162,10 +162,15 @@ def test_worker_killed_after_sending_resumes_without_loss(
     assert [r[0] for r in interrupted] == [0, 1, 0]
 
 
-def test_a_bad_printer_configuration_stops_the_start_naming_the_key(tmp_path):
+def test_a_bad_printer_configuration_stops_the_start_naming_the_key(tmp_path, monkeypatch):
     import pytest
 
     from edge.config import ConfigError
+
+    monkeypatch.setenv("PASSERELLE_PRINTERS", "[{name: front")
+    with pytest.raises(ConfigError, match=r"PASSERELLE_PRINTERS \(printers\): must be JSON"):
+        load_settings()
+    monkeypatch.delenv("PASSERELLE_PRINTERS")
 
     with pytest.raises(ConfigError, match=r"PASSERELLE_PRINTERS \(printers\[0\]\).*needs 'host'"):
         load_settings(db_path=tmp_path / "x.db", printers=[{"name": "a"}])
@@ -195,13 +200,14 @@ def test_emulator_counts_match_jobs(emulator: PrinterEmulator) -> None:
 
 
 def test_a_job_the_printer_never_confirmed_is_sent_again_marked(
-    client, headers, seeded, conn, emulator, start_worker
+    client, headers, seeded, conn, emulator, start_worker, settings
 ):
     """The printer answered before the job (online, paper) but not after it: the bytes may or
     may not be on paper, so the job is sent again, marked, without a second drawer kick."""
     sale = sell(client, headers, "k1", payment_method="cash")
     emulator.answers_left = 2
-    start_worker()
+    front = settings.printers[0].model_copy(update={"timeout": 1.0})
+    start_worker(settings.model_copy(update={"printers": [front]}))
     wait_until(lambda: statuses(conn) == ["waiting"] or None, what="unconfirmed job waiting")
     job = conn.execute("SELECT * FROM print_jobs").fetchone()
     assert "did not confirm" in job["last_error"] and job["interrupted"] == 1

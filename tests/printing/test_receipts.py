@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from edge import db
 from hardware import queue
 from tests.printing.decode import decode
 from tests.printing.emulator import PrinterEmulator
@@ -187,3 +188,32 @@ def test_printing_operations_follow_the_role_table(client, headers, seeded):
     assert front["ok"] is None  # the worker has not talked to it yet
     assert r.json["unassigned_roles"] == []
     assert client.get("/api/v1/printers").status_code == 401
+
+
+def test_a_sale_with_a_coupon_prints_the_coupon_line(
+    client, headers, seeded, conn, emulator, start_worker
+):
+    """Through the real coupon rules: the code and its discount come from the sale itself."""
+    from edge import inbox
+    from tests.coupons.conftest import coupon, offer
+
+    ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id="e-1")
+    with db.write(conn):
+        inbox.HANDLERS["offer.upserted"](conn, offer("OFF-MUG", value=20, skus=["SKU-MUG"]), ctx)
+    ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id="e-2")
+    with db.write(conn):
+        inbox.HANDLERS["coupon.issued"](conn, coupon("MUG-ETE20", "OFF-MUG"), ctx)
+    sale = sell(
+        client,
+        headers,
+        "k1",
+        customer_id="c-0001",
+        lines=[{"sku": "SKU-MUG", "qty": 1}],
+        coupon_codes=["MUG-ETE20"],
+    )
+    assert sale["discount"] == 258
+    start_worker()
+    text = decode(printed(emulator, 1)[0]).text
+    assert "Sous-total" in text and "12,90 €" in text
+    assert "Bon MUG-ETE20" in text and "-2,58 €" in text
+    assert "10,32 €" in text
