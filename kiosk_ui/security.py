@@ -1,11 +1,10 @@
-"""What protects the screens around the API: rate limits, the Content-Security-Policy and
-sessions that end on idle.
+"""What protects the screens around the API: the PIN login's rate limit, the
+Content-Security-Policy and sessions that end on idle. (The API's own limits on lookups and
+check-in codes are in ``edge.api.limits``.)
 
-Rate limits use Flask-Limiter with its in-memory storage: each gunicorn worker counts for
+The PIN limit uses Flask-Limiter with its in-memory storage: each gunicorn worker counts for
 itself, so with ``http_workers = 2`` a guesser gets at most twice the configured rate. That
-is still far too slow to guess a PIN or a phone number, and it needs no extra service on the
-store box. The kiosk's lookups are limited per client address and only for kiosk callers (a
-busy till or a benchmark is not a guesser).
+is still far too slow to guess a PIN, and it needs no extra service on the store box.
 """
 
 from __future__ import annotations
@@ -35,24 +34,8 @@ CSP = "; ".join(
     ]
 )
 
-# API operations a stranger at a kiosk could use to guess (card numbers, phone numbers,
-# pickup codes): limited for kiosk callers with ``rate_limit_lookup``.
-KIOSK_LIMITED = ("api.customers_lookup", "api.customers_masked", "api.pickups_checkin")
-
 # Requests the page sends by itself (polling): they do not count as somebody being there.
 BACKGROUND_HEADER = "X-Background"
-
-
-def is_kiosk_caller() -> bool:
-    """Whether this request comes from a kiosk: its bearer token if it sends one (the API
-    looks at the token first too), else its paired session."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme:
-        # Tokens are made as pas_<role>_<random> by edge.auth.create_token; the prefix only
-        # picks the rate limit, the API itself checks the token's role.
-        return scheme.lower() == "bearer" and token.strip().startswith("pas_kiosk_")
-    data: Any = session.get("principal")
-    return isinstance(data, dict) and data.get("role") == "kiosk"
 
 
 def init_app(app: Flask) -> Limiter:
@@ -72,12 +55,6 @@ def init_app(app: Flask) -> Limiter:
     views: dict[str, Any] = app.view_functions
     for endpoint, methods in (("screens.login", ["POST"]), ("screens.pair", None)):
         views[endpoint] = limiter.limit(settings.rate_limit_pin, methods=methods)(views[endpoint])
-    for endpoint in KIOSK_LIMITED:
-        view_func = views.get(endpoint)
-        if view_func is not None:
-            views[endpoint] = limiter.limit(
-                settings.rate_limit_lookup, exempt_when=lambda: not is_kiosk_caller()
-            )(view_func)
 
     @app.before_request
     def _idle_sessions() -> None:
