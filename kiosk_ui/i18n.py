@@ -88,6 +88,7 @@ MESSAGES: dict[str, Any] = {
     "move_cancel": _l("Cancel"),
     "move_reprint": _l("Print slip"),
     "move_unlock": _l("Unlock"),
+    "move_put_back": _l("Back on the shelf"),
     "checked_in_alert": _l("{name} is at the counter for order {number}"),
     "checked_in_at": _l("Checked in at {time}"),
     "pickup_by": _l("Pick up by {date}"),

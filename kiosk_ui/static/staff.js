@@ -48,9 +48,10 @@
 
   function actionButton(order, action) {
     const labels = { prepare: "move_preparing", ready: "move_ready", collect: "move_collect",
-                     cancel: "move_cancel", reprint: "move_reprint", unlock: "move_unlock" };
+                     cancel: "move_cancel", reprint: "move_reprint", unlock: "move_unlock",
+                     put_back: "move_put_back" };
     const kind = { prepare: "primary", ready: "primary", collect: "warm", cancel: "danger",
-                   reprint: "ghost", unlock: "secondary" }[action];
+                   reprint: "ghost", unlock: "secondary", put_back: "secondary" }[action];
     const b = P.el("button", { type: "button", class: "btn " + kind, text: P.t(labels[action]),
       "data-action": action, "data-order": order.order_id });
     b.addEventListener("click", () => act(order, action));
@@ -107,7 +108,8 @@
     for (const o of orders.filter((x) => x.put_back)) {
       alerts.appendChild(P.el("div", { class: "alert warning", "data-order": o.order_id },
         P.el("span", { class: "alert-icon", "aria-hidden": "true", text: "↩" }),
-        P.el("span", { class: "alert-text", text: o.order_number + " · " + P.t("put_back") })));
+        P.el("span", { class: "alert-text", text: o.order_number + " · " + P.t("put_back") }),
+        actionButton(o, "put_back")));
     }
     const closed = $("closed-list");
     closed.replaceChildren();
@@ -145,7 +147,8 @@
   async function act(order, action) {
     if (action === "collect") return openHandover(order, "");
     if (action === "cancel") return openCancel(order);
-    const path = { prepare: "preparing", ready: "ready", reprint: "reprint", unlock: "unlock" }[action];
+    const path = { prepare: "preparing", ready: "ready", reprint: "reprint", unlock: "unlock",
+                   put_back: "put-back" }[action];
     try {
       await P.api("POST", "/pickups/" + encodeURIComponent(order.order_id) + "/" + path);
       if (action === "reprint") P.toast(P.t("slip_queued"));

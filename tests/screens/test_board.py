@@ -223,3 +223,6 @@ def test_web_cancellation_of_a_ready_order_says_to_put_the_goods_back(new_page, 
         "W-300001 · Annulée par le site : remettez les articles en rayon."
     )
     expect(board.locator("article[data-number='W-300001']")).to_have_count(0)
+    warning.get_by_role("button", name="Remis en rayon").click()  # staff confirm it
+    expect(board.locator("#alerts .alert.warning")).to_have_count(0)
+    assert shop.count("SELECT put_back FROM pickup_orders WHERE order_id = 'o-W-300001'") == 0
