@@ -17,6 +17,8 @@ from edge.models import (
     HistoryPage,
     HistoryQuery,
     LookupQuery,
+    MaskedQuery,
+    MaskedSummary,
 )
 
 
@@ -79,6 +81,22 @@ def lookup(query: LookupQuery) -> CustomerSummary:
             masked=who.role not in access.UNMASKED_NAMES,
         )
     )
+
+
+@operation(
+    bp,
+    "/customers/masked",
+    name="customers.masked",
+    tags=["customers"],
+    summary="Whether a phone number has a member card, masked (any role; for the kiosk)",
+    query=MaskedQuery,
+    responses={200: MaskedSummary},
+)
+def masked(query: MaskedQuery) -> MaskedSummary:
+    """The kiosk's answer to a typed phone number: initials and a masked number, nothing
+    more (no points, no history); the screens rate-limit it."""
+    row = customers.find(get_db(), phone=query.phone)
+    return MaskedSummary(**customers.masked_summary(row))
 
 
 @operation(
