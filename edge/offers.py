@@ -587,6 +587,15 @@ def redeem(
     return out
 
 
+def receipt_coupons(applied: Sequence[Applied], locale: str) -> list[dict[str, Any]]:
+    """What the sale receipt prints for its codes: ``[{code, title, discount}]``, the title in
+    the receipt's language."""
+    return [
+        {"code": a.coupon.code, "title": title_in(a.offer.title, locale), "discount": a.discount}
+        for a in applied
+    ]
+
+
 def sale_coupons(conn: sqlite3.Connection, sale_id: str) -> list[dict[str, Any]]:
     """The codes redeemed by one of this store's sales (for a sale looked up later)."""
     rows = conn.execute(

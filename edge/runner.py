@@ -51,6 +51,9 @@ def gunicorn_command(settings: Settings) -> list[str]:
         "gthread",
         "--graceful-timeout",
         "10",
+        # gunicorn 27 opens a control socket in $HOME by default: nothing here uses it, and
+        # the hardened unit (ProtectHome) forbids it.
+        "--no-control-socket",
         "--access-logfile",
         "-",
         "--access-logformat",

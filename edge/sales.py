@@ -107,15 +107,14 @@ def record_sale(
     if sale.redeem_points and customer is None:
         raise InvalidInput("points can be redeemed only for a member", field="redeem_points")
 
+    locale = offers.pick_locale(customer["locale"] if customer else None, ctx.coupon_rules.locale)
     applied = offers.apply_codes(
         conn,
         sale.coupon_codes,
         [offers.BasketLine(ln.sku, ln.qty, ln.unit_price) for ln in lines],
         rules=ctx.coupon_rules,
         customer_id=customer["customer_id"] if customer else None,
-        locale=offers.pick_locale(
-            customer["locale"] if customer else None, ctx.coupon_rules.locale
-        ),
+        locale=locale,
         offline_seconds=state.link(conn)["offline_seconds"] if sale.coupon_codes else None,
     )
     discount = sum(a.discount for a in applied)
@@ -263,7 +262,8 @@ def record_sale(
             payment_method=sale.payment_method,
             terminal_id=sale.terminal_id,
             customer=customer,
-        ),
+        )
+        | {"coupons": offers.receipt_coupons(applied, locale)},
         ref=sale_id,
         locale=customer["locale"] if customer else None,
         open_drawer=sale.payment_method == "cash",

@@ -9,7 +9,7 @@ the store's time zone, ``{order_number|order_id}`` the first of the keys that is
 What each document expects in its data (keys not given print nothing):
 
 - ``sale_receipt``: sale_id, occurred_at, currency, lines [{name, qty, unit_price}], subtotal,
-  discount, coupons [{code, discount}], points_redeemed, points_value, total, payment_method,
+  discount, coupons [{code, title, discount}], points_redeemed, points_value, total, payment_method,
   points_earned, points_balance, customer_name, terminal_id, store_name.
 - ``pickup_slip``: order_id, order_number, customer_name, lines [{name, qty, sku}],
   pickup_by (or pickup_deadline), total, currency, paid, store_name.
@@ -84,7 +84,14 @@ LAYOUTS: dict[str, tuple[Block, ...]] = {
         ITEMS,
         RULE,
         Block("pair", "{t.subtotal}", "{subtotal:money}", when="discount"),
-        Block("each", "{t.coupon} {code}", "-{discount:money}", source="coupons"),
+        Block(
+            "each",
+            "{t.coupon} {code}",
+            "-{discount:money}",
+            source="coupons",
+            detail="    {title}",
+            detail_when="title",
+        ),
         Block("pair", "{t.discount}", "-{discount:money}", when="discount"),
         Block(
             "pair",

@@ -27,6 +27,8 @@ max_queued_messages 100000
 persistent_client_expiration 14d
 log_dest file $DATA/mosquitto.log
 CONF
+# Started as root, Mosquitto would switch to the mosquitto user, which cannot write here.
+[ "$(id -u)" -eq 0 ] && echo "user root" >> "$DATA/mosquitto.conf"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }

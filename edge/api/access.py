@@ -36,6 +36,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "pickups.unlock": BOARD,
     "pickups.checkin": frozenset({KIOSK, STAFF, ADMIN}),
     "pickups.reprint": BOARD,
+    "pickups.put_back": BOARD,  # added by issue 4: the goods of a cancelled order are shelved
     # printing (issue 7)
     "printers.list": STORE_STAFF,
     "print_jobs.list": STORE_STAFF,

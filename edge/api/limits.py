@@ -26,6 +26,7 @@ from edge.config import Settings
 LIMITED: dict[str, str] = {
     "customers.lookup": "rate_limit_lookup",
     "pickups.checkin": "rate_limit_pin",
+    "coupons.check": "rate_limit_lookup",  # guessing coupon codes at the kiosk
 }
 
 

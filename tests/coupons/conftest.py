@@ -12,6 +12,14 @@ from typing import Any
 import pytest
 
 from edge import db, inbox, state
+from tests.sync.conftest import (  # noqa: F401 - the sync tests' broker, web side and edge
+    broker,
+    collector,
+    edge_db,
+    make_broker,
+    start_edge,
+    web,
+)
 
 Apply = Callable[[str, dict[str, Any]], bool]
 

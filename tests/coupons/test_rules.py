@@ -168,3 +168,18 @@ def test_messages_in_both_languages_name_the_facts():
     for reason in offers.REASONS:
         for loc in ("fr", "en", "de"):
             assert offers.message(reason, loc, currency="EUR", timezone="UTC", facts={})
+
+
+def test_receipt_lines_of_the_codes():
+    offer = Offer("o", "percent", 10, title={"fr": "10 % sur tout", "en": "10% off"})
+    applied = [offers.Applied(coupon_of(offer), offer, 258, (258,))]
+    assert offers.receipt_coupons(applied, "en") == [
+        {"code": "CODE", "title": "10% off", "discount": 258}
+    ]
+    only_en = Offer("o", "percent", 10, title={"en": "Spring"})
+    assert (
+        offers.receipt_coupons([offers.Applied(coupon_of(only_en), only_en, 1, (1,))], "fr")[0][
+            "title"
+        ]
+        == "Spring"
+    )

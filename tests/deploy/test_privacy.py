@@ -254,3 +254,36 @@ def test_audit_details_never_hold_personal_fields(conn: sqlite3.Connection) -> N
         )
     detail = json.loads(conn.execute("SELECT detail FROM audit_log").fetchall()[-1][0])
     assert detail == {"order_id": "o-1", "lines": [{}]}
+
+
+def test_erasure_leaves_other_members_and_pending_events_alone(conn):
+    """Two members share a family phone number; erasing one must not scrub the other, and
+    an event parked behind a gap stays exactly as the online store sent it."""
+    from edge import customers, db
+
+    with db.write(conn):
+        for cid in ("fam-1", "fam-2"):
+            customers.apply_upserted(
+                conn,
+                {
+                    "customer_id": cid,
+                    "version": 1,
+                    "loyalty_card": f"CARD-{cid}",
+                    "first_name": "Sam",
+                    "last_name": "Moreau",
+                    "email": f"{cid}@example.fr",
+                    "phone": "+33611111111",
+                    "tier": "standard",
+                    "locale": "fr",
+                },
+            )
+        conn.execute(
+            "INSERT INTO inbox_pending (source, sequence, id, payload, received_at) "
+            "VALUES ('/web/chain', 9, 'e9', ?, 'x')",
+            ('{"data": {"customer_id": "fam-2", "phone": "+33611111111"}}',),
+        )
+        customers.apply_erased(conn, {"customer_id": "fam-1"})
+    other = conn.execute("SELECT phone, first_name FROM customers WHERE customer_id='fam-2'")
+    assert tuple(other.fetchone()) == ("+33611111111", "Sam")
+    payload = conn.execute("SELECT payload FROM inbox_pending").fetchone()[0]
+    assert "+33611111111" in payload
