@@ -95,6 +95,20 @@ def summary(
     }
 
 
+def masked_summary(row: sqlite3.Row) -> dict[str, Any]:
+    """What a phone number alone may reveal at the kiosk: that a card exists, and initials
+    and a masked number the shopper recognises as theirs. No points, no tier, no purchases:
+    whoever types a stranger's number learns nothing worth having; the card itself (proof
+    that its holder is present) unlocks the rest."""
+    return {
+        "first_name": mask_name(row["first_name"]),
+        "last_name": mask_name(row["last_name"]),
+        "phone": mask_phone(row["phone"]),
+        "has_card": bool(row["loyalty_card"]),
+        "locale": row["locale"],
+    }
+
+
 def detail(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
     return {
         "customer_id": row["customer_id"],

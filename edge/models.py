@@ -65,6 +65,19 @@ class CustomerSummary(Out):
     locale: str
 
 
+class MaskedQuery(In):
+    model_config = ConfigDict(strict=False, extra="forbid")
+    phone: E164
+
+
+class MaskedSummary(Out):
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    has_card: bool
+    locale: str
+
+
 class HistoryQuery(In):
     model_config = ConfigDict(strict=False, extra="forbid")
     limit: int = Field(default=20, ge=1, le=100)

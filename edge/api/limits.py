@@ -25,6 +25,7 @@ from edge.config import Settings
 # registered in this build (another area's) are simply not there to limit.
 LIMITED: dict[str, str] = {
     "customers.lookup": "rate_limit_lookup",
+    "customers.masked": "rate_limit_lookup",  # the kiosk's phone lookup (guessing numbers)
     "pickups.checkin": "rate_limit_pin",
     "coupons.check": "rate_limit_lookup",  # guessing coupon codes at the kiosk
 }

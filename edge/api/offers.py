@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field
 from edge import customers, metrics, offers, sales, state
 from edge.api import access, bp
 from edge.api.context import current_principal, get_db, settings
+from edge.api.customers import member_in_front
 from edge.api.routing import operation
 from edge.config import Settings
 from edge.errors import Forbidden, InvalidInput, NotFound
@@ -171,18 +172,7 @@ def for_customer(customer_id: str, query: OffersQuery) -> MemberOffers:
     """A kiosk must also send the scanned ``card``, as for the history: it reads only the
     offers of the member standing in front of it."""
     conn = get_db()
-    if current_principal().role not in access.STORE_STAFF:
-        if not query.card:
-            raise Forbidden(
-                "the kiosk needs the scanned card to read a member's offers",
-                field="card",
-                code="card_required",
-            )
-        row = customers.find(conn, card=query.card)
-        if row["customer_id"] != customer_id:
-            raise NotFound("no member matches this card", field="card", code="customer_not_found")
-    else:
-        row = customers.find(conn, customer_id=customer_id)
+    row = member_in_front(conn, customer_id, query.card)
     locale = offers.pick_locale(query.locale, row["locale"], settings().locale)
     return MemberOffers(**offers.for_customer(conn, customer_id, locale=locale))
 
