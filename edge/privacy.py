@@ -7,7 +7,9 @@ order's ``customer_name``, a dead-lettered ``customer.upserted``. Rather than a 
 new table would silently escape, ``erase_traces`` looks at every text column of every table
 and scrubs what identifies the person: their card number, e-mail, phone and full name
 anywhere in a value, and their first or last name as a whole JSON string inside an object
-about them. JSON values are scrubbed inside, so their shape stays valid.
+about them. JSON values are scrubbed inside, so their shape stays valid. What belongs to
+someone else (a row or a JSON object with another ``customer_id``) is left whole: a family
+may share a phone number or an e-mail address.
 
 Left alone on purpose: primary keys (ids are not personal data, and rows must stay
 addressable), the append-only audit log (``edge.audit.record`` keeps personal fields out of
@@ -153,13 +155,19 @@ def erase_traces(conn: sqlite3.Connection, who: Identity) -> int:
         key, columns = _columns(conn, table)
         key = key or ["rowid"]
         match = " AND ".join(f'"{k}" IS ?' for k in key)
+        # rows that belong to another person (a family may share a phone) are not touched
+        owned = any(c == "customer_id" for c, _ in columns)
         for column, nullable in columns:
-            where = " OR ".join(f'instr("{column}", ?) > 0' for _ in needles)
+            where = "(" + " OR ".join(f'instr("{column}", ?) > 0' for _ in needles) + ")"
+            params = list(needles)
+            if owned:
+                where += ' AND ("customer_id" IS NULL OR "customer_id" = ?)'
+                params.append(who.customer_id)
             rows = conn.execute(
                 "SELECT "
                 + ", ".join(f'"{k}"' for k in key)
                 + f', "{column}" AS v FROM "{table}" WHERE {where}',
-                needles,
+                params,
             ).fetchall()
             for row in rows:
                 if not isinstance(row["v"], str):

@@ -169,19 +169,29 @@ def test_erased_customer_is_gone_from_every_table(
             "INSERT INTO member_search VALUES (?, ?)",
             (cid, f"{full} {PERSON['email']} {PERSON['phone']}"),
         )
-    # another member who shares the first name keeps it
-    other = dict(PERSON, last_name="Other", email=None, phone=None, loyalty_card="PC111122223333")
+    # another member who shares the first name and the family's phone keeps both
+    other = dict(PERSON, last_name="Other", email=None, loyalty_card="PC111122223333")
     other_made = client.post("/api/v1/customers", json=other, headers=headers("pos"))
     assert other_made.status_code == 201
+    # and a down-event about a third person with that phone, waiting behind a gap
+    upsert = dict(data_for("customer.upserted", 9), phone=PERSON["phone"])
+    with db.write(conn):
+        conn.execute(
+            "INSERT INTO inbox_pending VALUES ('/web/chain', 99, 'ev-99', ?, ?)",
+            (json.dumps({"data": upsert}), db.now_iso()),
+        )
     sequences = conn.execute("SELECT source, sequence, id, type FROM outbox").fetchall()
 
     with db.write(conn):
         ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id="e-1")
         assert inbox.HANDLERS["customer.erased"](conn, {"customer_id": cid}, ctx)
 
-    secrets = [PERSON[k] for k in ("email", "phone", "loyalty_card", "last_name")] + [full]
+    secrets = [PERSON[k] for k in ("email", "loyalty_card", "last_name")] + [full]
     leaks = [(t, c) for t, c, v in _every_text_value(conn) if any(s in v for s in secrets)]
     assert leaks == []
+    # the shared phone is left only where it is someone else's
+    phone_rows = {(t, c) for t, c, v in _every_text_value(conn) if PERSON["phone"] in v}
+    assert phone_rows == {("customers", "phone"), ("inbox_pending", "payload"), ("outbox", "data")}
     # the search index finds nothing
     assert (
         conn.execute(
@@ -197,6 +207,7 @@ def test_erased_customer_is_gone_from_every_table(
     ).fetchone()
     data = json.loads(enrolled["data"])
     assert data["customer_id"] == cid and data["first_name"] == "erased" and data["email"] is None
+    assert data["phone"] is None
     # still a valid event of the contract, so an unsent one is published, not stuck
     row = conn.execute("SELECT * FROM outbox WHERE id = ?", (enrolled["id"],)).fetchone()
     contract.validate(outbox._from_row(row).envelope())
@@ -212,6 +223,15 @@ def test_erased_customer_is_gone_from_every_table(
         (f"%{other_made.json['customer_id']}%",),
     ).fetchone()
     assert json.loads(kept["data"])["first_name"] == PERSON["first_name"]
+    assert json.loads(kept["data"])["phone"] == PERSON["phone"]
+    assert (
+        client.get(
+            "/api/v1/customers/" + other_made.json["customer_id"], headers=headers("pos")
+        ).json["phone"]
+        == PERSON["phone"]
+    )
+    pending = conn.execute("SELECT payload FROM inbox_pending WHERE id = 'ev-99'").fetchone()
+    assert json.loads(pending[0])["data"] == upsert
     # the order stays collectable (by its number and code), without the name
     name = conn.execute("SELECT customer_name FROM pickup_orders WHERE customer_id = ?", (cid,))
     assert PERSON["last_name"] not in name.fetchone()[0]

@@ -172,3 +172,18 @@ def test_run_notifies_ready_and_feeds_the_watchdog(tmp_path: Path, mosquitto: Br
     out = log.read_text()
     assert "loopback only" in out
     assert password not in out and token not in out
+
+
+def test_admin_wrapper_and_backup_unit_act_as_the_service_user() -> None:
+    """passerelle-admin (systemd-run) and the backup unit must share the service's dynamic
+    user and state directory, or the files they write would not be the service's."""
+    service = directives(UNIT.read_text())
+    backup = directives((UNIT.parent / "passerelle-backup.service").read_text())
+    admin = (UNIT.parent / "passerelle-admin").read_text()
+    assert subprocess.run(["sh", "-n", str(UNIT.parent / "passerelle-admin")]).returncode == 0
+    for key in ("DynamicUser", "User", "Group"):
+        assert backup[key] == service[key], key
+        assert f"--property={key}={service[key][0]}" in admin, key
+    assert backup["StateDirectory"][0].split()[0] == service["StateDirectory"][0]
+    assert f"--property=StateDirectory={service['StateDirectory'][0]}" in admin
+    assert INSTALLED_EXEC in admin
