@@ -22,8 +22,6 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-import sqlite_utils
-
 BUSY_TIMEOUT_MS = 10_000
 
 PRAGMAS = (
@@ -69,11 +67,6 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.close()
         raise DatabaseError(f"{p}: {exc}") from exc
     return conn
-
-
-def as_sqlite_utils(conn: sqlite3.Connection) -> sqlite_utils.Database:
-    """The same connection seen through sqlite-utils, for its table helpers."""
-    return sqlite_utils.Database(conn)
 
 
 @contextmanager

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlite_utils
+
 ERASED = "[erased]"
 ERASED_WORD = "erased"
 NULLABLE_KEYS = frozenset({"email", "phone"})
@@ -116,29 +118,26 @@ def scrub_value(value: str, who: Identity) -> str | None:
     return _scrub_text(value, who)
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> tuple[list[str], list[tuple[str, bool]]]:
-    """The table's key columns, and (column, nullable) of its other text columns."""
-    key: list[tuple[int, str]] = []
-    cols = []
-    for c in conn.execute(f'PRAGMA table_info("{table}")'):
-        if c["pk"]:
-            key.append((c["pk"], c["name"]))
-            continue
-        decl = (c["type"] or "").upper()
-        if decl == "" or "CHAR" in decl or "TEXT" in decl or "CLOB" in decl:
-            cols.append((c["name"], not c["notnull"]))
-    return [name for _, name in sorted(key)], cols
+def _columns(db: sqlite_utils.Database, table: str) -> tuple[list[str], list[tuple[str, bool]]]:
+    """The table's key columns (rowid when it has none), and (column, nullable) of its other
+    text columns, as sqlite-utils reads them from the schema."""
+    t = db.table(table)
+    key = ["rowid"] if t.use_rowid else t.pks
+    cols = [
+        (c.name, not c.notnull)
+        for c in t.columns
+        if c.name not in key
+        and (c.type.upper() == "" or any(k in c.type.upper() for k in ("CHAR", "TEXT", "CLOB")))
+    ]
+    return key, cols
 
 
-def _tables(conn: sqlite3.Connection) -> Iterable[str]:
+def _tables(db: sqlite_utils.Database) -> Iterable[str]:
     """Every table, search indexes (FTS virtual tables) included; their shadow tables are
     reached through the virtual table, never written directly."""
-    rows = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    ).fetchall()
-    virtual = [r["name"] for r in rows if (r["sql"] or "").upper().startswith("CREATE VIRTUAL")]
-    for row in rows:
-        name = row["name"]
+    names = db.table_names()
+    virtual = [n for n in names if db.table(n).virtual_table_using]
+    for name in names:
         if name in SKIP_TABLES or any(name.startswith(v + "_") for v in virtual):
             continue
         yield name
@@ -151,9 +150,9 @@ def erase_traces(conn: sqlite3.Connection, who: Identity) -> int:
     if not needles:
         return 0
     changed = 0
-    for table in _tables(conn):
-        key, columns = _columns(conn, table)
-        key = key or ["rowid"]
+    db = sqlite_utils.Database(conn)
+    for table in _tables(db):
+        key, columns = _columns(db, table)
         match = " AND ".join(f'"{k}" IS ?' for k in key)
         # rows that belong to another person (a family may share a phone) are not touched
         owned = any(c == "customer_id" for c, _ in columns)
