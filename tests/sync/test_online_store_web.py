@@ -111,6 +111,10 @@ def test_offer_coupon_sent_message_and_redemption(web: FlaskClient, store: Onlin
     cid = store.upsert_customer(first_name="Jo", last_name="Lee", email="jo@example.com")[
         "customer_id"
     ]
+    # No offer yet: the account says where to make one instead of hiding the coupon form.
+    page = web.get(f"/customers/{cid}").get_data(as_text=True)
+    assert 'id="no-offer"' in page and 'href="/offers"' in page
+    assert "Issue a coupon" not in page
     status, page = post(
         web,
         "/offers",
@@ -126,6 +130,8 @@ def test_offer_coupon_sent_message_and_redemption(web: FlaskClient, store: Onlin
     (offer,) = [e["data"] for e in store.events("chain") if e["type"] == "offer.upserted"]
     assert offer["title"] == {"fr": "5 € offerts", "en": "5 EUR off"}
 
+    page = web.get(f"/customers/{cid}").get_data(as_text=True)
+    assert "Issue a coupon" in page and 'id="no-offer"' not in page
     status, page = post(web, f"/customers/{cid}/coupons", {"offer_id": offer["offer_id"]})
     assert status == 200 and "jo@example.com" in page and "<svg" in page
     (coupon,) = [e["data"] for e in store.events("chain") if e["type"] == "coupon.issued"]
