@@ -44,6 +44,9 @@ export PASSERELLE_HTTP_PORT="$EDGE_PORT"
 export PASSERELLE_ONLINE_STORE_URL="http://127.0.0.1:$WEB_PORT"
 export PASSERELLE_ONLINE_STORE_TOKEN="demo-backfill-token"
 export PASSERELLE_LOCALE=fr
+# No real printer here: receipts and pickup slips go to a file (each job replaces the last),
+# so print jobs do not pile up and /readyz does not report them as waiting.
+export PASSERELLE_PRINTERS="[{\"name\": \"demo\", \"connection\": \"file\", \"path\": \"$DATA/printer.escpos\", \"roles\": [\"receipts\", \"pickup_slips\", \"tickets\"]}]"
 
 say "seeding demo data"
 "$VENV/bin/passerelle" demo --tokens-file "$DATA/tokens.json" >/dev/null
@@ -72,11 +75,15 @@ cat <<MSG
   Kiosk (shopper)        http://127.0.0.1:$EDGE_PORT/kiosk/pair?token=$KIOSK_TOKEN   (pairs this browser once; then /kiosk)
   Staff pickup board     http://127.0.0.1:$EDGE_PORT/staff     PIN login: Lucas 2345, Manon 1234
   Cashier POS            http://127.0.0.1:$EDGE_PORT/pos       PIN login: Inès 3456
-  Online store (web)     http://127.0.0.1:$WEB_PORT/
+  Online store (web)     http://127.0.0.1:$WEB_PORT/   offers: /offers   e-mails sent: /messages
   Readiness / metrics    http://127.0.0.1:$EDGE_PORT/readyz  /metrics
   API description        http://127.0.0.1:$EDGE_PORT/api/v1/openapi.json
   Loyalty cards          PC000000000001 (Élodie, gold), PC000000000002 (James, en)
+  Coupon at the till     type or scan the code in the POS search field
+  Printer                $DATA/printer.escpos   (the last receipt or slip, ESC/POS bytes)
   MQTT broker            mqtt://127.0.0.1:$BROKER_PORT
+
+  A walk through web, board, kiosk and till: README.md, "Walk-through".
 
   Demo API tokens (Authorization: Bearer …):
 $(echo "$TOKENS" | "$VENV/bin/python" -c 'import json,sys; t=json.load(sys.stdin)["tokens"]; print("\n".join(f"    {k:<6} {v}" for k,v in t.items()))')
