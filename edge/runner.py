@@ -29,6 +29,9 @@ from edge.config import Settings
 log = logging.getLogger("passerelle.run")
 
 # (name, "module:function") of the background workers; each takes (settings, stop_event).
+# How often the main loop looks at the signals noted by the handler.
+SIGNAL_POLL = 0.2
+
 WORKERS: list[tuple[str, str]] = [
     ("sync", "sync.worker:run"),
     ("print", "hardware.worker:run"),
@@ -118,12 +121,14 @@ class Supervisor:
             self.failed = True
             self.stop.set()
 
-    def wait_ready(self, timeout: float = 30.0) -> bool:
+    def wait_ready(
+        self, timeout: float = 30.0, stopping: Callable[[], bool] = lambda: False
+    ) -> bool:
         if not self.with_api:
             return True
         url = f"http://{self.settings.http_host}:{self.settings.http_port}/healthz"
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.stop.is_set():
+        while time.monotonic() < deadline and not self.stop.is_set() and not stopping():
             if self.api is not None and self.api.poll() is not None:
                 return False
             try:
@@ -161,29 +166,41 @@ def run(
         settings, workers=workers if workers is not None else list(WORKERS), with_api=with_api
     )
 
+    signals: list[int] = []
+
     def _term(signum: int, _frame: Any) -> None:
-        log.info("signal %s: stopping", signum)
-        sup.stop.set()
+        # Only note it. The handler runs in the main thread between two bytecodes, possibly
+        # inside Event.set() holding the event's lock (a second signal: Ctrl-C reaches the
+        # whole process group, then a script sends SIGTERM), where set() again deadlocks.
+        signals.append(signum)
 
     signal.signal(signal.SIGTERM, _term)
     signal.signal(signal.SIGINT, _term)
     sup.start()
-    if not sup.wait_ready():
-        log.error("the API did not become ready")
+    if not sup.wait_ready(stopping=lambda: bool(signals)):
+        if signals:
+            log.info("signal %s: stopping", signals[0])
+        else:
+            log.error("the API did not become ready")
         sup.shutdown()
-        return 1
+        return 0 if signals and not sup.failed else 1
     notifier.notify("READY=1")
     notifier.notify(f"STATUS=serving store {settings.store_id}")
     log.info("ready: store %s", settings.store_id)
     watchdog_usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
     interval = min(5.0, watchdog_usec / 2e6) if watchdog_usec else 5.0
     code = 0
-    while not sup.stop.wait(interval):
+    beat = time.monotonic()
+    while not signals and not sup.stop.wait(SIGNAL_POLL):
         if not sup.alive():
             log.error("a part of the edge died; exiting so that systemd restarts it")
             code = 1
             break
-        notifier.notify("WATCHDOG=1")
+        if time.monotonic() - beat >= interval:
+            notifier.notify("WATCHDOG=1")
+            beat = time.monotonic()
+    if signals:
+        log.info("signal %s: stopping", signals[0])
     notifier.notify("STOPPING=1")
     sup.shutdown()
     return 1 if sup.failed else code

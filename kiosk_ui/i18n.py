@@ -58,6 +58,10 @@ MESSAGES: dict[str, Any] = {
     "your_offers": _l("Your offers, to use at the till"),
     "no_purchases": _l("No purchases yet."),
     "card_unknown": _l("We do not know this card. Please ask at the counter."),
+    "coupon_valid": _l("This code is valid: show it at the till."),
+    "coupon_personal": _l(
+        "This code is valid with the member card it was sent for: show both at the till."
+    ),
     "phone_unknown": _l("No member card is linked to this phone number."),
     "phone_invalid": _l("Type the number with its country code, e.g. +33 6 12 34 56 78."),
     "masked_found": _l("A member card is linked to {phone} ({name})."),

@@ -11,10 +11,26 @@ ensure_venv
 
 DATA="$ROOT/demo-data"
 mkdir -p "$DATA"
+# One demo per folder: a second one would re-seed the same database and revoke the tokens
+# of the first.
+exec 9>"$DATA/demo.lock"
+flock -n 9 || die "a demo is already running from $ROOT (stop it with Ctrl-C first)."
 free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port_free() {
+    "$VENV/bin/python" - "$1" 2>/dev/null <<'PY'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+PY
+}
 BROKER_PORT="${DEMO_BROKER_PORT:-$(free_port)}"
 EDGE_PORT="${DEMO_EDGE_PORT:-8080}"
 WEB_PORT="${DEMO_WEB_PORT:-8090}"
+port_free "$EDGE_PORT" ||
+    die "port $EDGE_PORT is in use: choose another one, e.g. DEMO_EDGE_PORT=18080 make demo"
+port_free "$WEB_PORT" ||
+    die "port $WEB_PORT is in use: choose another one, e.g. DEMO_WEB_PORT=18090 make demo"
 
 # Our own broker on a free port: the machine may already run one on 1883.
 cat > "$DATA/mosquitto.conf" <<CONF
@@ -32,7 +48,8 @@ CONF
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 MOSQ="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 "$MOSQ" -c "$DATA/mosquitto.conf" & pids+=($!)
@@ -44,6 +61,9 @@ export PASSERELLE_HTTP_PORT="$EDGE_PORT"
 export PASSERELLE_ONLINE_STORE_URL="http://127.0.0.1:$WEB_PORT"
 export PASSERELLE_ONLINE_STORE_TOKEN="demo-backfill-token"
 export PASSERELLE_LOCALE=fr
+# No real printer here: receipts and pickup slips go to a file (each job replaces the last),
+# so print jobs do not pile up and /readyz does not report them as waiting.
+export PASSERELLE_PRINTERS="[{\"name\": \"demo\", \"connection\": \"file\", \"path\": \"$DATA/printer.escpos\", \"roles\": [\"receipts\", \"pickup_slips\", \"tickets\"]}]"
 
 say "seeding demo data"
 "$VENV/bin/passerelle" demo --tokens-file "$DATA/tokens.json" >/dev/null
@@ -56,12 +76,18 @@ if "$VENV/bin/python" -c 'import sync.online_store' 2>/dev/null; then
 fi
 
 say "starting the store edge on http://127.0.0.1:$EDGE_PORT"
-"$VENV/bin/passerelle" run & pids+=($!)
+"$VENV/bin/passerelle" run & EDGE_PID=$!; pids+=($EDGE_PID)
 
-for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$EDGE_PORT/healthz" >/dev/null 2>&1 && break
+healthy() {
+    "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+        "http://127.0.0.1:$EDGE_PORT/healthz" 2>/dev/null
+}
+for _ in $(seq 1 150); do
+    healthy && break
+    kill -0 "$EDGE_PID" 2>/dev/null || die "the store edge stopped (see its messages above)."
     sleep 0.2
 done
+healthy || die "the store edge did not answer on port $EDGE_PORT (see its messages above)."
 
 TOKENS="$(cat "$DATA/tokens.json")"
 KIOSK_TOKEN="$(echo "$TOKENS" | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["kiosk"])')"
@@ -72,14 +98,20 @@ cat <<MSG
   Kiosk (shopper)        http://127.0.0.1:$EDGE_PORT/kiosk/pair?token=$KIOSK_TOKEN   (pairs this browser once; then /kiosk)
   Staff pickup board     http://127.0.0.1:$EDGE_PORT/staff     PIN login: Lucas 2345, Manon 1234
   Cashier POS            http://127.0.0.1:$EDGE_PORT/pos       PIN login: Inès 3456
-  Online store (web)     http://127.0.0.1:$WEB_PORT/
+  Online store (web)     http://127.0.0.1:$WEB_PORT/   offers: /offers   e-mails sent: /messages
   Readiness / metrics    http://127.0.0.1:$EDGE_PORT/readyz  /metrics
   API description        http://127.0.0.1:$EDGE_PORT/api/v1/openapi.json
   Loyalty cards          PC000000000001 (Élodie, gold), PC000000000002 (James, en)
+  Coupon at the till     type or scan the code in the POS search field
+  Printer                $DATA/printer.escpos   (the last receipt or slip, ESC/POS bytes)
   MQTT broker            mqtt://127.0.0.1:$BROKER_PORT
+
+  A walk through web, board, kiosk and till: README.md, "Walk-through".
 
   Demo API tokens (Authorization: Bearer …):
 $(echo "$TOKENS" | "$VENV/bin/python" -c 'import json,sys; t=json.load(sys.stdin)["tokens"]; print("\n".join(f"    {k:<6} {v}" for k,v in t.items()))')
 
 MSG
-wait
+# Stop everything when one part stops, rather than leave a demo that half works.
+wait -n || true
+die "a part of the demo stopped (see its messages above); stopping the rest."

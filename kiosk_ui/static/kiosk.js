@@ -32,6 +32,9 @@
     $("checkin-title").textContent = "";
     $("checkin-where").textContent = "";
     $("checkin-note").textContent = "";
+    $("coupon-title").textContent = "";
+    $("coupon-code").textContent = "";
+    $("coupon-note").textContent = "";
     $("phone-input").value = "+";
     $("order-input").value = "W-";
     $("code-input").value = "";
@@ -102,10 +105,33 @@
       renderMember();
       show("member");
     } catch (err) {
+      const unknown = err.code === "customer_not_found" || err.status === 422;
+      if (unknown && await checkCoupon(card)) return;
       show("welcome");
-      message("welcome-message",
-        err.code === "customer_not_found" || err.status === 422 ? P.t("card_unknown") : err.message);
+      message("welcome-message", unknown ? P.t("card_unknown") : err.message);
     }
+  }
+
+  /* A scanned code that is no card may be a coupon from an e-mail or SMS: say whether it is
+     valid and what it gives (the server never tells the kiosk whose it is). False when the
+     server does not know it as a coupon either. */
+  async function checkCoupon(code) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(code)) return false;
+    let r;
+    try {
+      r = await P.api("POST", "/coupons/check", { code, locale: P.locale });
+    } catch (err) {
+      return false;
+    }
+    if (r.reason === "unknown") return false;
+    $("coupon-icon").textContent = r.valid ? "✓" : "✕";
+    $("coupon-icon").className = "result-icon" + (r.valid ? "" : " status-cancelled");
+    $("coupon-title").textContent = r.offer ? r.offer.title : r.code;
+    $("coupon-code").textContent = r.code;
+    $("coupon-note").textContent = !r.valid ? r.message
+      : P.t(r.personal ? "coupon_personal" : "coupon_valid");
+    show("coupon");
+    return true;
   }
 
   // -- phone: a masked summary only ------------------------------------------------------------

@@ -7,7 +7,7 @@ import argparse
 import logging
 import signal
 import sys
-import threading
+import time
 
 from sync import contract
 from sync.online_store.service import OnlineStore
@@ -46,13 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"online store: {exc}", file=sys.stderr)
         return 2
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
+    # The handlers only note the signal: one that ran Event.set() could be interrupted by a
+    # second signal inside set(), holding the event's lock, and deadlock in set() again.
+    signals: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _: signals.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _: signals.append(signum))
     store.start()
     url = store.serve(args.host, args.port)
     logging.info("serving %s for stores %s", url, ", ".join(stores))
-    done.wait()
+    while not signals:
+        time.sleep(0.2)
     store.stop()
     return 0
 

@@ -65,3 +65,30 @@ def test_run_answers_with_only_a_store_id(tmp_path):
     log = (tmp_path / "run.log").read_text()
     assert p.returncode == 0, f"exit {p.returncode}; log tail:\n{log[-3000:]}"
     assert "died" not in log and "Traceback" not in log, log[-3000:]
+
+
+def test_run_stops_on_a_burst_of_sigint_and_sigterm(tmp_path):
+    """Ctrl-C on the demo reaches the whole process group, then the script sends SIGTERM:
+    a second signal landing while the first handler was inside Event.set() used to
+    deadlock the edge (it never exited)."""
+    path = tmp_path / "store.db"
+    db.open_database(path).close()
+    port = free_port()
+    env = proc.env(db_path=path, http_port=port, mqtt_url=f"mqtt://127.0.0.1:{free_port()}")
+    p = proc.start(proc.passerelle("run"), env, tmp_path / "run.log")
+    try:
+
+        def up():
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(up, timeout=30, what="the API to answer")
+        for n in range(200):
+            p.send_signal(signal.SIGINT if n % 2 else signal.SIGTERM)
+        assert p.wait(timeout=40) == 0, (tmp_path / "run.log").read_text()[-3000:]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()

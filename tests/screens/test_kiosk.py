@@ -140,3 +140,69 @@ def test_banner_when_the_link_to_the_online_store_is_down(new_page, shop):
     expect(banner).to_contain_text("le magasin continue de fonctionner")
     scan(page, "PC000000000001")  # and the store keeps working
     expect(page.locator("#member-hello")).to_have_text("Bonjour Élodie !")
+
+
+def test_a_scanned_coupon_code_says_what_it_gives_and_never_whose(new_page, shop):
+    now = datetime.now(UTC)
+    shop.deliver(
+        "offer.upserted",
+        {
+            "offer_id": "OFF-5",
+            "version": 1,
+            "title": {"fr": "5 € offerts", "en": "5 EUR off"},
+            "kind": "amount",
+            "value": 500,
+            "min_total": 2000,
+            "skus": [],
+            "valid_from": iso(now - timedelta(days=1)),
+            "valid_until": iso(now + timedelta(days=30)),
+            "active": True,
+        },
+    )
+    for coupon_id, code, customer in (
+        ("cp-anyone", "BIENVENUE5", None),
+        ("cp-j", "JAMES5", "c-0002"),
+    ):
+        shop.deliver(
+            "coupon.issued",
+            {
+                "coupon_id": coupon_id,
+                "offer_id": "OFF-5",
+                "code": code,
+                "customer_id": customer,
+                "max_uses": 1,
+                "issued_at": iso(now - timedelta(hours=1)),
+                "channel": "sms",
+            },
+        )
+    shop.deliver(
+        "coupon.redeemed",
+        {
+            "redemption_id": "r-web-1",
+            "coupon_id": "cp-anyone",
+            "channel": "web",
+            "store_id": None,
+            "ref": "W-1",
+            "discount": 500,
+            "occurred_at": iso(now - timedelta(minutes=5)),
+        },
+    )
+    page = kiosk_page(new_page, shop)
+    scan(page, "james5")  # codes are matched whatever their case
+    expect(page.locator("#coupon-title")).to_have_text("5 € offerts")
+    expect(page.locator("#coupon-code")).to_have_text("JAMES5")
+    expect(page.locator("#coupon-note")).to_contain_text("carte du membre")
+    assert "James" not in page.content() and "O'Neill" not in page.content()
+    check_accessibility(page)
+    screenshot(page, "kiosk-coupon")
+
+    page.get_by_role("button", name="Terminé").click()
+    scan(page, "BIENVENUE5")  # already used on the web: the server's reason, in French
+    expect(page.locator("#coupon-icon")).to_have_text("✕")
+    expect(page.locator("#coupon-note")).not_to_be_empty()
+    page.get_by_role("button", name="Terminé").click()
+    scan(page, "NOSUCHCODE")  # neither a card nor a coupon
+    expect(page.locator("#welcome-message")).to_have_text(
+        "Nous ne connaissons pas cette carte. Renseignez-vous à l'accueil."
+    )
+    assert page.js_errors == []
