@@ -15,7 +15,12 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 ENV_PREFIX = "PASSERELLE_"
 STORE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -245,6 +250,14 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     merged.update({k.lower(): v for k, v in overrides.items()})
     try:
         return Settings(**merged)
+    except SettingsError as exc:
+        # A complex value (dict, list) in the environment that is not valid JSON.
+        m = re.search(r'field "([a-z_]+)"', str(exc))
+        key = m.group(1) if m else "config"
+        raise ConfigError(
+            f"invalid configuration:\n  {_key_name((key,))}: must be JSON, e.g. "
+            '{"standard": 1.0, "gold": 1.5}'
+        ) from exc
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

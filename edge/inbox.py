@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from edge import customers, loyalty, products
+from edge import customers, loyalty, pickups, products
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ def _customer_upserted(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: Appl
 
 
 def _customer_erased(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: ApplyContext) -> bool:
-    return customers.apply_erased(conn, d)
+    erased = customers.apply_erased(conn, d)
+    pickups.erase_customer(conn, d["customer_id"])  # the name on their click-and-collect orders
+    return erased
 
 
 def _purchase_recorded(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: ApplyContext) -> bool:
@@ -58,4 +60,6 @@ HANDLERS: dict[str, Handler] = {
     "purchase.recorded": _purchase_recorded,
     "loyalty.entry": _loyalty_entry,
     "product.upserted": _product_upserted,
+    "order.placed": pickups.on_order_placed,
+    "order.cancelled": pickups.on_order_cancelled,
 }

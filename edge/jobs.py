@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from edge import db, idempotency, outbox
+from edge import db, idempotency, outbox, pickups
 from edge.config import Settings
 
 log = logging.getLogger("passerelle.jobs")
@@ -34,6 +34,7 @@ def purge_idempotency(conn: sqlite3.Connection, settings: Settings) -> int:
 PERIODIC: list[tuple[str, float, Job]] = [
     ("purge_outbox", 3600.0, purge_outbox),
     ("purge_idempotency", 3600.0, purge_idempotency),
+    ("pickup_expiry", 60.0, pickups.expiry_job),
 ]
 
 

@@ -148,13 +148,25 @@ def insert_entry(conn: sqlite3.Connection, entry: Mapping[str, object], origin: 
             now_iso(),
         ),
     )
-    return cur.rowcount == 1
+    if cur.rowcount != 1:
+        return False
+    _reflag(conn, str(entry["customer_id"]))
+    return True
+
+
+def _reflag(conn: sqlite3.Connection, customer_id: str) -> None:
+    """Keep the set of members with a negative balance current (cheap: one indexed sum)."""
+    bal = balance(conn, customer_id)
+    if bal < 0:
+        conn.execute(
+            "INSERT INTO loyalty_negative (customer_id, balance, flagged_at) VALUES (?,?,?) "
+            "ON CONFLICT (customer_id) DO UPDATE SET balance = excluded.balance",
+            (customer_id, bal, now_iso()),
+        )
+    else:
+        conn.execute("DELETE FROM loyalty_negative WHERE customer_id = ?", (customer_id,))
 
 
 def negative_balances(conn: sqlite3.Connection) -> int:
     """Members whose merged balance went below zero: a double spend across channels."""
-    row = conn.execute(
-        "SELECT COUNT(*) FROM (SELECT customer_id FROM loyalty_entries "
-        "GROUP BY customer_id HAVING SUM(points) < 0)"
-    ).fetchone()
-    return int(row[0])
+    return int(conn.execute("SELECT COUNT(*) FROM loyalty_negative").fetchone()[0])

@@ -45,11 +45,12 @@ def session_principal() -> Principal | None:
     if not isinstance(data, dict):
         return None
     if request.method not in SAFE_METHODS:
-        from flask_wtf.csrf import CSRFError, validate_csrf
+        from flask_wtf.csrf import validate_csrf
+        from wtforms import ValidationError
 
         try:
             validate_csrf(request.headers.get("X-CSRFToken", ""))
-        except (CSRFError, Exception) as exc:  # ValidationError from wtforms
+        except ValidationError as exc:
             raise Unauthorized(
                 "missing or stale CSRF token; reload the page", code="csrf_failed"
             ) from exc

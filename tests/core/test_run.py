@@ -1,0 +1,65 @@
+"""`passerelle run` with only STORE_ID (and a database path) set, as a real process: it
+answers lookups, history and idempotent sales, with the contract's up-events in the outbox."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+
+import requests
+
+from edge import db, demo
+from edge.config import load_settings
+from tests.support import proc
+from tests.support.broker import free_port
+from tests.support.waiting import wait_until
+
+
+def test_run_answers_with_only_a_store_id(tmp_path):
+    path = tmp_path / "store.db"
+    conn = db.open_database(path)
+    seeded = demo.seed(conn, load_settings(db_path=path, store_id="S009"))
+    conn.close()
+    port = free_port()
+    env = proc.env(
+        store_id="S009", db_path=path, http_port=port, mqtt_url=f"mqtt://127.0.0.1:{free_port()}"
+    )  # no broker: the link is down
+    p = proc.start(proc.passerelle("run"), env, tmp_path / "run.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def up():
+            try:
+                return requests.get(base + "/healthz", timeout=1).ok
+            except requests.RequestException:
+                return False
+
+        wait_until(up, timeout=30, what="the API to answer")
+        h = {"Authorization": f"Bearer {seeded['tokens']['pos']}"}
+        r = requests.get(base + "/api/v1/customers/lookup?card=PC000000000002", headers=h)
+        assert r.status_code == 200 and r.json()["first_name"] == "James"
+        cid = r.json()["customer_id"]
+        assert requests.get(f"{base}/api/v1/customers/{cid}/history", headers=h).json()["items"]
+        sale = {
+            "terminal_id": "pos-1",
+            "customer_id": cid,
+            "currency": "EUR",
+            "lines": [{"sku": "SKU-SAVON", "qty": 3}],
+        }
+        h["Idempotency-Key"] = "run-1"
+        first = requests.post(base + "/api/v1/sales", json=sale, headers=h)
+        again = requests.post(base + "/api/v1/sales", json=sale, headers=h)
+        assert first.status_code == 201 and again.json() == first.json()
+        ready = requests.get(base + "/readyz").json()
+        assert ready["outbox"]["backlog"] >= 2 and ready["link"]["connected"] is False
+        rows = (
+            sqlite3.connect(path)
+            .execute("SELECT type, source FROM outbox WHERE sent_at IS NULL ORDER BY sequence")
+            .fetchall()
+        )
+        assert ("sale.recorded", "/stores/S009") in rows
+        assert requests.get(base + "/metrics").text.count("passerelle_outbox_backlog") >= 1
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+    assert p.returncode == 0, (tmp_path / "run.log").read_text()[-3000:]
