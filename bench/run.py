@@ -384,9 +384,7 @@ class Bench:
         mqtt.register_session("127.0.0.1", self.broker.port, base_id, mqtt.down_filters())
         # The edge's own session was made by its sync worker during the HTTP phases.
         t = time.monotonic()
-        mqtt.publish_all(
-            "127.0.0.1", self.broker.port, [(tp, pl) for tp, pl, _ in events], inflight=1000
-        )
+        mqtt.publish_all("127.0.0.1", self.broker.port, [(tp, pl) for tp, pl, _ in events])
         publish_s = time.monotonic() - t
         say("catch-up: bare paho subscriber")
         t = time.monotonic()
