@@ -41,8 +41,12 @@ SESSION_EXPIRY = 7 * 24 * 3600
 WINDOW = 1000  # messages handed to paho ahead of their PUBACK
 
 
-def start_broker(workdir: Path) -> Broker:
-    broker = Broker(workdir, persistence=False, max_queued=QUEUE_LIMIT, extra="max_queued_bytes 0")
+def start_broker(workdir: Path, inflight: int | None = None) -> Broker:
+    """``inflight``: Mosquitto's ``max_inflight_messages`` (its default, 20, when None)."""
+    extra = "max_queued_bytes 0"
+    if inflight is not None:
+        extra += f"\nmax_inflight_messages {inflight}"
+    broker = Broker(workdir, persistence=False, max_queued=QUEUE_LIMIT, extra=extra)
     return broker.start()
 
 

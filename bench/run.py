@@ -59,6 +59,7 @@ class Config:
     data_dir: Path = ROOT / "var" / "bench"
     out_dir: Path = RESULTS
     tool: str | None = None
+    broker_inflight: int | None = None
 
 
 QUICK = dict(
@@ -111,6 +112,14 @@ def machine() -> dict[str, Any]:
         "mosquitto": mosq,
         "wrk": wrk,
     }
+
+
+def children_cpu_since(before: os.times_result) -> float:
+    """CPU seconds used by children reaped since ``before`` (user + system)."""
+    now = os.times()
+    return (now.children_user - before.children_user) + (
+        now.children_system - before.children_system
+    )
 
 
 def loadavg() -> float:
@@ -171,7 +180,7 @@ class Bench:
             self.pos = auth.create_token(conn, name="bench-pos", role="pos")
         finally:
             conn.close()
-        self.broker = mqtt.start_broker(self.tmp / "broker")
+        self.broker = mqtt.start_broker(self.tmp / "broker", self.cfg.broker_inflight)
         self.edge_port, self.base_port = free_port(), free_port()
         self.settings = procs.edge_settings(self.work, self.edge_port, self.broker.url)
 
@@ -388,6 +397,7 @@ class Bench:
         publish_s = time.monotonic() - t
         say("catch-up: bare paho subscriber")
         t = time.monotonic()
+        cpu0 = os.times()
         subprocess.run(
             [
                 sys.executable,
@@ -407,6 +417,7 @@ class Bench:
             capture_output=True,
         )
         base_s = time.monotonic() - t
+        base_cpu = children_cpu_since(cpu0)
         say("catch-up: passerelle worker sync")
         conn = db.connect(self.work)
         try:
@@ -417,6 +428,7 @@ class Bench:
             edge_s = self.wait_count(
                 conn, "SELECT COUNT(*) FROM inbox", before + n, t, timeout=600, rising=True
             )
+            edge_cpu = procs.tree_cpu_s(proc.pid)
             proc.stop()
             dead = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] - dead0
             applied = conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] - before
@@ -432,7 +444,10 @@ class Bench:
             "edge_dead_letters": dead,
             "baseline_s": round(base_s, 2),
             "baseline_rate": n / base_s,
+            "edge_cpu_ms_per_event": 1000 * edge_cpu / n,
+            "baseline_cpu_ms_per_event": 1000 * base_cpu / n,
             "broker": f"max_queued_messages {mqtt.QUEUE_LIMIT}, max_queued_bytes 0, "
+            f"max_inflight_messages {self.cfg.broker_inflight or '20 (default)'}, "
             "persistence false",
             "how": "both from process spawn: the edge's `passerelle worker sync` until the inbox "
             "holds every event (applied, ignored or dead-lettered, each committed before its "
@@ -556,6 +571,7 @@ class Bench:
             del msgs
             say("outbox drain: bare paho publisher")
             t = time.monotonic()
+            cpu0 = os.times()
             subprocess.run(
                 [
                     sys.executable,
@@ -573,11 +589,13 @@ class Bench:
                 capture_output=True,
             )
             base_s = time.monotonic() - t
+            base_cpu = children_cpu_since(cpu0)
             say("outbox drain: passerelle worker sync")
             unsent = "SELECT COUNT(*) FROM outbox WHERE source = '/stores/S001' AND sent_at IS NULL"
             t = time.monotonic()
             proc = procs.start_edge(self.settings, self.logs / "sync.log", args=("worker", "sync"))
             edge_s = self.wait_count(conn, unsent, 0, t, timeout=600, rising=False)
+            edge_cpu = procs.tree_cpu_s(proc.pid)
             proc.stop()
             left = conn.execute(unsent).fetchone()[0]
         finally:
@@ -590,6 +608,8 @@ class Bench:
             "edge_left_unsent": left,
             "baseline_s": round(base_s, 2),
             "baseline_rate": n / base_s,
+            "edge_cpu_ms_per_event": 1000 * edge_cpu / n,
+            "baseline_cpu_ms_per_event": 1000 * base_cpu / n,
             "how": "both from process spawn: the edge's `passerelle worker sync` until no row "
             "of its outbox is without sent_at (set after each PUBACK); the baseline (paho "
             "defaults, 20 in flight) until every PUBACK arrived",
@@ -716,6 +736,12 @@ class Bench:
                     "≥ 0.5× baseline",
                     c["edge_rate"] >= 0.5 * c["baseline_rate"],
                 )
+                add(
+                    f"{label} CPU per event (with start-up)",
+                    c.get("edge_cpu_ms_per_event"),
+                    "ms",
+                    c.get("baseline_cpu_ms_per_event"),
+                )
             else:
                 add(
                     f"{label} rate",
@@ -791,6 +817,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tool", choices=["wrk", "python"], help="force the load generator")
     ap.add_argument("--seconds", type=float, help="length of each HTTP phase")
     ap.add_argument("--events", type=int, help="events for catch-up and drain")
+    ap.add_argument(
+        "--broker-inflight",
+        type=int,
+        help="Mosquitto's max_inflight_messages (default: Mosquitto's own, 20)",
+    )
     a = ap.parse_args(argv)
     cfg = Config()
     if a.quick:
@@ -805,6 +836,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg.seconds = a.seconds
     if a.events:
         cfg.events = a.events
+    if a.broker_inflight:
+        cfg.broker_inflight = a.broker_inflight
     Bench(cfg).run()
     return 0
 
