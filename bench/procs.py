@@ -41,6 +41,19 @@ def child_env(**settings: object) -> dict[str, str]:
     return env
 
 
+# ``python -m edge.cli`` that imports this checkout only. An editable install of *another*
+# checkout (a shared virtual environment) registers a meta-path finder that answers for any
+# module this checkout lacks (``sync.worker`` before the sync worker is merged, say) with that
+# other checkout's file; the supervisor would then run a mix of two trees. Dropping that
+# finder makes a missing module missing, which ``edge.runner`` reports and skips.
+EDGE_CLI = (
+    "import runpy, sys; "
+    "sys.meta_path[:] = [f for f in sys.meta_path "
+    "if 'Editable' not in getattr(f, '__name__', type(f).__name__)]; "
+    "runpy.run_module('edge.cli', run_name='__main__', alter_sys=True)"
+)
+
+
 def edge_settings(db_path: Path, port: int, mqtt_url: str) -> dict[str, Any]:
     return {
         "db_path": db_path,
@@ -119,7 +132,7 @@ def start_edge(
     fh = open(log, "ab")  # noqa: SIM115 - the child owns it for its life
     t0 = time.monotonic()
     popen = subprocess.Popen(
-        [sys.executable, "-m", "edge.cli", *args],
+        [sys.executable, "-c", EDGE_CLI, *args],
         env=env,
         cwd=ROOT,
         stdout=fh,
@@ -216,8 +229,8 @@ def describe(pid: int) -> dict[str, Any] | None:
     args = [a.decode(errors="replace") for a in cmdline if a]
     if "gunicorn" in " ".join(args):
         role = "gunicorn worker" if children(pid) == [] and pid != 0 else "gunicorn master"
-    elif "edge.cli" in " ".join(args):
-        role = "passerelle " + (args[args.index("edge.cli") + 1] if len(args) > 2 else "")
+    elif EDGE_CLI in args:
+        role = "passerelle " + " ".join(args[args.index(EDGE_CLI) + 1 :])
     else:
         role = " ".join(args)[:60]
     return {

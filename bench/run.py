@@ -79,10 +79,12 @@ def say(msg: str) -> None:
 
 
 def sync_available() -> bool:
+    """The sync worker of *this* checkout (not one an editable install of another finds)."""
     try:
-        return importlib.util.find_spec("sync.worker") is not None
+        spec = importlib.util.find_spec("sync.worker")
     except ModuleNotFoundError:
         return False
+    return spec is not None and str(spec.origin or "").startswith(str(ROOT) + os.sep)
 
 
 def machine() -> dict[str, Any]:
