@@ -55,6 +55,9 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
+    from edge.api import limits
+
+    limits.init_app(app, settings)  # kiosk lookups and check-in codes, per terminal and address
     app.teardown_appcontext(close_db)
     _register_errors(app)
     _register_metrics(app)

@@ -1,5 +1,7 @@
-"""The audit log: who did what and when, for every staff action. Append-only (the table's
-triggers refuse updates and deletes), written in the transaction of the action itself."""
+"""The audit log: who did what and when, for every staff action (token creation, points
+redemption, handover, cancellation, unlock, reprint). Append-only (the table's triggers
+refuse updates and deletes), written in the transaction of the action itself, readable by
+the admin role only (``GET /api/v1/audit``)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,19 @@ import sqlite3
 from typing import Any
 
 from edge.db import now_iso
+
+# Keys that would put a person's data into a log nobody may ever erase: dropped from details.
+PERSONAL_KEYS = frozenset(
+    {"loyalty_card", "card", "first_name", "last_name", "customer_name", "email", "phone"}
+)
+
+
+def _without_personal(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_personal(v) for k, v in value.items() if k not in PERSONAL_KEYS}
+    if isinstance(value, list):
+        return [_without_personal(v) for v in value]
+    return value
 
 
 def record(
@@ -19,9 +34,12 @@ def record(
     target: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    """Append one entry. The log is append-only, so it can never be scrubbed when a customer
+    is erased: details carry ids and amounts, and personal fields are dropped here."""
+    detail = _without_personal(detail or {})
     conn.execute(
         "INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?,?,?,?,?,?)",
-        (now_iso(), actor, role, action, target, json.dumps(detail or {}, ensure_ascii=False)),
+        (now_iso(), actor, role, action, target, json.dumps(detail, ensure_ascii=False)),
     )
 
 

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,20 +40,34 @@ class ConfigError(Exception):
 class PrinterConfig(BaseModel):
     """One named printer: a python-escpos connection plus what the store uses it for."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
     connection: Literal["network", "usb", "serial", "file", "dummy"] = "network"
     host: str | None = None
     port: int = Field(default=9100, ge=1, le=65535)
-    vendor_id: int | None = None
-    product_id: int | None = None
+    vendor_id: int | None = Field(default=None, ge=0, le=0xFFFF)
+    product_id: int | None = Field(default=None, ge=0, le=0xFFFF)
     device: str | None = None
-    baudrate: int = 19200
+    baudrate: int = Field(default=19200, ge=1200, le=921600)
     path: str | None = None
     width: int = Field(default=48, ge=24, le=64, description="characters per line")
     profile: str = "default"
-    roles: list[Literal["receipts", "pickup_slips", "tickets"]] = ["receipts"]
+    codepage: Literal["auto", "CP1252", "ISO_8859-15", "CP858"] = Field(
+        default="auto",
+        description="auto: CP1252 where the profile has it (every French letter and €)",
+    )
+    roles: list[Literal["receipts", "pickup_slips", "tickets"]] = Field(
+        default=["receipts"], min_length=1
+    )
     timeout: float = Field(default=5.0, gt=0, le=60)
+    status_query: bool | None = Field(
+        default=None,
+        description="ask the printer for its state (DLE EOT) before and after each job; "
+        "default: on for network, usb and serial",
+    )
     cash_drawer: bool = False
+    drawer_pin: Literal[2, 5] = 2
 
     @model_validator(mode="after")
     def _connection_needs(self) -> PrinterConfig:
@@ -54,7 +75,26 @@ class PrinterConfig(BaseModel):
         key = needs.get(self.connection)
         if key and getattr(self, key) in (None, ""):
             raise ValueError(f"printer {self.name!r}: a {self.connection} printer needs {key!r}")
+        if self.connection == "usb" and self.product_id is None:
+            raise ValueError(f"printer {self.name!r}: a usb printer needs 'product_id'")
         return self
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, v: str) -> str:
+        from escpos.capabilities import get_profile
+
+        try:
+            get_profile(v)
+        except Exception as exc:  # escpos raises a bare KeyError-like NotSupported
+            raise ValueError(f"unknown python-escpos capability profile {v!r}") from exc
+        return v
+
+    @property
+    def queries_status(self) -> bool:
+        if self.status_query is not None:
+            return self.status_query
+        return self.connection in ("network", "usb", "serial")
 
 
 class Settings(BaseSettings):
@@ -116,7 +156,10 @@ class Settings(BaseSettings):
 
     outbox_retention_days: int = Field(default=30, ge=30)
     printers: list[PrinterConfig] = []
-    print_retry_max_seconds: float = Field(default=30.0, gt=0)
+    print_retry_max_seconds: float = Field(default=30.0, gt=0, le=3600)
+    print_status_interval: float = Field(
+        default=30.0, gt=0, le=3600, description="how often an idle printer is asked its state"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("store_id")
@@ -155,12 +198,32 @@ class Settings(BaseSettings):
             raise ValueError("must be a topic path without wildcards or leading/trailing '/'")
         return v
 
+    @field_validator("rate_limit_lookup", "rate_limit_pin")
+    @classmethod
+    def _rate(cls, v: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(v)
+        except ValueError as exc:
+            raise ValueError("must be a rate like '30/minute' or '5 per 10 seconds'") from exc
+        return v
+
     @field_validator("tier_multipliers")
     @classmethod
     def _tiers(cls, v: dict[str, float]) -> dict[str, float]:
         for tier, m in v.items():
             if not 0 <= m <= 10:
                 raise ValueError(f"multiplier of tier {tier!r} must be between 0 and 10")
+        return v
+
+    @field_validator("printers")
+    @classmethod
+    def _unique_printers(cls, v: list[PrinterConfig]) -> list[PrinterConfig]:
+        names = [p.name for p in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"printer names must be unique; repeated: {', '.join(dupes)}")
         return v
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from edge import loyalty, outbox
+from edge import loyalty, outbox, privacy
 from edge.db import now_iso
 from edge.errors import Conflict, InvalidInput, NotFound
 
@@ -91,6 +91,20 @@ def summary(
         "points_balance": balance,
         "points_value": loyalty.redeem_value(max(balance, 0), currency, rules),
         "currency": currency,
+        "locale": row["locale"],
+    }
+
+
+def masked_summary(row: sqlite3.Row) -> dict[str, Any]:
+    """What a phone number alone may reveal at the kiosk: that a card exists, and initials
+    and a masked number the shopper recognises as theirs. No points, no tier, no purchases:
+    whoever types a stranger's number learns nothing worth having; the card itself (proof
+    that its holder is present) unlocks the rest."""
+    return {
+        "first_name": mask_name(row["first_name"]),
+        "last_name": mask_name(row["last_name"]),
+        "phone": mask_phone(row["phone"]),
+        "has_card": bool(row["loyalty_card"]),
         "locale": row["locale"],
     }
 
@@ -310,9 +324,26 @@ def apply_erased(conn: sqlite3.Connection, d: Mapping[str, Any]) -> bool:
     """``customer.erased`` (GDPR): personal data goes; purchases and points stay, anonymous.
 
     A row is kept as a tombstone (no personal field) so that an older ``customer.upserted``
-    delivered late cannot bring the person back.
+    delivered late cannot bring the person back. Every other trace of the person (the
+    ``customer.enrolled`` outbox row, stored responses, print data, search indexes) is
+    scrubbed in the same transaction (``edge.privacy``).
     """
     stamp = now_iso()
+    row = conn.execute(
+        "SELECT * FROM customers WHERE customer_id = ?", (d["customer_id"],)
+    ).fetchone()
+    if row is not None:
+        privacy.erase_traces(
+            conn,
+            privacy.Identity(
+                customer_id=row["customer_id"],
+                card=row["loyalty_card"],
+                email=row["email"],
+                phone=row["phone"],
+                first_name=row["first_name"],
+                last_name=row["last_name"],
+            ),
+        )
     conn.execute(
         "INSERT INTO customers (customer_id, tier, locale, version, origin, erased_at, "
         "created_at, updated_at) VALUES (?, 'standard', 'fr', 0, 'web', ?, ?, ?) "

@@ -23,8 +23,6 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-import sqlite_utils
-
 BUSY_TIMEOUT_MS = 10_000
 
 PRAGMAS = (
@@ -70,11 +68,6 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.close()
         raise DatabaseError(f"{p}: {exc}") from exc
     return conn
-
-
-def as_sqlite_utils(conn: sqlite3.Connection) -> sqlite_utils.Database:
-    """The same connection seen through sqlite-utils, for its table helpers."""
-    return sqlite_utils.Database(conn)
 
 
 # One writer per process. Threads of one process that all ask SQLite for the write lock wait in
@@ -204,14 +197,21 @@ def open_database(path: str | Path) -> sqlite3.Connection:
 
 
 def backup(conn: sqlite3.Connection, target: str | Path) -> None:
-    """Online backup (SQLite's backup API): consistent even while others write."""
+    """Online backup (SQLite's backup API): consistent even while others write.
+
+    The copy is made in one step, inside one read transaction: in WAL mode the service's
+    writers go on meanwhile, and the backup is the database as of that snapshot. (Copying in
+    several steps would restart from the first page whenever another process commits, so a
+    busy till could keep a large backup from ever finishing.) Written beside the target and
+    renamed, so a crash never leaves a half backup under the target's name.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(target.suffix + ".partial")
     tmp.unlink(missing_ok=True)
     dest = sqlite3.connect(tmp)
     try:
-        conn.backup(dest, pages=1024, sleep=0.005)
+        conn.backup(dest, pages=-1)
         dest.execute("PRAGMA journal_mode=DELETE")
     finally:
         dest.close()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from edge import customers, loyalty, pickups, products
+from edge import customers, loyalty, offers, pickups, products, state
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,19 @@ def _product_upserted(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: Apply
     return products.apply_upserted(conn, d)
 
 
+def _replay_requested(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: ApplyContext) -> bool:
+    # The online store missed some of our up-events: the sync worker publishes again every
+    # kept event after ``after``. Recorded durably here; the lowest pending request wins.
+    after = int(d["after"])
+    current = state.get(conn, REPLAY_KEY)
+    if current is not None and int(current) <= after:
+        return False
+    state.put(conn, REPLAY_KEY, after)
+    return True
+
+
+REPLAY_KEY = "replay_after"
+
 # Event type → handler. Areas add their own rows (order.*, offer.*, coupon.*).
 HANDLERS: dict[str, Handler] = {
     "customer.upserted": _customer_upserted,
@@ -62,4 +75,9 @@ HANDLERS: dict[str, Handler] = {
     "product.upserted": _product_upserted,
     "order.placed": pickups.on_order_placed,
     "order.cancelled": pickups.on_order_cancelled,
+    # offers and coupons (issue 10): versioned offers, immutable coupons, idempotent uses
+    "offer.upserted": offers.apply_offer_upserted,
+    "coupon.issued": offers.apply_coupon_issued,
+    "coupon.redeemed": offers.apply_coupon_redeemed,
+    "replay.requested": _replay_requested,
 }

@@ -17,6 +17,12 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A
 Card = Annotated[str, StringConstraints(min_length=4, max_length=32, pattern=r"^[A-Za-z0-9-]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
 Locale = Literal["fr", "en"]
+CouponCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"
+    ),
+]
 
 
 class In(BaseModel):
@@ -56,6 +62,19 @@ class CustomerSummary(Out):
     points_balance: int
     points_value: int = Field(description="what the balance is worth, in minor units")
     currency: str
+    locale: str
+
+
+class MaskedQuery(In):
+    model_config = ConfigDict(strict=False, extra="forbid")
+    phone: E164
+
+
+class MaskedSummary(Out):
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    has_card: bool
     locale: str
 
 
@@ -159,6 +178,17 @@ class SaleIn(In):
     lines: list[SaleLineIn] = Field(min_length=1, max_length=500)
     redeem_points: int = Field(default=0, ge=0, le=10_000_000)
     payment_method: Literal["card", "cash", "other"] = "card"
+    coupon_codes: list[CouponCode] = Field(
+        default_factory=list,
+        max_length=5,
+        description="coupon codes to redeem, applied in this order; a spent one is a 409",
+    )
+
+
+class SaleCoupon(Out):
+    code: str
+    coupon_id: str
+    discount: int = Field(description="what this code took off, in minor units")
 
 
 class SaleOut(Out):
@@ -173,6 +203,7 @@ class SaleOut(Out):
     points_redeemed: int
     points_balance: int | None
     lines: list[Line]
+    coupons: list[SaleCoupon] = []
 
 
 # -- health ----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from edge import audit, outbox
+from edge import audit, outbox, privacy
 from edge.auth import Principal
 from edge.config import Settings
 from edge.db import now_iso, write
@@ -53,7 +54,7 @@ STATUSES: tuple[Status, ...] = (
     "expired",
 )
 ACTIONS: tuple[Action, ...] = ("prepare", "ready", "collect", "cancel", "expire", "checkin")
-ERASED_NAME = "—"
+ERASED_NAME = privacy.ERASED
 OPEN: frozenset[str] = frozenset({"received", "preparing", "ready"})
 CLOSED: frozenset[str] = frozenset({"collected", "cancelled", "expired"})
 
@@ -372,9 +373,11 @@ def _set(conn: sqlite3.Connection, order_id: str, **changes: Any) -> sqlite3.Row
 
 
 def _print_data(
-    conn: sqlite3.Connection, row: sqlite3.Row, settings: Settings, staff: str | None
+    conn: sqlite3.Connection, row: sqlite3.Row, settings: Settings, who: Principal
 ) -> dict[str, Any]:
-    """Everything a pickup slip or a handover receipt shows (never the pickup code)."""
+    """Everything a pickup slip or a handover receipt shows (never the pickup code), for the
+    printing layouts (``hardware/layouts.py``): ``staff`` is the id of the event's
+    ``staff_id``, ``handed_over_by`` the name printed on the receipt."""
     return {
         "order_id": row["order_id"],
         "order_number": row["order_number"],
@@ -389,7 +392,8 @@ def _print_data(
         "ready_at": row["ready_at"],
         "checked_in_at": row["checked_in_at"],
         "collected_at": row["collected_at"],
-        "staff": staff,
+        "staff": staff_of(who),
+        "handed_over_by": who.name if row["collected_at"] else None,
         "store_id": settings.store_id,
         "store_name": settings.store_name,
     }
@@ -399,19 +403,17 @@ def _enqueue(
     conn: sqlite3.Connection,
     row: sqlite3.Row,
     settings: Settings,
-    staff: str | None,
+    who: Principal,
     document: str,
-    reprint_of: int | None = None,
 ) -> int:
     return queue.enqueue(
         conn,
         document=document,
-        data=_print_data(conn, row, settings, staff),
+        data=_print_data(conn, row, settings, who),
         ref=row["order_id"],
         locale=customer_locale(conn, row["customer_id"], settings.locale),
         printer_role="pickup_slips" if document == "pickup_slip" else "receipts",
-        reprint_of=reprint_of,
-        requested_by=staff,
+        requested_by=staff_of(who),
     )
 
 
@@ -469,7 +471,7 @@ def _staff_move(
         _emit(conn, settings.up_source, row, staff, stamp)
         _audit(conn, who, action, row, status=status)
         if status == "ready":
-            _enqueue(conn, row, settings, staff, "pickup_slip")
+            _enqueue(conn, row, settings, who, "pickup_slip")
     return order_view(conn, order_id)
 
 
@@ -571,7 +573,7 @@ def collect(
             )
             _emit(conn, settings.up_source, row, staff, stamp)
             _audit(conn, who, "collect", row)
-            _enqueue(conn, row, settings, staff, "handover_receipt")
+            _enqueue(conn, row, settings, who, "handover_receipt")
     if failure is not None:
         raise failure
     return order_view(conn, order_id)
@@ -619,13 +621,44 @@ def reprint(
                 code="invalid_transition",
             )
         last = conn.execute(
-            "SELECT MAX(job_id) FROM print_jobs WHERE ref = ? AND document = ?",
+            "SELECT * FROM print_jobs WHERE ref = ? AND document = ? "
+            "AND reprint_of IS NULL ORDER BY job_id DESC LIMIT 1",
             (order_id, document),
-        ).fetchone()[0]
+        ).fetchone()
         staff = staff_of(who)
-        job_id = _enqueue(conn, row, settings, staff, document, reprint_of=last)
+        if last is None:  # the first print was purged: print what the order says now
+            job_id = _enqueue(conn, row, settings, who, document)
+        else:  # the same paper again (same staff, same times), marked as a copy
+            job_id = queue.enqueue(
+                conn,
+                document=document,
+                data=json.loads(last["data"]),
+                ref=order_id,
+                locale=last["locale"],
+                printer_role=last["printer_role"],
+                reprint_of=last["job_id"],
+                requested_by=staff,
+            )
         _audit(conn, who, "reprint", row, document=document, job_id=job_id)
     return {"job_id": job_id, "document": document, "order_id": order_id}
+
+
+def goods_put_back(
+    conn: sqlite3.Connection, order_id: str, who: Principal, settings: Settings
+) -> dict[str, Any]:
+    """Staff confirm the goods of a cancelled or expired order are back on the shelves: the
+    board stops asking."""
+    with write(conn):
+        row = get_row(conn, order_id)
+        if not row["put_back"]:
+            raise Conflict(
+                f"order {row['order_number']} is {row['status']}: it has no goods to put back",
+                field="put_back",
+                code="nothing_to_put_back",
+            )
+        row = _set(conn, order_id, put_back=0, updated_at=now_iso(), updated_by=staff_of(who))
+        _audit(conn, who, "put_back", row)
+    return order_view(conn, order_id)
 
 
 # -- the shopper's check-in --------------------------------------------------------------------
@@ -903,6 +936,7 @@ def stats(conn: sqlite3.Connection, now: datetime | None = None) -> dict[str, An
         "SELECT COUNT(*) FROM pickup_orders WHERE locked = 1 "
         "AND status IN ('received', 'preparing', 'ready')"
     ).fetchone()[0]
+    put_back = conn.execute("SELECT COUNT(*) FROM pickup_orders WHERE put_back = 1").fetchone()[0]
     return {
         "counts": counts,
         "oldest_ready_age_seconds": (
@@ -911,4 +945,5 @@ def stats(conn: sqlite3.Connection, now: datetime | None = None) -> dict[str, An
         "handovers_last_hour": int(handovers),
         "checked_in_waiting": int(waiting),
         "locked": int(locked),
+        "put_back": int(put_back),
     }

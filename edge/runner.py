@@ -51,12 +51,25 @@ def gunicorn_command(settings: Settings) -> list[str]:
         "gthread",
         "--graceful-timeout",
         "10",
+        # gunicorn 27 opens a control socket in $HOME by default: nothing here uses it, and
+        # the hardened unit (ProtectHome) forbids it.
+        "--no-control-socket",
         "--access-logfile",
         "-",
         "--access-logformat",
         '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',  # no query strings: no PII
         "edge.wsgi:app",
     ]
+
+
+def api_banner(settings: Settings) -> str:
+    """Where the API listens, and whether the network can reach it: said at every start."""
+    reach = (
+        "loopback only"
+        if settings.http_host in ("127.0.0.1", "::1", "localhost")
+        else "reachable from the network"
+    )
+    return f"API on http://{settings.http_host}:{settings.http_port} ({reach})"
 
 
 def load_worker(spec: str) -> Callable[[Settings, threading.Event], None] | None:
@@ -95,14 +108,7 @@ class Supervisor:
         if self.with_api:
             env = dict(os.environ)
             self.api = subprocess.Popen(gunicorn_command(self.settings), env=env)
-            log.info(
-                "API on http://%s:%s (%s)",
-                self.settings.http_host,
-                self.settings.http_port,
-                "loopback only"
-                if self.settings.http_host in ("127.0.0.1", "::1", "localhost")
-                else "reachable from the network",
-            )
+            log.info(api_banner(self.settings))
 
     def _guard(self, name: str, fn: Callable[[Settings, threading.Event], None]) -> None:
         try:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from edge import customers, loyalty, outbox, products, state
+from edge import audit, customers, loyalty, offers, outbox, products, state
 from edge.db import now_iso
 from edge.errors import InvalidInput, NotFound
-from edge.models import SaleIn
+from edge.models import SaleIn, SaleLineIn
+from hardware import queue as print_queue
+from hardware.layouts import sale_receipt_data
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,9 @@ class SaleContext:
     currency: str
     rules: loyalty.LoyaltyRules
     cashier_id: str | None = None
+    role: str | None = None
+    store_name: str = ""
+    coupon_rules: offers.CouponRules = offers.CouponRules()
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,14 @@ class PricedLine:
         return {"sku": self.sku, "name": self.name, "qty": self.qty, "unit_price": self.unit_price}
 
 
-def price_lines(conn: sqlite3.Connection, sale: SaleIn, currency: str) -> list[PricedLine]:
+class HasLines(Protocol):
+    """A sale, or a basket checked against a coupon: lines to price from the catalogue."""
+
+    @property
+    def lines(self) -> Sequence[SaleLineIn]: ...
+
+
+def price_lines(conn: sqlite3.Connection, sale: HasLines, currency: str) -> list[PricedLine]:
     """Each line at the catalogue price; unknown, inactive or mispriced SKUs are refused."""
     priced = []
     for i, line in enumerate(sale.lines):
@@ -94,7 +107,17 @@ def record_sale(
     if sale.redeem_points and customer is None:
         raise InvalidInput("points can be redeemed only for a member", field="redeem_points")
 
-    discount = 0
+    locale = offers.pick_locale(customer["locale"] if customer else None, ctx.coupon_rules.locale)
+    applied = offers.apply_codes(
+        conn,
+        sale.coupon_codes,
+        [offers.BasketLine(ln.sku, ln.qty, ln.unit_price) for ln in lines],
+        rules=ctx.coupon_rules,
+        customer_id=customer["customer_id"] if customer else None,
+        locale=locale,
+        offline_seconds=state.link(conn)["offline_seconds"] if sale.coupon_codes else None,
+    )
+    discount = sum(a.discount for a in applied)
     payable = subtotal - discount
     points_value = 0
     balance_before = loyalty.balance(conn, customer["customer_id"]) if customer else 0
@@ -167,11 +190,19 @@ def record_sale(
             "total": total,
             "lines": [ln.as_dict() for ln in lines],
             "discount": discount,
-            "coupons": [],
+            "coupons": [{"coupon_id": a.coupon.coupon_id, "discount": a.discount} for a in applied],
             "points_earned": earned,
             "points_redeemed": sale.redeem_points,
         },
         time=occurred_at,
+    )
+    redeemed = offers.redeem(
+        conn,
+        applied,
+        sale_id=sale_id,
+        store_id=ctx.store_id,
+        source=ctx.source,
+        occurred_at=occurred_at,
     )
     entries = []
     if customer_id and sale.redeem_points:
@@ -191,6 +222,21 @@ def record_sale(
         }
         loyalty.insert_entry(conn, entry, origin="local")
         outbox.append(conn, ctx.source, "loyalty.entry", entry, time=occurred_at)
+    if customer_id and sale.redeem_points:
+        audit.record(
+            conn,
+            actor=ctx.cashier_id or sale.terminal_id,
+            role=ctx.role,
+            action="points.redeem",
+            target=customer_id,
+            detail={
+                "sale_id": sale_id,
+                "terminal_id": sale.terminal_id,
+                "points": sale.redeem_points,
+                "value": points_value,
+                "currency": ctx.currency,
+            },
+        )
 
     body = {
         "sale_id": sale_id,
@@ -204,7 +250,24 @@ def record_sale(
         "points_redeemed": sale.redeem_points,
         "points_balance": balance_before - sale.redeem_points + earned if customer_id else None,
         "lines": [ln.as_dict() for ln in lines],
+        "coupons": redeemed,
     }
+    # The receipt is queued in the sale's transaction: printed if and only if it is recorded.
+    print_queue.enqueue(
+        conn,
+        document="sale_receipt",
+        data=sale_receipt_data(
+            body,
+            store_name=ctx.store_name,
+            payment_method=sale.payment_method,
+            terminal_id=sale.terminal_id,
+            customer=customer,
+        )
+        | {"coupons": offers.receipt_coupons(applied, locale)},
+        ref=sale_id,
+        locale=customer["locale"] if customer else None,
+        open_drawer=sale.payment_method == "cash",
+    )
     return 201, body
 
 
@@ -232,4 +295,5 @@ def sale_body(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "points_redeemed": row["points_redeemed"],
         "points_balance": loyalty.balance(conn, row["customer_id"]) if row["customer_id"] else None,
         "lines": lines,
+        "coupons": offers.sale_coupons(conn, row["sale_id"]),
     }

@@ -1,1 +1,50 @@
-"""Passerelle: kiosk_ui."""
+"""The screens: the shopper kiosk (/kiosk), the staff pickup board (/staff) and the cashier
+POS screen (/pos).
+
+They are thin pages over the same /api/v1 as any third-party terminal: the browser holds a
+session cookie instead of a bearer token (``session["principal"]``, read by
+``edge.api.context.session_principal``), and sends the CSRF token in ``X-CSRFToken`` on
+state-changing calls. This package adds only what a browser needs around that: login by PIN
+or kiosk pairing, CSRF, rate limits, the Content-Security-Policy, idle sessions and the two
+languages. Every asset is in the package: a store box needs no internet to show its screens.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+
+HERE = Path(__file__).resolve().parent
+TRANSLATIONS = HERE / "translations"
+
+
+def init_app(app: Flask) -> None:
+    """Wire the screens into the edge's app (called by ``edge.app.create_app``)."""
+    from flask_babel import Babel
+    from flask_wtf.csrf import CSRFProtect
+
+    from edge.api import bp as api_bp
+    from kiosk_ui import security, views
+    from kiosk_ui.i18n import select_locale
+
+    settings = app.config["SETTINGS"]
+    app.config.update(
+        # The kiosk page stays open for days: its CSRF token lives as long as the session
+        # (it is bound to the session cookie), not one hour.
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        PERMANENT_SESSION_LIFETIME=timedelta(days=365),
+        BABEL_DEFAULT_LOCALE=settings.locale,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+    )
+    Babel(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(TRANSLATIONS),
+    )
+    csrf = CSRFProtect(app)
+    csrf.exempt(api_bp)  # the API checks X-CSRFToken itself for session callers
+    app.register_blueprint(views.bp)
+    security.init_app(app)

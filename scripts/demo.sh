@@ -27,6 +27,8 @@ max_queued_messages 100000
 persistent_client_expiration 14d
 log_dest file $DATA/mosquitto.log
 CONF
+# Started as root, Mosquitto would switch to the mosquitto user, which cannot write here.
+[ "$(id -u)" -eq 0 ] && echo "user root" >> "$DATA/mosquitto.conf"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -62,11 +64,12 @@ for _ in $(seq 1 100); do
 done
 
 TOKENS="$(cat "$DATA/tokens.json")"
+KIOSK_TOKEN="$(echo "$TOKENS" | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["kiosk"])')"
 cat <<MSG
 
   Passerelle demo is running (Ctrl-C stops it).
 
-  Kiosk (shopper)        http://127.0.0.1:$EDGE_PORT/kiosk
+  Kiosk (shopper)        http://127.0.0.1:$EDGE_PORT/kiosk/pair?token=$KIOSK_TOKEN   (pairs this browser once; then /kiosk)
   Staff pickup board     http://127.0.0.1:$EDGE_PORT/staff     PIN login: Lucas 2345, Manon 1234
   Cashier POS            http://127.0.0.1:$EDGE_PORT/pos       PIN login: Inès 3456
   Online store (web)     http://127.0.0.1:$WEB_PORT/

@@ -65,6 +65,14 @@ ensure_mosquitto() {
     fi
 }
 
+ensure_deploy_tools() {
+    # the deployment tests: systemd-analyze on the units, openssl for test certificates,
+    # the Mosquitto clients and mosquitto_passwd
+    command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+    command -v mosquitto_pub >/dev/null 2>&1 || apt_install mosquitto-clients
+}
+
 chromium_path() {
     for c in "${PASSERELLE_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-browser \
              /snap/bin/chromium /usr/bin/google-chrome; do

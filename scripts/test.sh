@@ -7,6 +7,7 @@ source "$(dirname "$0")/setup.sh"
 cd "$ROOT"
 
 ensure_mosquitto
+ensure_deploy_tools
 ensure_chromium
 ensure_venv
 

@@ -7,4 +7,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Importing the modules registers their operations on ``bp``.
-from edge.api import customers, meta, pickups, products, sales  # noqa: E402,F401
+from edge.api import customers, meta, offers, pickups, printing, products, sales  # noqa: E402,F401

@@ -19,6 +19,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "openapi": EVERYONE,
     "customers.lookup": EVERYONE,
     "customers.history": EVERYONE,
+    "customers.masked": EVERYONE,  # screens (issue 6): the kiosk's phone lookup, masked
     "customers.enroll": TILL,
     "customers.get": STORE_STAFF,
     "products.search": EVERYONE,
@@ -36,6 +37,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "pickups.unlock": BOARD,
     "pickups.checkin": frozenset({KIOSK, STAFF, ADMIN}),
     "pickups.reprint": BOARD,
+    "pickups.put_back": BOARD,  # added by issue 4: the goods of a cancelled order are shelved
     # printing (issue 7)
     "printers.list": STORE_STAFF,
     "print_jobs.list": STORE_STAFF,

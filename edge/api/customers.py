@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from edge import customers, loyalty
 from edge.api import access, bp
 from edge.api.context import current_principal, get_db, settings
@@ -15,6 +17,8 @@ from edge.models import (
     HistoryPage,
     HistoryQuery,
     LookupQuery,
+    MaskedQuery,
+    MaskedSummary,
 )
 
 
@@ -27,6 +31,26 @@ def rules() -> loyalty.LoyaltyRules:
         offline_grace_seconds=s.offline_grace_seconds,
         offline_redeem_cap=s.offline_redeem_cap,
     )
+
+
+def member_in_front(conn: sqlite3.Connection, customer_id: str, card: str | None) -> sqlite3.Row:
+    """Object-level authorisation for a member's own data (history, offers).
+
+    Store staff read any member; a kiosk reads only the member standing in front of it, so it
+    must send the scanned card, and the card must be that member's.
+    """
+    if current_principal().role in access.STORE_STAFF:
+        return customers.find(conn, customer_id=customer_id)
+    if not card:
+        raise Forbidden(
+            "the kiosk needs the scanned card to read a member's data",
+            field="card",
+            code="card_required",
+        )
+    row = customers.find(conn, card=card)
+    if row["customer_id"] != customer_id:
+        raise NotFound("no member matches this card", field="card", code="customer_not_found")
+    return row
 
 
 @operation(
@@ -61,6 +85,22 @@ def lookup(query: LookupQuery) -> CustomerSummary:
 
 @operation(
     bp,
+    "/customers/masked",
+    name="customers.masked",
+    tags=["customers"],
+    summary="Whether a phone number has a member card, masked (any role; for the kiosk)",
+    query=MaskedQuery,
+    responses={200: MaskedSummary},
+)
+def masked(query: MaskedQuery) -> MaskedSummary:
+    """The kiosk's answer to a typed phone number: initials and a masked number, nothing
+    more (no points, no history); the screens rate-limit it."""
+    row = customers.find(get_db(), phone=query.phone)
+    return MaskedSummary(**customers.masked_summary(row))
+
+
+@operation(
+    bp,
     "/customers/<customer_id>/history",
     name="customers.history",
     tags=["customers"],
@@ -72,18 +112,7 @@ def history(customer_id: str, query: HistoryQuery) -> HistoryPage:
     """A kiosk must also send the scanned ``card``: it reads only the history of the member
     standing in front of it (object-level authorisation)."""
     conn = get_db()
-    if current_principal().role not in access.STORE_STAFF:
-        if not query.card:
-            raise Forbidden(
-                "the kiosk needs the scanned card to read a history",
-                field="card",
-                code="card_required",
-            )
-        row = customers.find(conn, card=query.card)
-        if row["customer_id"] != customer_id:
-            raise NotFound("no member matches this card", field="card", code="customer_not_found")
-    else:
-        customers.find(conn, customer_id=customer_id)
+    member_in_front(conn, customer_id, query.card)
     return HistoryPage(
         **customers.history(conn, customer_id, limit=query.limit, cursor=query.cursor)
     )

@@ -22,7 +22,7 @@ class OpenApiDoc(BaseModel):
 class AuditQuery(In):
     model_config = ConfigDict(strict=False, extra="forbid")
     limit: int = Field(default=100, ge=1, le=1000)
-    before: int | None = Field(default=None, ge=1)
+    before: int | None = Field(default=None, ge=1, le=2**63 - 1)
 
 
 class AuditEntry(BaseModel):

@@ -213,6 +213,19 @@ def unlock(order_id: str) -> Pickup:
 
 @operation(
     bp,
+    "/pickups/<order_id>/put-back",
+    "POST",
+    name="pickups.put_back",
+    tags=["pickups"],
+    summary="Confirm the goods of a cancelled or expired order are back on the shelves",
+    responses={200: Pickup},
+)
+def put_back(order_id: str) -> Pickup:
+    return Pickup(**pickups.goods_put_back(get_db(), order_id, current_principal(), settings()))
+
+
+@operation(
+    bp,
     "/pickups/<order_id>/reprint",
     "POST",
     name="pickups.reprint",
@@ -293,6 +306,7 @@ def readiness(conn: Any, _status: dict[str, Any]) -> tuple[str, dict[str, Any], 
             "checked_in_waiting": st["checked_in_waiting"],
             "locked": st["locked"],
             "ready": st["counts"]["ready"],
+            "put_back": st["put_back"],
         },
         None,
     )

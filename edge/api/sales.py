@@ -8,6 +8,7 @@ from edge import idempotency, sales
 from edge.api import bp
 from edge.api.context import current_principal, get_db, settings
 from edge.api.customers import rules
+from edge.api.offers import coupon_rules
 from edge.api.routing import Header, operation
 from edge.errors import NotFound
 from edge.models import SaleIn, SaleOut
@@ -28,6 +29,9 @@ def sale_context() -> sales.SaleContext:
         currency=s.currency,
         rules=rules(),
         cashier_id=who.staff_id or who.name,
+        role=who.role,
+        store_name=s.store_name,
+        coupon_rules=coupon_rules(),
     )
 
 
@@ -37,7 +41,7 @@ def sale_context() -> sales.SaleContext:
     "POST",
     name="sales.create",
     tags=["sales"],
-    summary="Record a store sale (emits sale.recorded and loyalty.entry)",
+    summary="Record a store sale (emits sale.recorded, coupon.redeemed and loyalty.entry)",
     body=SaleIn,
     responses={201: SaleOut},
     headers=[IDEMPOTENCY],

@@ -62,4 +62,6 @@ def test_run_answers_with_only_a_store_id(tmp_path):
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=30)
-    assert p.returncode == 0, (tmp_path / "run.log").read_text()[-3000:]
+    log = (tmp_path / "run.log").read_text()
+    assert p.returncode == 0, f"exit {p.returncode}; log tail:\n{log[-3000:]}"
+    assert "died" not in log and "Traceback" not in log, log[-3000:]

@@ -121,3 +121,10 @@ def status_of(conn: sqlite3.Connection, order_id: str) -> str:
             0
         ]
     )
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    """These tests make more wrong check-ins from one kiosk than the per-terminal rate limit
+    allows (10/minute); the limit itself is tested in tests/deploy/test_privacy.py."""
+    return {**app_config, "RATE_LIMIT_PIN": "1000/minute"}

@@ -66,6 +66,13 @@ def test_cancelled_for_a_ready_order_says_put_the_goods_back(
     assert got["cancelled_by"] == "web" and got["cancel_reason"] == "customer"
     last = pickup_events(conn, order["order_id"])[-1]
     assert last["status"] == "cancelled" and last["staff_id"] is None
+    # once the goods are back on the shelves, staff say so and the board stops asking
+    n = len(pickup_events(conn))
+    r = client.post(f"/api/v1/pickups/{order['order_id']}/put-back", headers=headers("staff"))
+    assert r.status_code == 200 and r.json["put_back"] is False
+    assert len(pickup_events(conn)) == n  # not a contract status: nothing goes up
+    r = client.post(f"/api/v1/pickups/{order['order_id']}/put-back", headers=headers("staff"))
+    assert r.status_code == 409 and r.json["error"]["code"] == "nothing_to_put_back"
 
 
 def test_cancelled_for_received_order_needs_no_put_back(place, deliver, conn, client, headers):
@@ -117,6 +124,6 @@ def test_customer_erased_takes_the_name_off_their_orders(place, deliver, client,
     other = place(customer_id="c-0010", customer_name="Paul Petit")
     deliver("customer.erased", {"customer_id": "c-0009"})
     got = client.get(f"/api/v1/pickups/{mine['order_id']}", headers=headers("staff")).json
-    assert got["customer_name"] == "—" and got["status"] == "received"
+    assert got["customer_name"] == "[erased]" and got["status"] == "received"
     got = client.get(f"/api/v1/pickups/{other['order_id']}", headers=headers("staff")).json
     assert got["customer_name"] == "Paul Petit"

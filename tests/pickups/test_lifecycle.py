@@ -8,8 +8,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from edge import jobs, outbox, pickups
+from hardware.render import Renderer
 from sync import contract
 from tests.pickups.conftest import iso, pickup_events, status_of
+from tests.printing.decode import decode
 
 CONTRACT_FIELDS = {"order_id", "status", "checked_in_at", "staff_id", "occurred_at"}
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$")
@@ -56,7 +58,7 @@ def test_every_up_event_of_the_conflicts_passes_the_contract(place, act, deliver
         contract.validate(event.envelope())
 
 
-def test_print_jobs_at_ready_and_collected_and_reprint(place, act, client, headers, conn):
+def test_print_jobs_at_ready_and_collected_and_reprint(place, act, client, headers, conn, seeded):
     order = place(customer_id="c-0002", pickup_code="482913")
     act(order, "preparing")
     r = client.post(f"/api/v1/pickups/{order['order_id']}/reprint", headers=headers("staff"))
@@ -86,7 +88,28 @@ def test_print_jobs_at_ready_and_collected_and_reprint(place, act, client, heade
     assert receipt["printer_role"] == "receipts" and receipt["ref"] == order["order_id"]
     data = json.loads(receipt["data"])
     assert data["collected_at"] and data["staff"] == "test-staff"
+    assert data["handed_over_by"] == "test-staff"
     assert data["order_number"] == order["order_number"] and data["total"] == order["total"]
+
+    # a reprint of the receipt is the same paper again, naming the job it repeats
+    r = client.post(f"/api/v1/pickups/{order['order_id']}/reprint", headers=headers("admin"))
+    assert r.status_code == 202 and r.json["document"] == "handover_receipt"
+    copy = conn.execute("SELECT * FROM print_jobs WHERE job_id = ?", (r.json["job_id"],)).fetchone()
+    assert copy["reprint_of"] == receipt["job_id"] and copy["requested_by"] == "test-admin"
+    assert json.loads(copy["data"]) == data and copy["locale"] == "en"
+
+    # and the printing area's layouts render both documents from this data
+    for job, expect in ((jobs_[0], "Order to collect"), (receipt, "Order handover receipt")):
+        paper = decode(
+            Renderer(locale=job["locale"], width=48).render(
+                job["document"], json.loads(job["data"])
+            )
+        )
+        assert expect in paper.text and order["order_number"] in paper.large_text
+        assert "James O'Neill" in paper.text and "2 x Mug" in paper.text
+    assert (
+        "Collect before" in decode(Renderer(locale="en", width=48).render("pickup_slip", slip)).text
+    )
 
 
 def test_board_sorted_by_pickup_by_with_counts(place, act, client, headers):
@@ -177,7 +200,7 @@ def test_metrics_and_readiness(place, act, client, headers):
     assert "passerelle_pickup_handovers_last_hour 1.0" in text
     assert "passerelle_pickup_oldest_ready_age_seconds" in text
     ready = client.get("/readyz").json
-    assert ready["pickups"] == {"checked_in_waiting": 1, "locked": 0, "ready": 1}
+    assert ready["pickups"] == {"checked_in_waiting": 1, "locked": 0, "ready": 1, "put_back": 0}
 
 
 def test_pickups_are_in_the_openapi_document(client, headers):

@@ -6,6 +6,7 @@ broker's own behaviour.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -82,6 +83,11 @@ class Broker:
             "log_type notice",
             "persistent_client_expiration 14d",
         ]
+        if os.geteuid() == 0 and "user " not in self.extra:
+            # Started as root, Mosquitto drops to the `mosquitto` user, which cannot write
+            # into pytest's private tmp folders: it would silently keep no persistence file
+            # (sessions lost across a restart) and no log. Stay root in the tests.
+            lines.append("user root")
         if self.max_queued is not None:
             lines.append(f"max_queued_messages {self.max_queued}")
         if self.extra:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
@@ -130,7 +131,7 @@ def data_for(type_: str, n: int = 1, store_id: str = "S001") -> dict[str, Any]:
             "occurred_at": T,
         },
     }
-    return samples[type_]
+    return copy.deepcopy(samples[type_])
 
 
 def event(

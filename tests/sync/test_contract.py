@@ -27,7 +27,9 @@ def test_every_type_has_a_valid_example(type_: str) -> None:
     data = data_for(type_)
     if source.startswith("/stores/") and "channel" in data:
         data["channel"] = "store"
-    contract.validate(event(source, type_, 1, data))
+    ev = event(source, type_, 1, data)
+    contract.validate(ev)
+    assert contract._validator(f"{type_}.json").is_valid(ev)  # the reference agrees
 
 
 def test_up_loyalty_entry_must_say_store() -> None:
@@ -58,6 +60,9 @@ def test_breakage_is_named(mutate: Any, names: str) -> None:
     with pytest.raises(contract.ContractError) as info:
         contract.validate(ev)
     assert names in str(info.value)
+    # The compiled fast path and the reference validator agree.
+    assert not contract._fast("purchase.recorded").is_valid(ev)
+    assert not contract._validator("purchase.recorded.json").is_valid(ev)
 
 
 def test_percent_offer_over_100_is_refused() -> None:

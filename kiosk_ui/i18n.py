@@ -1,0 +1,215 @@
+"""The screens' two languages.
+
+Templates use ``_()`` (Flask-Babel); the scripts get the same catalogs as a JSON block in
+the page (no inline script, so the CSP stays strict), built here from one table of
+messages, so one ``.po`` file per language holds every word the screens show. Money and
+dates are formatted in the browser with the locale's CLDR rules (``Intl``, the same data
+Babel uses): ``12,50 €`` in French, ``€12.50`` in English.
+
+The kiosk starts in the store's language (``locale``) and follows the member's language once
+a card is scanned; the staff screens use ``staff_locale`` until someone switches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, session
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+LOCALES = ("fr", "en")
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+
+
+def select_locale() -> str:
+    from edge.api.context import settings
+
+    s = settings()
+    if request.path.startswith("/kiosk"):
+        return s.locale
+    lang = session.get("lang")
+    return lang if lang in LOCALES else s.staff_locale
+
+
+# Every message a script shows, by key. ``{name}`` placeholders are filled in the browser.
+MESSAGES: dict[str, Any] = {
+    # all screens
+    "link_down": _l(
+        "The link to the online store is down: the store keeps working; web updates will follow."
+    ),
+    "error_generic": _l("Something went wrong. Please try again."),
+    "error_network": _l("The store box does not answer. Check the network and try again."),
+    "session_ended": _l("Your session has ended. Please log in again."),
+    "unknown_code": _l("Unknown code: {code}"),
+    "channel_web": _l("Online"),
+    "channel_store": _l("In store"),
+    "tier_standard": _l("Standard"),
+    "tier_silver": _l("Silver"),
+    "tier_gold": _l("Gold"),
+    "points": _l("{points} points"),
+    "items": _l("{count} items"),
+    "item": _l("1 item"),
+    # kiosk
+    "hello": _l("Hello {name}!"),
+    "tier_member": _l("{tier} member"),
+    "points_worth": _l("worth {value}"),
+    "last_purchases": _l("Your last purchases"),
+    "your_offers": _l("Your offers, to use at the till"),
+    "no_purchases": _l("No purchases yet."),
+    "card_unknown": _l("We do not know this card. Please ask at the counter."),
+    "phone_unknown": _l("No member card is linked to this phone number."),
+    "phone_invalid": _l("Type the number with its country code, e.g. +33 6 12 34 56 78."),
+    "masked_found": _l("A member card is linked to {phone} ({name})."),
+    "masked_hint": _l("Scan your card to see your points and your purchases."),
+    "checkin_ready": _l("Your order {number} is ready!"),
+    "checkin_ready_where": _l(
+        "Go to the click & collect counter with your pickup code: a team member is coming."
+    ),
+    "checkin_waiting": _l("Your order {number} is being prepared."),
+    "checkin_waiting_where": _l(
+        "The team knows you are here. Please wait near the click & collect counter."
+    ),
+    "checkin_closed": _l("Your order {number} can no longer be collected here."),
+    "checkin_closed_where": _l("Please ask at the counter."),
+    "checkin_wrong": _l("This order number and code do not match. Check your e-mail."),
+    "checkin_locked": _l("Too many attempts for this order. Please ask at the counter."),
+    "fill_both": _l("Type the order number and the 6-digit code."),
+    # staff board
+    "status_received": _l("To prepare"),
+    "status_preparing": _l("Being prepared"),
+    "status_ready": _l("Ready"),
+    "status_collected": _l("Collected"),
+    "status_cancelled": _l("Cancelled"),
+    "status_expired": _l("Expired"),
+    "move_preparing": _l("Start preparing"),
+    "move_ready": _l("Mark ready"),
+    "move_collect": _l("Hand over"),
+    "move_cancel": _l("Cancel"),
+    "move_reprint": _l("Print slip"),
+    "move_unlock": _l("Unlock"),
+    "move_put_back": _l("Back on the shelf"),
+    "checked_in_alert": _l("{name} is at the counter for order {number}"),
+    "checked_in_at": _l("Checked in at {time}"),
+    "pickup_by": _l("Pick up by {date}"),
+    "paid": _l("Paid"),
+    "to_pay": _l("To pay at pickup"),
+    "no_orders": _l("No orders."),
+    "locked": _l("Locked after too many wrong codes: a manager must unlock it."),
+    "handover_done": _l("Order {number} handed over."),
+    "cancel_done": _l("Order {number} cancelled."),
+    "slip_queued": _l("Slip sent to the printer."),
+    "put_back": _l("Cancelled by the web: put the goods back on the shelf."),
+    "reason_needed": _l("Give a reason for the cancellation."),
+    "code_needed": _l("Type the 6-digit pickup code or scan the shopper's QR code."),
+    # POS
+    "basket_empty": _l("Scan a product to start a sale."),
+    "no_results": _l("No product matches."),
+    "remove_line": _l("Remove {name}"),
+    "more": _l("One more {name}"),
+    "less": _l("One less {name}"),
+    "customer_none": _l("No customer"),
+    "redeem_worth": _l("{points} points: −{value}"),
+    "sale_recorded": _l("Sale recorded: {total}"),
+    "earned": _l("{points} points earned"),
+    "new_balance": _l("New balance: {points} points"),
+    "receipt_queued": _l("Receipt sent to the printer."),
+    "enrolled": _l("{name} is now a member. Card: {card}"),
+    "need_lines": _l("Add at least one product."),
+    # page texts
+    "kiosk_title": _l("Loyalty and pickup"),
+    "welcome_title": _l("Welcome!"),
+    "welcome_lead": _l("Scan your loyalty card or the QR code of your order e-mail."),
+    "choice_card": _l("My loyalty card"),
+    "choice_card_text": _l("Your points and your purchases, online and in store"),
+    "choice_pickup": _l("Pick up an order"),
+    "choice_pickup_text": _l("Scan the QR code of your e-mail or type your order number"),
+    "choice_phone": _l("No card with you?"),
+    "choice_phone_text": _l("Find your card with your phone number"),
+    "scan_help": _l("Hold the barcode of your card under the reader, below the screen."),
+    "help_footer": _l("Need help? Ask any member of staff."),
+    "back": _l("Back"),
+    "done": _l("Done"),
+    "search": _l("Search"),
+    "phone_title": _l("Find my card"),
+    "phone_lead": _l("Type your phone number with its country code."),
+    "phone_label": _l("Phone number"),
+    "pickup_title": _l("Pick up an order"),
+    "pickup_lead": _l(
+        "Scan the QR code of your order e-mail, or type the order number and the 6-digit code."
+    ),
+    "order_number": _l("Order number"),
+    "pickup_code": _l("Pickup code"),
+    "check_in": _l("I am here"),
+    "pair_title": _l("Pair this kiosk"),
+    "pair_lead": _l(
+        "Type a kiosk token (passerelle token create --role kiosk) or open "
+        "/kiosk/pair?token=… once on this device."
+    ),
+    "pair_token": _l("Kiosk token"),
+    "pair_button": _l("Pair"),
+    "pair_failed": _l("This is not an active kiosk token."),
+    "too_many": _l("Too many attempts. Wait a minute, then try again."),
+    "login_title_staff": _l("Click & collect board"),
+    "login_title_pos": _l("Till"),
+    "login_who": _l("Who are you?"),
+    "login_nobody": _l("No staff member may use this screen yet (passerelle staff add)."),
+    "login_pin": _l("PIN"),
+    "login_button": _l("Log in"),
+    "wrong_pin": _l("Wrong PIN."),
+    "role_denied": _l("Your role cannot use this screen."),
+    "logout": _l("Log out"),
+    "pos_title": _l("Till"),
+    "search_product": _l("Scan a barcode or search a product"),
+    "basket": _l("Basket"),
+    "col_product": _l("Product"),
+    "col_price": _l("Price"),
+    "col_qty": _l("Quantity"),
+    "col_amount": _l("Amount"),
+    "col_remove": _l("Remove"),
+    "customer": _l("Customer"),
+    "customer_hint": _l("Scan the card or type a phone number"),
+    "find": _l("Find"),
+    "enroll": _l("New member"),
+    "remove": _l("Remove"),
+    "redeem": _l("Points to redeem"),
+    "redeem_max": _l("Max"),
+    "subtotal": _l("Subtotal"),
+    "points_discount": _l("Points"),
+    "total": _l("Total"),
+    "pay_card": _l("Card paid"),
+    "pay_cash": _l("Cash paid"),
+    "print_receipt": _l("Reprint the receipt"),
+    "new_sale": _l("New sale"),
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "email": _l("E-mail"),
+    "card_optional": _l("Card number (optional: scan it)"),
+    "language": _l("Language"),
+    "cancel": _l("Cancel"),
+    "create": _l("Create"),
+    "board_title": _l("Click & collect"),
+    "closed_today": _l("Closed"),
+    "handover_title": _l("Hand over order {number}"),
+    "handover_lead": _l("Ask for the pickup code, or scan the QR code on the shopper's phone."),
+    "confirm_handover": _l("Confirm the handover"),
+    "cancel_title": _l("Cancel order {number}"),
+    "cancel_reason": _l("Reason (told to the shopper)"),
+    "confirm_cancel": _l("Cancel the order"),
+    "keep": _l("Keep it"),
+    "close": _l("Close"),
+    "payment_taken": _l("The shopper paid at the till"),
+    "payment_due": _l("Not paid online: take {total} at the till first."),
+    "reason_out_of_stock": _l("Out of stock"),
+    "reason_damaged": _l("Item damaged"),
+    "reason_customer": _l("The customer no longer wants it"),
+}
+
+
+def catalog(locale: str) -> dict[str, str]:
+    with force_locale(locale):
+        return {key: str(msg) for key, msg in MESSAGES.items()}
+
+
+def catalogs(locales: tuple[str, ...] = LOCALES) -> dict[str, dict[str, str]]:
+    return {loc: catalog(loc) for loc in locales}

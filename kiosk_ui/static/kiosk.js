@@ -1,0 +1,237 @@
+/* The shopper kiosk: loyalty card lookup, masked phone lookup, pickup check-in, idle reset. */
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  let view = "welcome";
+  let lastTouch = Date.now();
+
+  function show(name) {
+    view = name;
+    document.body.dataset.view = name;
+    document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== "view-" + name; });
+    window.scrollTo(0, 0);
+  }
+
+  function message(id, text) {
+    const el = $(id);
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+
+  /* Back to welcome, forgetting the shopper: nothing of theirs stays on the page. */
+  function reset() {
+    $("member-hello").textContent = "";
+    $("member-tier").textContent = "";
+    $("member-points").textContent = "";
+    $("member-value").textContent = "";
+    $("member-history").replaceChildren();
+    $("member-offers").replaceChildren();
+    $("member-offers-box").hidden = true;
+    $("masked-text").textContent = "";
+    $("checkin-title").textContent = "";
+    $("checkin-where").textContent = "";
+    $("checkin-note").textContent = "";
+    $("phone-input").value = "+";
+    $("order-input").value = "W-";
+    $("code-input").value = "";
+    ["welcome-message", "phone-message", "pickup-message"].forEach((id) => message(id, ""));
+    chosenLocale = null;
+    P.setLocale(P.config.defaultLocale);
+    show("welcome");
+  }
+
+  // -- loyalty card --------------------------------------------------------------------------
+  let member = null;
+
+  function renderMember() {
+    if (!member) return;
+    const { summary, history } = member;
+    $("member-hello").textContent = P.t("hello", { name: summary.first_name || "" });
+    const tier = P.t("tier_" + summary.tier);
+    $("member-tier").textContent = P.t("tier_member", { tier });
+    $("member-tier").className = "tier-badge tier-" + summary.tier;
+    $("member-points").textContent = P.t("points", { points: P.number(summary.points_balance) });
+    $("member-value").textContent = P.t("points_worth", {
+      value: P.money(summary.points_value, summary.currency),
+    });
+    const offers = member.offers || [];
+    $("member-offers-box").hidden = !offers.length;
+    $("member-offers").replaceChildren(...offers.map((o) => P.el("li", { class: "offer" },
+      P.el("span", { class: "offer-title", text: o.title }),
+      P.el("span", { class: "offer-code", text: o.code }))));
+    const list = $("member-history");
+    list.replaceChildren();
+    if (!history.items.length) {
+      list.appendChild(P.el("li", { class: "empty", text: P.t("no_purchases") }));
+    }
+    for (const item of history.items) {
+      const count = item.lines.reduce((n, l) => n + l.qty, 0);
+      const names = item.lines.map((l) => (l.qty > 1 ? l.qty + " × " : "") + l.name).join(", ");
+      list.appendChild(P.el("li", { class: "purchase", "data-channel": item.channel },
+        P.el("span", { class: "channel channel-" + item.channel, text: P.t("channel_" + item.channel) }),
+        P.el("div", { class: "purchase-main" },
+          P.el("span", { class: "purchase-date", text: P.date(item.occurred_at) }),
+          P.el("span", { class: "purchase-lines", text: names })),
+        P.el("div", { class: "purchase-side" },
+          P.el("span", { class: "purchase-total", text: P.money(item.total, item.currency) }),
+          P.el("span", { class: "purchase-count",
+            text: count === 1 ? P.t("item") : P.t("items", { count }) }))));
+    }
+  }
+
+  async function lookupCard(card) {
+    message("welcome-message", "");
+    try {
+      const q = "card=" + encodeURIComponent(card);
+      const summary = await P.api("GET", "/customers/lookup?" + q);
+      const history = await P.api("GET",
+        "/customers/" + encodeURIComponent(summary.customer_id) + "/history?limit=5&" + q);
+      // The member's own coupons, to use at the till (the kiosk shows them only to the
+      // card's holder, and only in their language).
+      let offers = [];
+      try {
+        const o = await P.api("GET", "/customers/" + encodeURIComponent(summary.customer_id) +
+          "/offers?" + q);
+        offers = o.coupons.filter((c) => c.valid_now).slice(0, 3);
+      } catch (err) {
+        offers = [];
+      }
+      member = { summary, history, offers };
+      P.setLocale(summary.locale);
+      renderMember();
+      show("member");
+    } catch (err) {
+      show("welcome");
+      message("welcome-message",
+        err.code === "customer_not_found" || err.status === 422 ? P.t("card_unknown") : err.message);
+    }
+  }
+
+  // -- phone: a masked summary only ------------------------------------------------------------
+  $("phone-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const phone = $("phone-input").value.replace(/[\s.()-]/g, "");
+    message("phone-message", "");
+    try {
+      const m = await P.api("GET", "/customers/masked?phone=" + encodeURIComponent(phone));
+      member = null;
+      $("masked-text").textContent = P.t("masked_found", {
+        phone: m.phone, name: [m.first_name, m.last_name].filter(Boolean).join(" "),
+      });
+      show("masked");
+    } catch (err) {
+      if (err.code === "customer_not_found") message("phone-message", P.t("phone_unknown"));
+      else if (err.status === 422) message("phone-message", P.t("phone_invalid"));
+      else message("phone-message", err.message);
+    }
+  });
+
+  // -- pickup check-in ---------------------------------------------------------------------------
+  /* The QR code of the order e-mail is "PSRL:<order number>:<code>" (edge.pickups); the
+     API reads it as it is. A typed order number and code are sent as two fields. */
+  function parsePickup(text) {
+    return /^PSRL:[A-Za-z0-9-]{1,32}:\d{6}$/i.test(text) ? { payload: text } : null;
+  }
+
+  let checkinState = null;
+  function renderCheckin() {
+    if (!checkinState) return;
+    const { number, status, note } = checkinState;
+    let title;
+    let where;
+    let icon = "✓";
+    if (status === "ready") {
+      title = P.t("checkin_ready", { number });
+      where = P.t("checkin_ready_where");
+    } else if (status === "received" || status === "preparing") {
+      title = P.t("checkin_waiting", { number });
+      where = P.t("checkin_waiting_where");
+      icon = "◷";
+    } else {
+      title = P.t("checkin_closed", { number });
+      where = P.t("checkin_closed_where");
+      icon = "!";
+    }
+    $("checkin-icon").textContent = icon;
+    $("checkin-icon").className = "result-icon status-" + status;
+    $("checkin-title").textContent = title;
+    $("checkin-where").textContent = where;
+    $("checkin-note").textContent = note || "";
+  }
+
+  let chosenLocale = null; // the language the shopper picked here, if any
+  document.querySelectorAll("[data-lang]").forEach((b) =>
+    b.addEventListener("click", () => { chosenLocale = b.dataset.lang; }));
+
+  async function checkin(orderNumber, code) {
+    message("pickup-message", "");
+    const body = { pickup_code: code };
+    if (orderNumber) body.order_number = orderNumber;
+    if (chosenLocale) body.locale = chosenLocale;
+    try {
+      const r = await P.api("POST", "/pickups/checkin", body);
+      if (r.locale) P.setLocale(r.locale);
+      checkinState = { number: r.order_number, status: r.status, note: r.message || null };
+      renderCheckin();
+      show("checkin");
+    } catch (err) {
+      show("pickup");
+      if (orderNumber) $("order-input").value = orderNumber;
+      // The server words its refusals for the shopper (and tells nothing about others' orders).
+      message("pickup-message", err.message);
+    }
+  }
+
+  $("pickup-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const order = $("order-input").value.trim();
+    const code = $("code-input").value.trim();
+    if (!/^[A-Za-z0-9][A-Za-z0-9-]+$/.test(order) || order.endsWith("-") || !/^\d{6}$/.test(code)) {
+      message("pickup-message", P.t("fill_both"));
+      return;
+    }
+    checkin(order, code);
+  });
+
+  // The keypad types into whichever field of the form was touched last.
+  document.querySelectorAll("form").forEach((form) => {
+    form.addEventListener("focusin", (event) => {
+      const pad = form.querySelector(".keypad");
+      if (pad && event.target.tagName === "INPUT") pad.dataset.target = event.target.id;
+    });
+  });
+
+  // -- scans, navigation, idle -----------------------------------------------------------------
+  P.onScan((code) => {
+    lastTouch = Date.now();
+    const pickup = parsePickup(code);
+    if (pickup) checkin(null, pickup.payload);
+    else lookupCard(code);
+  });
+
+  document.addEventListener("click", (event) => {
+    const go = event.target.closest("[data-go]");
+    if (!go) return;
+    if (go.dataset.go === "welcome") reset();
+    else show(go.dataset.go);
+  });
+
+  P.onLocale(() => { renderMember(); renderCheckin(); });
+
+  ["pointerdown", "keydown", "touchstart"].forEach((e) =>
+    document.addEventListener(e, () => { lastTouch = Date.now(); }, true));
+
+  setInterval(() => {
+    const idle = Date.now() - lastTouch > P.config.kioskIdleSeconds * 1000;
+    if (idle && (view !== "welcome" || P.locale !== P.config.defaultLocale ||
+                 !$("welcome-message").hidden)) {
+      member = null;
+      checkinState = null;
+      chosenLocale = null;
+      reset();
+    }
+  }, 1000);
+
+  show("welcome");
+})();

@@ -1,0 +1,369 @@
+/* The cashier's till: customer by card scan or phone, lines by barcode scan or search,
+ * points redemption (the server applies the rules and its messages are shown as they are),
+ * the sale through POST /api/v1/sales with one Idempotency-Key per sale, the receipt,
+ * enrolment of a new member. */
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(window.location.search);
+  if (params.get("terminal")) localStorage.setItem("passerelle.terminal", params.get("terminal"));
+  const terminalId = localStorage.getItem("passerelle.terminal") || "pos-screen";
+
+  let lines = [];
+  let customer = null;
+  let coupons = []; // {code, discount, title}: what the server said each code takes off
+  let saleKey = P.uuid(); // one key per sale: a double tap or a retry records one sale
+  let sale = null;
+  let busy = false;
+
+  function message(text) {
+    $("pos-message").textContent = text || "";
+    $("pos-message").hidden = !text;
+  }
+
+  function subtotal() {
+    return lines.reduce((sum, l) => sum + l.price * l.qty, 0);
+  }
+
+  /* Points per minor unit, as the server valued this member's balance. */
+  function pointsRate() {
+    if (!customer || !customer.points_value) return null;
+    return customer.points_balance / customer.points_value;
+  }
+
+  function redeemPoints() {
+    const n = parseInt($("redeem-input").value, 10);
+    return Number.isFinite(n) && n > 0 ? n : 0;
+  }
+
+  function render() {
+    const body = $("basket-lines");
+    body.replaceChildren();
+    for (const line of lines) {
+      const minus = P.el("button", { type: "button", class: "btn round", text: "−",
+        "aria-label": P.t("less", { name: line.name }) });
+      const plus = P.el("button", { type: "button", class: "btn round", text: "+",
+        "aria-label": P.t("more", { name: line.name }) });
+      const remove = P.el("button", { type: "button", class: "btn round danger", text: "✕",
+        "aria-label": P.t("remove_line", { name: line.name }) });
+      minus.addEventListener("click", () => changeQty(line.sku, -1));
+      plus.addEventListener("click", () => changeQty(line.sku, 1));
+      remove.addEventListener("click", () => changeQty(line.sku, -line.qty));
+      body.appendChild(P.el("tr", { "data-sku": line.sku },
+        P.el("td", { class: "name" }, P.el("span", { text: line.name }),
+          P.el("span", { class: "sku", text: line.barcode || line.sku })),
+        P.el("td", { class: "num", text: P.money(line.price) }),
+        P.el("td", { class: "qty" }, P.el("div", { class: "qty-box" }, minus,
+          P.el("span", { class: "qty-value", text: String(line.qty) }), plus)),
+        P.el("td", { class: "num amount", text: P.money(line.price * line.qty) }),
+        P.el("td", { class: "remove" }, remove)));
+    }
+    $("basket-empty").hidden = lines.length > 0;
+    const sub = subtotal();
+    $("subtotal").textContent = P.money(sub);
+    const rows = $("coupon-rows");
+    rows.replaceChildren();
+    for (const c of coupons) {
+      const remove = P.el("button", { type: "button", class: "btn round small danger", text: "✕",
+        "aria-label": P.t("remove_line", { name: c.code }) });
+      remove.addEventListener("click", () => {
+        coupons = coupons.filter((x) => x.code !== c.code);
+        render();
+      });
+      rows.appendChild(P.el("div", { class: "coupon-row", "data-code": c.code },
+        P.el("dt", {}, P.el("span", { class: "coupon-code", text: c.code }),
+          P.el("span", { class: "coupon-title", text: c.title || "" })),
+        P.el("dd", {}, "−" + P.money(c.discount), remove)));
+    }
+    const couponOff = coupons.reduce((n, c) => n + c.discount, 0);
+    const rate = pointsRate();
+    const points = customer ? redeemPoints() : 0;
+    const value = rate && points ? Math.floor(points / rate) : 0;
+    $("points-row").hidden = !points;
+    $("points-discount").textContent = "−" + P.money(value);
+    $("total").textContent = P.money(Math.max(0, sub - couponOff - value));
+    if (customer) {
+      $("customer-name").textContent = [customer.first_name, customer.last_name].join(" ");
+      $("customer-meta").textContent = P.t("tier_member", { tier: P.t("tier_" + customer.tier) }) + " · " +
+        P.t("points", { points: P.number(customer.points_balance) }) + " · " +
+        P.money(customer.points_value, customer.currency);
+    }
+    $("customer-none").hidden = !!customer;
+    $("customer-found").hidden = !customer;
+    document.querySelectorAll(".pay-btn").forEach((b) => { b.disabled = busy || !!sale; });
+    document.body.dataset.state = sale ? "done" : "selling";
+  }
+
+  function changeQty(sku, delta) {
+    if (sale) return;
+    const line = lines.find((l) => l.sku === sku);
+    if (!line) return;
+    line.qty += delta;
+    if (line.qty <= 0) lines = lines.filter((l) => l.sku !== sku);
+    message("");
+    render();
+    refreshCoupons();
+  }
+
+  function addProduct(p) {
+    if (sale) newSale();
+    const line = lines.find((l) => l.sku === p.sku);
+    if (line) line.qty += 1;
+    else lines.push({ sku: p.sku, name: p.name, price: p.price, barcode: p.barcode, qty: 1 });
+    $("search-results").hidden = true;
+    message("");
+    render();
+    refreshCoupons();
+  }
+
+  async function setCustomerBy(query) {
+    const c = await P.api("GET", "/customers/lookup?" + query);
+    customer = c;
+    $("redeem-input").value = "0";
+    $("customer-input").value = "";
+    message("");
+    render();
+    refreshCoupons();
+    return c;
+  }
+
+  // -- coupons: the server checks each code against the basket ----------------------------
+  function couponBody(code) {
+    const body = { code, lines: lines.map((l) => ({ sku: l.sku, qty: l.qty })) };
+    if (customer) body.customer_id = customer.customer_id;
+    return body;
+  }
+
+  /* Try a code as a coupon: true when it is one (added, or refused with the server's
+     reason shown), false when the server does not know it as a coupon at all. */
+  async function tryCoupon(code) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(code)) return false;
+    if (coupons.some((c) => c.code.toUpperCase() === code.toUpperCase())) return true;
+    let r;
+    try {
+      r = await P.api("POST", "/coupons/check", couponBody(code));
+    } catch (err) {
+      if (err.status === 404 || err.status === 422) return false;
+      throw err;
+    }
+    if (!r.valid && r.reason === "unknown") return false;
+    if (r.applies) {
+      coupons.push({ code: r.code, discount: r.discount, title: r.offer ? r.offer.title : "" });
+      message("");
+      render();
+    } else {
+      message(r.message || r.reason);
+    }
+    return true;
+  }
+
+  /* The basket or the customer changed: ask again what each code takes off. */
+  let couponTimer = null;
+  function refreshCoupons() {
+    if (!coupons.length) return;
+    clearTimeout(couponTimer);
+    couponTimer = setTimeout(async () => {
+      const next = [];
+      for (const c of coupons) {
+        try {
+          const r = await P.api("POST", "/coupons/check", couponBody(c.code), { background: true });
+          if (r.applies) next.push({ code: c.code, discount: r.discount, title: c.title });
+          else message(r.message || r.reason);
+        } catch (err) {
+          next.push(c);
+        }
+      }
+      coupons = next;
+      render();
+    }, 250);
+  }
+
+  /* A scan: a product barcode, a loyalty card, or a coupon code. */
+  async function handleCode(code) {
+    if (sale) newSale();
+    const digits = /^\d{8,14}$/.test(code);
+    const tryProduct = async () => {
+      const r = await P.api("GET", "/products?barcode=" + encodeURIComponent(code));
+      if (r.items.length) { addProduct(r.items[0]); return true; }
+      return false;
+    };
+    const tryCard = async () => {
+      if (!/^[A-Za-z0-9-]{4,32}$/.test(code)) return false;
+      try { await setCustomerBy("card=" + encodeURIComponent(code)); return true; }
+      catch (err) { if (err.code === "customer_not_found") return false; throw err; }
+    };
+    try {
+      const found = digits ? (await tryProduct()) || (await tryCard()) || (await tryCoupon(code))
+                           : (await tryCard()) || (await tryProduct()) || (await tryCoupon(code));
+      if (!found) message(P.t("unknown_code", { code }));
+    } catch (err) {
+      message(err.message);
+    }
+  }
+
+  $("search-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const q = $("search-input").value.trim();
+    if (!q) return;
+    const list = $("search-results");
+    try {
+      let r = { items: [] };
+      if (/^\d{8,14}$/.test(q)) r = await P.api("GET", "/products?barcode=" + encodeURIComponent(q));
+      if (!r.items.length) r = await P.api("GET", "/products?limit=8&q=" + encodeURIComponent(q));
+      if (!r.items.length && await tryCoupon(q)) {
+        $("search-input").value = "";
+        list.hidden = true;
+        return;
+      }
+      list.replaceChildren();
+      if (!r.items.length) list.appendChild(P.el("li", { class: "empty", text: P.t("no_results") }));
+      for (const p of r.items) {
+        const b = P.el("button", { type: "button", class: "result" },
+          P.el("span", { class: "result-name", text: p.name }),
+          P.el("span", { class: "result-price", text: P.money(p.price, p.currency) }));
+        b.addEventListener("click", () => { addProduct(p); $("search-input").value = ""; });
+        list.appendChild(P.el("li", {}, b));
+      }
+      list.hidden = false;
+    } catch (err) {
+      message(err.message);
+    }
+  });
+
+  $("customer-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const raw = $("customer-input").value.trim();
+    if (!raw) return;
+    const phone = raw.replace(/[\s.()-]/g, "");
+    const query = /^\+\d{7,15}$/.test(phone) ? "phone=" + encodeURIComponent(phone)
+                                              : "card=" + encodeURIComponent(raw);
+    try { await setCustomerBy(query); } catch (err) { message(err.message); }
+  });
+
+  $("customer-clear").addEventListener("click", () => {
+    customer = null;
+    $("redeem-input").value = "0";
+    message("");
+    render();
+    refreshCoupons();
+  });
+
+  $("redeem-input").addEventListener("input", () => { message(""); render(); });
+  $("redeem-max").addEventListener("click", () => {
+    const rate = pointsRate();
+    if (!customer || !rate) return;
+    $("redeem-input").value = String(Math.max(0, Math.min(customer.points_balance,
+      Math.floor(subtotal() * rate))));
+    render();
+  });
+
+  // -- the sale --------------------------------------------------------------------------------
+  async function postSale(body) {
+    // A lost answer is retried with the same key: the server returns the first answer.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await P.api("POST", "/sales", body, { headers: { "Idempotency-Key": saleKey } });
+      } catch (err) {
+        if (err.code !== "network" || attempt >= 2) throw err;
+        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+      }
+    }
+  }
+
+  async function pay(method) {
+    if (busy || sale) return;
+    if (!lines.length) { message(P.t("need_lines")); return; }
+    busy = true;
+    render();
+    const body = {
+      terminal_id: terminalId,
+      customer_id: customer ? customer.customer_id : null,
+      currency: P.config.currency,
+      lines: lines.map((l) => ({ sku: l.sku, qty: l.qty })),
+      redeem_points: customer ? redeemPoints() : 0,
+      payment_method: method,
+      coupon_codes: coupons.map((c) => c.code),
+    };
+    try {
+      sale = await postSale(body);
+      message("");
+      $("sale-done-title").textContent = P.t("sale_recorded", { total: P.money(sale.total, sale.currency) });
+      const bits = [];
+      if (customer) {
+        bits.push(P.t("earned", { points: P.number(sale.points_earned) }));
+        bits.push(P.t("new_balance", { points: P.number(sale.points_balance) }));
+      }
+      $("sale-done-points").textContent = bits.join(" · ");
+      $("sale-done").hidden = false;
+      document.body.dataset.saleId = sale.sale_id;
+    } catch (err) {
+      message(err.message);
+    } finally {
+      busy = false;
+      render();
+    }
+  }
+
+  document.querySelectorAll(".pay-btn").forEach((b) =>
+    b.addEventListener("click", () => pay(b.dataset.method)));
+
+  function newSale() {
+    lines = [];
+    customer = null;
+    coupons = [];
+    sale = null;
+    saleKey = P.uuid();
+    $("redeem-input").value = "0";
+    $("sale-done").hidden = true;
+    delete document.body.dataset.saleId;
+    message("");
+    render();
+  }
+  $("new-sale").addEventListener("click", newSale);
+
+  $("print-receipt").addEventListener("click", async () => {
+    if (!sale) return;
+    try {
+      await P.api("POST", "/sales/" + encodeURIComponent(sale.sale_id) + "/receipt");
+      P.toast(P.t("receipt_queued"));
+    } catch (err) {
+      P.toast(err.message, "error");
+    }
+  });
+
+  // -- enrolment -----------------------------------------------------------------------------
+  const dialog = $("enroll-dialog");
+  $("enroll-open").addEventListener("click", () => {
+    $("enroll-form").reset();
+    $("enroll-message").hidden = true;
+    dialog.showModal();
+  });
+  $("enroll-cancel").addEventListener("click", () => dialog.close());
+  $("enroll-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const f = new FormData($("enroll-form"));
+    const body = { first_name: f.get("first_name").trim(), last_name: f.get("last_name").trim(),
+                   locale: f.get("locale") };
+    for (const k of ["email", "phone", "loyalty_card"]) {
+      const v = (f.get(k) || "").replace(k === "phone" ? /[\s.()-]/g : /^\s+|\s+$/g, "");
+      if (v) body[k] = v;
+    }
+    try {
+      const c = await P.api("POST", "/customers", body);
+      dialog.close();
+      await setCustomerBy("card=" + encodeURIComponent(c.loyalty_card));
+      P.toast(P.t("enrolled", { name: c.first_name, card: c.loyalty_card }));
+    } catch (err) {
+      $("enroll-message").textContent = err.message;
+      $("enroll-message").hidden = false;
+    }
+  });
+
+  P.onScan((code) => {
+    if (dialog.open) { $("e-card").value = code; return; }
+    handleCode(code);
+  });
+
+  render();
+})();

@@ -1,0 +1,74 @@
+"""The edge's MQTT client: persistent session, QoS 1, manual acknowledgements, TLS, last will.
+
+paho's default cleans the session at each process start; the contract needs the broker to
+keep queueing down-events while the store is offline, so the session is persistent
+(MQTT 5: ``clean_start=False`` passed explicitly and a session expiry of at least 7 days;
+3.1.1: ``clean_session=False``). Messages are acknowledged by hand, after the inbox commit
+(``manual_ack=True``; RELIABILITY.md #2).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge.config import Settings
+from sync import contract
+
+MAX_INFLIGHT = 100
+RECONNECT_MIN_DELAY = 1
+RECONNECT_MAX_DELAY = 30
+
+
+def client_id(store_id: str) -> str:
+    return f"passerelle-edge-{store_id}"
+
+
+def make_client(settings: Settings) -> mqtt.Client:
+    """A configured client, not yet connected (callbacks are the caller's)."""
+    v5 = settings.mqtt_protocol == "5"
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id(settings.store_id),
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        clean_session=None if v5 else False,
+        manual_ack=True,
+        reconnect_on_failure=True,
+    )
+    client.max_inflight_messages_set(MAX_INFLIGHT)
+    client.reconnect_delay_set(RECONNECT_MIN_DELAY, RECONNECT_MAX_DELAY)
+    if settings.mqtt_username:
+        client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+    if settings.mqtt_tls:
+        client.tls_set(
+            ca_certs=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
+            certfile=str(settings.mqtt_cert_file) if settings.mqtt_cert_file else None,
+            keyfile=str(settings.mqtt_key_file) if settings.mqtt_key_file else None,
+        )
+    return client
+
+
+def set_will(client: mqtt.Client, settings: Settings, last_sequence: int, time: str) -> None:
+    """The retained last will: the broker marks our link offline if we vanish."""
+    client.will_set(
+        contract.edge_status_topic(settings.topic_prefix, settings.store_id),
+        json.dumps(contract.status_payload(False, last_sequence, time)),
+        qos=1,
+        retain=True,
+    )
+
+
+def connect(client: mqtt.Client, settings: Settings) -> None:
+    """Start connecting in the background; paho's loop reconnects with a backoff."""
+    kwargs: dict[str, Any] = {"keepalive": settings.mqtt_keepalive}
+    if settings.mqtt_protocol == "5":
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = settings.mqtt_session_expiry
+        kwargs["clean_start"] = False
+        kwargs["properties"] = props
+    client.connect_async(settings.mqtt_host, settings.mqtt_port, **kwargs)

@@ -1,0 +1,235 @@
+"""Fixtures of the screens' tests: the real app on a free port (werkzeug in a thread) over
+a seeded store database, and Debian's Chromium driven by Playwright (one browser for the
+session, a new context per test)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from edge import db, demo, inbox, state
+from edge.app import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+KIOSK_VIEWPORT = {"width": 1080, "height": 1920}
+STAFF_VIEWPORT = {"width": 1280, "height": 800}
+
+
+def chromium_path() -> str:
+    path = os.environ.get("PASSERELLE_CHROMIUM") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        raise RuntimeError(
+            f"Chromium not found at {path}: run the README's test command (scripts/test.sh), "
+            "which installs it, or: sudo apt-get install chromium (or set PASSERELLE_CHROMIUM)"
+        )
+    return path
+
+
+@dataclass
+class Shop:
+    """One running edge: its URL, database and demo data."""
+
+    url: str
+    db_path: Path
+    demo: dict[str, Any]
+    app: Any
+
+    def conn(self) -> sqlite3.Connection:
+        return db.connect(self.db_path)
+
+    def count(self, sql: str, *args: Any) -> int:
+        c = self.conn()
+        try:
+            return int(c.execute(sql, args).fetchone()[0])
+        finally:
+            c.close()
+
+    def deliver(self, type_: str, data: dict[str, Any]) -> None:
+        """A down-event from the online store, applied as the sync worker applies it: its
+        inbox handler in one write transaction."""
+        settings = self.app.config["SETTINGS"]
+        ctx = inbox.ApplyContext(
+            store_id=settings.store_id, source=settings.up_source, event_id=str(uuid.uuid4())
+        )
+        c = self.conn()
+        try:
+            with db.write(c):
+                inbox.HANDLERS[type_](c, data, ctx)
+        finally:
+            c.close()
+
+    def place_order(self, data: dict[str, Any]) -> dict[str, Any]:
+        self.deliver("order.placed", data)
+        return data
+
+    def set_link(self, connected: bool) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        c = self.conn()
+        try:
+            with db.write(c):
+                state.put(
+                    c,
+                    "link",
+                    {"connected": connected, "heartbeat_at": now, "last_sync_at": now}
+                    if connected
+                    else {"connected": False, "down_since": now},
+                )
+        finally:
+            c.close()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The demo shop seeded once (PIN hashes are slow on purpose); each test gets a copy."""
+    path = tmp_path_factory.mktemp("demo") / "store.db"
+    app = create_app({"DB_PATH": str(path), "STORE_ID": "S001", "SECRET_KEY": "screens-test"})
+    conn = db.connect(path)
+    try:
+        data = demo.seed(conn, app.config["SETTINGS"])
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return path, data
+
+
+def copy_demo(demo_db: tuple[Path, dict[str, Any]], db_path: Path) -> dict[str, Any]:
+    source, data = demo_db
+    shutil.copyfile(source, db_path)
+    return data
+
+
+def _serve(tmp: Path, demo_db: tuple[Path, dict[str, Any]], **config: Any) -> Iterator[Shop]:
+    db_path = tmp / "store.db"
+    data = copy_demo(demo_db, db_path)
+    app = create_app(
+        {"DB_PATH": str(db_path), "STORE_ID": "S001", "SECRET_KEY": "screens-test", **config}
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    shop = Shop(f"http://127.0.0.1:{server.server_port}", db_path, data, app)
+    shop.set_link(True)
+    try:
+        yield shop
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def shop(tmp_path: Path, demo_db: tuple[Path, dict[str, Any]]) -> Iterator[Shop]:
+    yield from _serve(tmp_path, demo_db)
+
+
+@pytest.fixture
+def idle_shop(tmp_path: Path, demo_db: tuple[Path, dict[str, Any]]) -> Iterator[Shop]:
+    """A shop whose kiosk forgets the shopper after 6 s."""
+    yield from _serve(tmp_path, demo_db, KIOSK_IDLE_SECONDS=6)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=10_000)  # a shared 2-core machine can be slow
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    contexts: list[Any] = []
+
+    def make(viewport: dict[str, int] = STAFF_VIEWPORT) -> Any:
+        ctx = browser.new_context(viewport=viewport, locale="fr-FR", timezone_id="Europe/Paris")
+        ctx.set_default_timeout(10_000)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda msg: (
+                errors.append(msg.text)
+                if msg.type == "error" and "Content Security Policy" in msg.text
+                else None
+            ),
+        )
+        page.js_errors = errors
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def kiosk_page(new_page: Callable[..., Any], shop: Shop) -> Any:
+    page = new_page(KIOSK_VIEWPORT)
+    page.goto(f"{shop.url}/kiosk/pair?token={shop.demo['tokens']['kiosk']}")
+    page.wait_for_url(re.compile(r"/kiosk$"))
+    page.wait_for_selector("#view-welcome:not([hidden])")
+    return page
+
+
+def staff_login(new_page: Callable[..., Any], shop: Shop, screen: str, staff_id: str) -> Any:
+    pin = next(s["pin"] for s in shop.demo["staff"] if s["staff_id"] == staff_id)
+    page = new_page(STAFF_VIEWPORT)
+    page.goto(f"{shop.url}/login?screen={screen}")
+    page.locator(f"label.who-card:has(input[value='{staff_id}'])").click()
+    for digit in pin:
+        page.locator(f".keypad button[data-key='{digit}']").click()
+    page.get_by_role("button", name=re.compile("Se connecter|Log in")).click()
+    page.wait_for_url(re.compile(f"/{screen}$"))
+    return page
+
+
+def scan(page: Any, code: str) -> None:
+    """What a keyboard-wedge scanner does: the whole code in a burst, then Enter, wherever
+    the focus is (no field is clicked first)."""
+    page.keyboard.type(code, delay=5)
+    page.keyboard.press("Enter")
+
+
+def text(s: str) -> str:
+    """Intl puts no-break spaces in money (12,50 €): compare with plain spaces."""
+    return s.replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(150)  # let the last paint land
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
+
+
+def check_accessibility(page: Any) -> None:
+    """axe-core on the page: no serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+    assert not bad, results.generate_report()

@@ -1,0 +1,142 @@
+"""The shopper kiosk in real Chromium: card scan, masked phone lookup, idle reset, language."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.screens.conftest import (
+    check_accessibility,
+    kiosk_page,
+    scan,
+    screenshot,
+    text,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def test_card_scan_shows_member_points_and_both_channels(new_page, shop):
+    now = datetime.now(UTC)
+    shop.deliver(
+        "offer.upserted",
+        {
+            "offer_id": "OFF-10",
+            "version": 1,
+            "title": {"fr": "10 % sur tout le magasin", "en": "10% off everything"},
+            "kind": "percent",
+            "value": 10,
+            "min_total": 0,
+            "skus": [],
+            "valid_from": iso(now - timedelta(days=1)),
+            "valid_until": iso(now + timedelta(days=30)),
+            "active": True,
+        },
+    )
+    shop.deliver(
+        "coupon.issued",
+        {
+            "coupon_id": "cp-elodie10",
+            "offer_id": "OFF-10",
+            "code": "ELODIE10",
+            "customer_id": "c-0001",
+            "max_uses": 1,
+            "issued_at": iso(now - timedelta(hours=1)),
+            "channel": "email",
+        },
+    )
+    page = kiosk_page(new_page, shop)
+    expect(page.locator("#welcome-title")).to_have_text("Bienvenue !")
+    check_accessibility(page)
+    screenshot(page, "kiosk-welcome")
+
+    # No field has the focus: the scanner's keystrokes go to the page.
+    assert page.evaluate("document.activeElement === document.body")
+    scan(page, "PC000000000001")
+
+    expect(page.locator("#member-hello")).to_have_text("Bonjour Élodie !")
+    expect(page.locator("#member-tier")).to_have_text("Membre Or")
+    # 50 + 9 + 15 points from purchases and a 1500-point welcome bonus, worth 15,74 €.
+    assert text(page.locator("#member-points").inner_text()) == "1 574 points"
+    assert text(page.locator("#member-value").inner_text()) == "soit 15,74 €"
+    purchases = page.locator("#member-history li.purchase")
+    expect(purchases).to_have_count(3)
+    channels = purchases.evaluate_all("els => els.map(e => e.dataset.channel)")
+    assert channels == ["web", "store", "web"]  # newest first, web and store together
+    expect(purchases.nth(1).locator(".channel")).to_have_text("En magasin")
+    assert "50,30 €" in text(purchases.nth(0).inner_text())
+    # Her own coupon from the e-mail campaign, to use at the till.
+    expect(page.locator("#member-offers .offer")).to_have_text(["10 % sur tout le magasinELODIE10"])
+    # The kiosk never shows a full last name.
+    assert "Durand" not in page.content()
+    check_accessibility(page)
+    screenshot(page, "kiosk-member")
+    assert page.js_errors == []
+
+
+def test_member_locale_is_followed_and_unknown_card_explained(new_page, shop):
+    page = kiosk_page(new_page, shop)
+    scan(page, "PC000000000002")  # James, locale en
+    expect(page.locator("#member-hello")).to_have_text("Hello James!")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert text(page.locator("#member-value").inner_text()).startswith("worth €")
+    expect(page.locator("#member-history .channel")).to_have_text(["Online"])
+    page.get_by_role("button", name="Done").click()
+    expect(page.locator("#welcome-title")).to_have_text("Bienvenue !")
+
+    scan(page, "PC999999999999")
+    expect(page.locator("#welcome-message")).to_contain_text("Nous ne connaissons pas cette carte")
+
+
+def test_phone_number_gives_only_a_masked_summary(new_page, shop):
+    page = kiosk_page(new_page, shop)
+    page.get_by_role("button", name=re.compile("Pas de carte")).click()
+    for key in "33612345678":
+        page.locator(f"#view-phone .keypad button[data-key='{key}']").click()
+    page.get_by_role("button", name="Chercher").click()
+    expect(page.locator("#masked-text")).to_have_text(
+        "Une carte de fidélité est liée au +33•••••••78 (É. D.)."
+    )
+    body = page.locator("main").inner_text()
+    assert "points" not in body.replace("vos points", "")  # no balance, no history
+    assert "Élodie" not in body and "Durand" not in body
+    expect(page.locator("#member-history li")).to_have_count(0)
+
+
+def test_idle_kiosk_forgets_the_shopper(new_page, idle_shop):
+    page = kiosk_page(new_page, idle_shop)
+    scan(page, "PC000000000002")
+    expect(page.locator("#member-hello")).to_have_text("Hello James!")
+    # kiosk_idle_seconds = 6: back to welcome, in the store's language, nothing left.
+    expect(page.locator("body")).to_have_attribute("data-view", "welcome", timeout=15_000)
+    expect(page.locator("#welcome-title")).to_have_text("Bienvenue !")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    assert page.locator("#member-hello").text_content() == ""
+    expect(page.locator("#member-history li")).to_have_count(0)
+    assert "James" not in page.content()
+
+
+def test_language_switch_on_the_kiosk(new_page, shop):
+    page = kiosk_page(new_page, shop)
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#welcome-title")).to_have_text("Welcome!")
+    expect(page.get_by_role("button", name="English")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="Français").click()
+    expect(page.locator("#welcome-title")).to_have_text("Bienvenue !")
+
+
+def test_banner_when_the_link_to_the_online_store_is_down(new_page, shop):
+    shop.set_link(False)
+    page = kiosk_page(new_page, shop)
+    banner = page.locator("#link-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("le magasin continue de fonctionner")
+    scan(page, "PC000000000001")  # and the store keeps working
+    expect(page.locator("#member-hello")).to_have_text("Bonjour Élodie !")

@@ -1,0 +1,190 @@
+"""The screens' protections, through the Flask test client (no browser): CSP, CSRF, PIN
+rate limit, kiosk pairing, roles per screen, idle staff sessions, the kiosk's rate limits,
+and the compiled catalogs."""
+
+from __future__ import annotations
+
+import gettext
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+
+from edge.app import create_app
+from tests.screens.conftest import copy_demo
+
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "kiosk_ui" / "translations"
+
+
+@pytest.fixture
+def app_config(db_path: Path, demo_db: Any) -> dict[str, Any]:
+    copy_demo(demo_db, db_path)  # the demo shop, seeded once for the session
+    return {
+        "DB_PATH": str(db_path),
+        "STORE_ID": "S001",
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "RATE_LIMIT_PIN": "5/minute",
+        "RATE_LIMIT_LOOKUP": "3/minute",
+        "STAFF_SESSION_IDLE_MINUTES": 1,
+    }
+
+
+@pytest.fixture
+def seeded(demo_db: Any) -> dict[str, Any]:
+    data: dict[str, Any] = demo_db[1]
+    return data
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF token in the page"
+    return m.group(1)
+
+
+def login(client: Any, screen: str, staff_id: str, pin: str) -> Any:
+    page = client.get(f"/login?screen={screen}")
+    token = csrf_of(page.get_data(as_text=True))
+    return client.post(
+        "/login",
+        data={"csrf_token": token, "screen": screen, "staff_id": staff_id, "pin": pin},
+    )
+
+
+def page_csrf(client: Any, path: str) -> str:
+    html = client.get(path).get_data(as_text=True)
+    m = re.search(r'"csrf": "([^"]+)"', html)
+    assert m
+    return m.group(1)
+
+
+def test_pages_have_a_strict_csp_and_no_external_asset(client, seeded):
+    for path in ("/kiosk/pair", "/login?screen=staff", "/login?screen=pos"):
+        r = client.get(path)
+        assert r.status_code == 200
+        csp = r.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp
+        assert "http" not in csp and "unsafe" not in csp
+        html = r.get_data(as_text=True)
+        assert not re.search(r'(src|href)="(https?:)?//', html), "an asset from elsewhere"
+        assert "<script>" not in html  # no inline script: data goes in JSON blocks
+    assert client.get("/screens/static/common.js").status_code == 200
+
+
+def test_forms_need_the_csrf_token(client, seeded):
+    r = client.post("/login", data={"screen": "pos", "staff_id": "st-ines", "pin": "3456"})
+    assert r.status_code == 400
+    assert "principal" not in r.get_data(as_text=True)
+
+
+def test_pin_login_is_rate_limited(client, seeded):
+    for _ in range(5):
+        assert login(client, "pos", "st-ines", "0000").status_code == 401
+    r = login(client, "pos", "st-ines", "3456")  # even the right PIN waits
+    assert r.status_code == 429
+    assert "Trop d'essais" in r.get_data(as_text=True)
+
+
+def test_roles_per_screen(client, seeded):
+    assert login(client, "pos", "st-lucas", "2345").status_code == 403  # staff role
+    r = login(client, "staff", "st-lucas", "2345")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/staff")
+    assert client.get("/staff").status_code == 200
+    r = client.get("/pos")
+    assert r.status_code == 302 and "denied=1" in r.headers["Location"]
+    # The till's API refuses the board's role too: one role table.
+    csrf = page_csrf(client, "/staff")
+    r = client.post(
+        "/api/v1/sales",
+        json={"terminal_id": "x", "currency": "EUR", "lines": [{"sku": "SKU-MUG", "qty": 1}]},
+        headers={"X-CSRFToken": csrf, "Idempotency-Key": "k"},
+    )
+    assert r.status_code == 403
+
+
+def test_session_calls_to_the_api_need_the_csrf_header(client, seeded):
+    assert login(client, "pos", "st-ines", "3456").status_code == 302
+    body = {"first_name": "Ana", "last_name": "Lima"}
+    r = client.post("/api/v1/customers", json=body)
+    assert r.status_code == 401 and r.json["error"]["code"] == "csrf_failed"
+    r = client.post("/api/v1/customers", json=body, headers={"X-CSRFToken": "forged"})
+    assert r.status_code == 401
+    csrf = page_csrf(client, "/pos")
+    r = client.post("/api/v1/customers", json=body, headers={"X-CSRFToken": csrf})
+    assert r.status_code == 201
+
+
+def test_staff_session_ends_on_idle_and_polling_does_not_keep_it(client, seeded):
+    assert login(client, "staff", "st-lucas", "2345").status_code == 302
+    with client.session_transaction() as s:
+        seen = time.time() - 50
+        s["seen"] = seen
+    # The board's own polling is not somebody touching the screen.
+    r = client.get("/api/v1/customers/lookup?card=PC000000000001", headers={"X-Background": "1"})
+    assert r.status_code == 200
+    with client.session_transaction() as s:
+        assert s["seen"] == seen
+        s["seen"] = time.time() - 61  # staff_session_idle_minutes = 1
+    r = client.get("/api/v1/customers/lookup?card=PC000000000001")
+    assert r.status_code == 401
+    r = client.get("/staff")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_kiosk_pairing_needs_a_kiosk_token(client, seeded):
+    r = client.get("/kiosk")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/kiosk/pair")
+    assert client.get(f"/kiosk/pair?token={seeded['tokens']['pos']}").status_code == 401
+    assert client.get("/kiosk/pair?token=nope").status_code == 401
+    r = client.get(f"/kiosk/pair?token={seeded['tokens']['kiosk']}")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/kiosk")
+    assert client.get("/kiosk").status_code == 200
+    # A paired kiosk is a kiosk for the API too: no phone lookups, masked names.
+    r = client.get("/api/v1/customers/lookup?phone=%2B33612345678")
+    assert r.status_code == 403
+    r = client.get("/api/v1/customers/lookup?card=PC000000000001")
+    assert r.json["last_name"] == "D."
+    assert client.get("/pos").status_code == 302  # and it is no till
+
+
+def test_kiosk_phone_lookup_is_masked_and_rate_limited(client, seeded):
+    client.get(f"/kiosk/pair?token={seeded['tokens']['kiosk']}")
+    r = client.get("/api/v1/customers/masked?phone=%2B33612345678")
+    assert r.status_code == 200
+    assert r.json == {
+        "first_name": "É.",
+        "last_name": "D.",
+        "phone": "+33•••••••78",
+        "has_card": True,
+        "locale": "fr",
+    }
+    assert client.get("/api/v1/customers/masked?phone=%2B33600000000").status_code == 404
+    assert client.get("/api/v1/customers/masked?phone=0612").status_code == 422
+    r = client.get("/api/v1/customers/masked?phone=%2B33612345678")
+    assert r.status_code == 429 and r.json["error"]["code"] == "rate_limited"
+
+
+def test_compiled_catalogs_match_their_po_files():
+    """The .mo files in the repository are compiled from the .po files as they are."""
+    for lang in ("fr", "en"):
+        folder = TRANSLATIONS / lang / "LC_MESSAGES"
+        with open(folder / "messages.po", "rb") as fh:
+            po = read_po(fh, locale=lang)
+        with open(folder / "messages.mo", "rb") as fh:
+            mo = gettext.GNUTranslations(fh)
+        for message in po:
+            if message.id:
+                assert message.string, f"{lang}: {message.id!r} is not translated"
+                assert mo.gettext(message.id) == message.string, f"{lang}: rebuild the .mo"
+
+
+def test_money_is_formatted_per_locale_by_the_catalog_rules(app):
+    """The screens format in the browser (Intl); Babel, with the same CLDR data, agrees."""
+    from babel.numbers import format_currency
+
+    assert format_currency(12.5, "EUR", locale="fr_FR") == "12,50\xa0€"
+    assert format_currency(12.5, "EUR", locale="en") == "€12.50"
+    assert create_app is not None
