@@ -18,5 +18,5 @@ if ! command -v wrk >/dev/null 2>&1; then
         say "with the server for the cores. For the real figures: sudo apt-get install -y wrk"
     fi
 fi
-say "benchmarks (about 10 minutes, 13 on the first run while the data set is generated)"
+say "benchmarks (about 5 minutes; 7 to 10 on the first run, which generates the data set)"
 exec "$VENV/bin/python" -m bench "$@"
