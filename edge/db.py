@@ -15,6 +15,7 @@ file from separate processes, so:
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,6 +70,14 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+# One writer per process. Threads of one process that all ask SQLite for the write lock wait in
+# its busy handler, which sleeps in growing steps (up to 100 ms) and burns CPU retrying: with 8
+# gunicorn threads selling at once, a few sales waited whole seconds (bench/, store sale). A
+# Python lock queues them instead, so only the processes contend for the file lock. Reentrant,
+# and bounded by the busy timeout: past it the thread goes on to SQLite's own waiting, as before.
+_WRITER = threading.RLock()
+
+
 @contextmanager
 def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction, opened with BEGIN IMMEDIATE, committed or rolled back whole.
@@ -76,6 +85,17 @@ def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     Everything a change announces (outbox rows, audit rows, idempotency records) is written
     inside the same block, so nothing is ever half-written.
     """
+    queued = _WRITER.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        with _transaction(conn):
+            yield conn
+    finally:
+        if queued:
+            _WRITER.release()
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     for attempt in range(50):
         try:
             conn.execute("BEGIN IMMEDIATE")

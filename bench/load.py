@@ -1,0 +1,287 @@
+"""HTTP load generators: ``wrk`` (compiled, event-driven, Lua-scripted) and Python threads.
+
+Both run as a child process, so the CPU each one burns can be read from the kernel
+(``os.wait4``'s resource usage) and compared: on a 2-core box the load generator competes with
+the server for the same cores, and the one that burns less CPU per request leaves more to the
+server. ``bench.run`` measures both on the baseline app and picks.
+
+Both keep one keep-alive connection per simulated client and run closed loops (a client sends
+its next request when the previous answer arrived), so throughput and latency describe the
+same 16 clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+LUA = Path(__file__).resolve().parent / "lua"
+
+
+def wrk_available() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def _run_child(cmd: list[str], timeout: float) -> tuple[str, float, float]:
+    """Run a child; return (stdout, wall seconds, CPU seconds it used: user + system)."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise RuntimeError(f"load generator did not finish in {timeout:.0f} s: {err}") from None
+    wall = time.monotonic() - t0
+    # communicate() reaped the child; its CPU time is in the children's rusage delta, which
+    # the caller reads around the call (see measure()).
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err.strip()[-500:]}")
+    return out, wall, 0.0
+
+
+def measure(cmd: list[str], timeout: float) -> tuple[str, float, float]:
+    before = os.times()
+    out, wall, _ = _run_child(cmd, timeout)
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    return out, wall, cpu
+
+
+def run_wrk(
+    kind: str,
+    base_url: str,
+    *,
+    seconds: float,
+    clients: int,
+    sample: Path,
+    token: str,
+    products: int,
+) -> dict[str, Any]:
+    """``kind`` is ``lookup`` or ``sale``; one connection per wrk thread (see lookup.lua)."""
+    script = LUA / f"{kind}.lua"
+    args = [str(sample), token] + ([str(products)] if kind == "sale" else [])
+    cmd = [
+        "wrk",
+        f"-t{clients}",
+        f"-c{clients}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base_url,
+        "--",
+        *args,
+    ]
+    out, wall, cpu = measure(cmd, timeout=seconds + 60)
+    m = re.search(r"WRK_JSON (\{.*\})", out)
+    if not m:
+        raise RuntimeError(f"wrk printed no result: {out[-1000:]}")
+    raw = json.loads(m.group(1))
+    dur = raw["duration_us"] / 1e6
+    res = {
+        "tool": "wrk",
+        "requests": raw["requests"],
+        "seconds": round(dur, 2),
+        "rps": raw["requests"] / dur if dur else 0.0,
+        "p50_ms": raw["p50_us"] / 1000,
+        "p90_ms": raw["p90_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "errors": raw["errors"] + raw.get("failures", 0),
+        "client_cpu_s": round(cpu, 2),
+    }
+    for key in ("lookups", "histories", "not_found", "created"):
+        if key in raw:
+            res[key] = raw[key]
+    res["client_cpu_ms_per_request"] = 1000 * cpu / raw["requests"] if raw["requests"] else None
+    return res
+
+
+def run_python(
+    kind: str,
+    base_url: str,
+    *,
+    seconds: float,
+    clients: int,
+    sample: Path,
+    token: str,
+    products: int,
+) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.load",
+        kind,
+        base_url,
+        "--seconds",
+        str(seconds),
+        "--clients",
+        str(clients),
+        "--sample",
+        str(sample),
+        "--token",
+        token,
+        "--products",
+        str(products),
+    ]
+    out, wall, cpu = measure(cmd, timeout=seconds + 60)
+    res: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    res["client_cpu_s"] = round(cpu, 2)
+    res["client_cpu_ms_per_request"] = 1000 * cpu / res["requests"] if res["requests"] else None
+    return res
+
+
+def run(tool: str, kind: str, base_url: str, **kw: Any) -> dict[str, Any]:
+    return (run_wrk if tool == "wrk" else run_python)(kind, base_url, **kw)
+
+
+# -- the Python-threads generator (its own process) -------------------------------------------
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    k = min(len(sorted_values) - 1, max(0, round(q / 100 * (len(sorted_values) - 1))))
+    return sorted_values[k]
+
+
+def _client(
+    kind: str,
+    host: str,
+    port: int,
+    deadline: float,
+    cards: list[tuple[str, str]],
+    token: str,
+    products: int,
+    seed: int,
+    out: list[float],
+    errors: list[int],
+) -> None:
+    rng = random.Random(seed)
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    auth = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+    def call(method: str, path: str, body: str | None = None, extra: dict[str, str] | None = None):
+        t = time.perf_counter()
+        conn.request(method, path, body=body, headers={**auth, **(extra or {})})
+        resp = conn.getresponse()
+        data = resp.read()
+        out.append(time.perf_counter() - t)
+        return resp.status, data
+
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        try:
+            if kind == "lookup":
+                card, _ = cards[rng.randrange(len(cards))]
+                status, data = call("GET", f"/api/v1/customers/lookup?card={card}")
+                if status != 200:
+                    errors.append(status)
+                    continue
+                cid = json.loads(data)["customer_id"]
+                status, _ = call("GET", f"/api/v1/customers/{cid}/history?card={card}")
+                if status != 200:
+                    errors.append(status)
+            else:
+                lines = [
+                    {"sku": f"SKU-{rng.randint(1, products):06d}", "qty": rng.randint(1, 2)}
+                    for _ in range(rng.randint(1, 4))
+                ]
+                body: dict[str, Any] = {"terminal_id": f"pos-{seed}", "currency": "EUR"}
+                if rng.random() < 0.7:
+                    body["customer_id"] = cards[rng.randrange(len(cards))][1]
+                body["lines"] = lines
+                status, _ = call(
+                    "POST",
+                    "/api/v1/sales",
+                    json.dumps(body),
+                    {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())},
+                )
+                if status != 201:
+                    errors.append(status)
+        except (OSError, http.client.HTTPException):
+            errors.append(0)
+            conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.close()
+
+
+def python_main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Python-threads HTTP load generator")
+    ap.add_argument("kind", choices=["lookup", "sale"])
+    ap.add_argument("base_url")
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--sample", type=Path, required=True)
+    ap.add_argument("--token", required=True)
+    ap.add_argument("--products", type=int, default=1000)
+    a = ap.parse_args(argv)
+    m = re.match(r"http://([^:/]+):(\d+)", a.base_url)
+    if not m:
+        raise SystemExit("base_url must be http://host:port")
+    cards = [tuple(line.split()[:2]) for line in a.sample.read_text().splitlines() if line]
+    t0 = time.monotonic()
+    deadline = t0 + a.seconds
+    lat: list[list[float]] = [[] for _ in range(a.clients)]
+    errs: list[list[int]] = [[] for _ in range(a.clients)]
+    threads = [
+        threading.Thread(
+            target=_client,
+            args=(
+                a.kind,
+                m.group(1),
+                int(m.group(2)),
+                deadline,
+                cards,
+                a.token,
+                a.products,
+                i + 1,
+                lat[i],
+                errs[i],
+            ),
+        )
+        for i in range(a.clients)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    values = sorted(v for chunk in lat for v in chunk)
+    print(
+        json.dumps(
+            {
+                "tool": "python-threads",
+                "requests": len(values),
+                "seconds": round(elapsed, 2),
+                "rps": len(values) / elapsed,
+                "p50_ms": percentile(values, 50) * 1000,
+                "p90_ms": percentile(values, 90) * 1000,
+                "p99_ms": percentile(values, 99) * 1000,
+                "max_ms": (values[-1] if values else 0.0) * 1000,
+                "errors": sum(len(e) for e in errs),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(python_main())

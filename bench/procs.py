@@ -1,0 +1,270 @@
+"""The processes under test: the edge as production runs it, and the bare baseline app.
+
+The edge is started as the systemd unit starts it (``passerelle run``: the supervisor, its
+gunicorn child with ``edge.runner.gunicorn_command``'s workers and threads, and the sync and
+print workers as threads), and its readiness is the ``READY=1`` it sends to systemd, caught on
+our own ``NOTIFY_SOCKET``. The baseline runs under the very same gunicorn command line, only
+the WSGI app changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from edge.config import Settings
+from edge.runner import gunicorn_command
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def child_env(**settings: object) -> dict[str, str]:
+    """This checkout's code first; PASSERELLE_* from ``settings`` only (none leaks in)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSERELLE_")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("NOTIFY_SOCKET", None)
+    for key, value in settings.items():
+        if value is not None:
+            env[f"PASSERELLE_{key.upper()}"] = str(value)
+    return env
+
+
+# ``python -m edge.cli`` that imports this checkout only. An editable install of *another*
+# checkout (a shared virtual environment) registers a meta-path finder that answers for any
+# module this checkout lacks (``sync.worker`` before the sync worker is merged, say) with that
+# other checkout's file; the supervisor would then run a mix of two trees. Dropping that
+# finder makes a missing module missing, which ``edge.runner`` reports and skips.
+EDGE_CLI = (
+    "import runpy, sys; "
+    "sys.meta_path[:] = [f for f in sys.meta_path "
+    "if 'Editable' not in getattr(f, '__name__', type(f).__name__)]; "
+    "runpy.run_module('edge.cli', run_name='__main__', alter_sys=True)"
+)
+
+
+def edge_settings(db_path: Path, port: int, mqtt_url: str) -> dict[str, Any]:
+    return {
+        "db_path": db_path,
+        "http_port": port,
+        "http_host": "127.0.0.1",
+        "mqtt_url": mqtt_url,
+        "store_id": "S001",
+        "secret_key": "bench-only-session-key",
+        "log_level": "WARNING",
+        # The kiosk's per-address lookup limit protects a real store from card enumeration;
+        # all 16 benchmark clients come from 127.0.0.1, so it is lifted for the run.
+        "rate_limit_lookup": "1000000/second",
+    }
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+    started: float
+    ready_after: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM (what systemd sends), then SIGKILL of our own process group if it hangs."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)  # stray children of our own group
+
+
+class NotifySocket:
+    """A stand-in for systemd's notify socket: records when READY=1 arrives."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="bench-notify-")
+        self.path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+
+    def wait_ready(self, timeout: float) -> float | None:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                msg = self.sock.recv(4096).decode()
+            except TimeoutError:
+                return None
+            if "READY=1" in msg.split("\n"):
+                return time.monotonic()
+        return None
+
+    def close(self) -> None:
+        self.sock.close()
+        Path(self.path).unlink(missing_ok=True)
+        os.rmdir(self.dir)
+
+
+def start_edge(
+    settings: dict[str, Any], log: Path, *, args: tuple[str, ...] = ("run",), timeout: float = 60
+) -> Proc:
+    """``passerelle run`` (or another command); waits for READY=1 when it is ``run``."""
+    notify = NotifySocket()
+    env = child_env(**settings)
+    env["NOTIFY_SOCKET"] = notify.path
+    fh = open(log, "ab")  # noqa: SIM115 - the child owns it for its life
+    t0 = time.monotonic()
+    popen = subprocess.Popen(
+        [sys.executable, "-c", EDGE_CLI, *args],
+        env=env,
+        cwd=ROOT,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    fh.close()
+    proc = Proc("edge", popen, log, t0)
+    try:
+        if args[0] == "run":
+            at = notify.wait_ready(timeout)
+            if at is None:
+                proc.stop()
+                raise RuntimeError(f"the edge did not become ready; see {log}")
+            proc.ready_after = at - t0
+    finally:
+        notify.close()
+    return proc
+
+
+def start_baseline(db_path: Path, port: int, log: Path, timeout: float = 30) -> Proc:
+    """The minimal app under the edge's own gunicorn command line (same workers, threads)."""
+    settings = Settings(http_port=port, http_host="127.0.0.1", db_path=db_path)
+    cmd = gunicorn_command(settings)
+    cmd[cmd.index("edge.wsgi:app")] = "bench.baseline_app:app"
+    env = child_env()
+    env["BENCH_DB_PATH"] = str(db_path)
+    fh = open(log, "ab")  # noqa: SIM115
+    t0 = time.monotonic()
+    popen = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    fh.close()
+    proc = Proc("baseline", popen, log, t0)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if popen.poll() is not None:
+            raise RuntimeError(f"the baseline app died; see {log}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                proc.ready_after = time.monotonic() - t0
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    proc.stop()
+    raise RuntimeError(f"the baseline app did not answer; see {log}")
+
+
+def wait_http(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+# -- footprint --------------------------------------------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+            out += [int(c) for c in text]
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return out
+
+
+def tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop(0)
+        pids.append(p)
+        todo += children(p)
+    return pids
+
+
+def describe(pid: int) -> dict[str, Any] | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    rss_kb = int(fields.get("VmRSS", "0 kB").split()[0])
+    hwm_kb = int(fields.get("VmHWM", "0 kB").split()[0])
+    args = [a.decode(errors="replace") for a in cmdline if a]
+    if "gunicorn" in " ".join(args):
+        role = "gunicorn worker" if children(pid) == [] and pid != 0 else "gunicorn master"
+    elif EDGE_CLI in args:
+        role = "passerelle " + " ".join(args[args.index(EDGE_CLI) + 1 :])
+    else:
+        role = " ".join(args)[:60]
+    return {
+        "pid": pid,
+        "role": role,
+        "rss_mb": round(rss_kb / 1024, 1),
+        "peak_rss_mb": round(hwm_kb / 1024, 1),
+        "threads": int(fields.get("Threads", "0").strip() or 0),
+    }
+
+
+def footprint(pid: int) -> list[dict[str, Any]]:
+    return [d for p in tree(pid) if (d := describe(p)) is not None]
+
+
+# -- CPU accounting ---------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine spent busy (all cores, every process) since boot."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / TICK
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live descendants."""
+    total = 0.0
+    for p in tree(pid):
+        try:
+            parts = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += (int(parts[11]) + int(parts[12])) / TICK
+    return total
