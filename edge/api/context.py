@@ -1,9 +1,16 @@
 """Per-request access to the database, the settings and the caller, for the API and the
-screens. The connection lives for one request (flaskr's ``get_db`` on ``g``)."""
+screens.
+
+A request borrows its thread's connection (flaskr's ``get_db`` on ``g``, kept open between
+the requests of one server thread): opening a connection and setting its six pragmas cost
+about a third of a millisecond, a fifth of a loyalty lookup. The connection is handed back
+outside any transaction, so the next request starts clean.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from typing import Any
 
 from flask import current_app, g, request, session
@@ -16,17 +23,36 @@ from edge.errors import Unauthorized
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+_threads = threading.local()
+
+
 def get_db() -> sqlite3.Connection:
     if "db" not in g:
-        g.db = db.connect(current_app.config["DB_PATH"])
+        path = current_app.config["DB_PATH"]
+        cached: tuple[str, sqlite3.Connection] | None = getattr(_threads, "conn", None)
+        if cached is not None and cached[0] == path:
+            g.db = cached[1]
+        else:
+            if cached is not None:
+                cached[1].close()  # another app's database (tests): at most one per thread
+            g.db = db.connect(path)
+            _threads.conn = (path, g.db)
     conn: sqlite3.Connection = g.db
     return conn
 
 
 def close_db(_exc: BaseException | None = None) -> None:
-    conn = g.pop("db", None)
-    if conn is not None:
-        conn.close()
+    conn: sqlite3.Connection | None = g.pop("db", None)
+    if conn is not None and conn.in_transaction:
+        conn.rollback()  # never hand a transaction to the next request
+
+
+def token_principal(token: str) -> Principal | None:
+    """The token's principal, looked up once per request (the rate limiter asks too)."""
+    memo: dict[str, Principal | None] = g.setdefault("token_principals", {})
+    if token not in memo:
+        memo[token] = principal_for_token(get_db(), token)
+    return memo[token]
 
 
 def settings() -> Settings:
@@ -66,7 +92,7 @@ def authenticate() -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("use Authorization: Bearer <token>", field="Authorization")
-        principal = principal_for_token(get_db(), token.strip())
+        principal = token_principal(token.strip())
         if principal is None:
             raise Unauthorized(
                 "unknown or revoked token", field="Authorization", code="invalid_token"

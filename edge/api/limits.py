@@ -17,8 +17,7 @@ from typing import Any
 from flask import Flask, request, session
 from flask_limiter import Limiter
 
-from edge.api.context import get_db
-from edge.auth import principal_for_token
+from edge.api.context import token_principal
 from edge.config import Settings
 
 # operation name → the setting that holds its limit ("30/minute"). Operations that are not
@@ -36,7 +35,7 @@ def terminal_key() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        principal = principal_for_token(get_db(), token.strip())
+        principal = token_principal(token.strip())
         return f"terminal:{principal.name}" if principal else "terminal:invalid"
     data = session.get("principal")
     if isinstance(data, dict) and data.get("name"):
