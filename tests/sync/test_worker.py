@@ -65,6 +65,12 @@ def test_sync_status_command_and_readyz(
     web.publish(web.make("customer.upserted"))
     web.publish_raw("passerelle/v1/chain/down/customer.upserted", b"{oops")
     wait_applied(edge_db, 1)
+    # The bad message may still be on its way when the good one is applied.
+    wait_until(
+        lambda: scalar(edge_db, "SELECT COUNT(*) FROM dead_letters") == 1,
+        10,
+        what="the bad message dead-lettered",
+    )
     wait_until(lambda: state.link(edge_db)["connected"], 10, what="link state up")
     monkeypatch.setenv("PASSERELLE_DB_PATH", str(db_path))
     out = CliRunner().invoke(cli, ["sync", "status"])
