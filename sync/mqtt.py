@@ -20,7 +20,7 @@ from paho.mqtt.properties import Properties
 from edge.config import Settings
 from sync import contract
 
-MAX_INFLIGHT = 100
+MAX_INFLIGHT = 1000
 RECONNECT_MIN_DELAY = 1
 RECONNECT_MAX_DELAY = 30
 

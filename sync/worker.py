@@ -38,7 +38,7 @@ from sync.consumer import HandlerFailed, Inbox, Outcome
 
 log = logging.getLogger("passerelle.sync")
 
-PUBLISH_BATCH = 100  # at most paho's in-flight window
+PUBLISH_BATCH = 1000  # at most paho's in-flight window: one commit (fsync) per 1000 acks
 PUBACK_TIMEOUT = 10.0
 IDLE_POLL = 0.1  # how often an idle publisher looks at the outbox (HTTP writes it)
 STATUS_INTERVAL = 30.0  # the contract asks for at least every 60 s

@@ -177,7 +177,7 @@ def test_sync_killed_after_puback_before_mark(
 ) -> None:
     conn = db.connect(db_path)
     add_sales(conn, 300)
-    edge_proc.start("worker", "sync", fault="after_puback_before_mark:2")
+    edge_proc.start("worker", "sync", fault="after_puback_before_mark:1")
     wait_until(edge_proc.killed_itself, 30, what="the fault point's kill")
     arrived_before = sum(collector.ids().values())
     assert outbox.backlog(conn)[0] > 0  # acked by the broker, not marked: the window
