@@ -124,6 +124,20 @@ def children_cpu_since(before: os.times_result) -> float:
     )
 
 
+def run_bare_paho(*args: str) -> tuple[float, float]:
+    """Run the bare paho baseline (``bench.mqtt``) as its own process: (seconds, CPU seconds)."""
+    t = time.monotonic()
+    cpu0 = os.times()
+    subprocess.run(
+        [sys.executable, "-m", "bench.mqtt", *args],
+        cwd=ROOT,
+        env=procs.child_env(),
+        check=True,
+        capture_output=True,
+    )
+    return time.monotonic() - t, children_cpu_since(cpu0)
+
+
 def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
@@ -398,28 +412,9 @@ class Bench:
         mqtt.publish_all("127.0.0.1", self.broker.port, [(tp, pl) for tp, pl, _ in events])
         publish_s = time.monotonic() - t
         say("catch-up: bare paho subscriber")
-        t = time.monotonic()
-        cpu0 = os.times()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.mqtt",
-                "subscribe",
-                "--port",
-                str(self.broker.port),
-                "--client-id",
-                base_id,
-                "--count",
-                str(n),
-            ],
-            cwd=ROOT,
-            env=procs.child_env(),
-            check=True,
-            capture_output=True,
+        base_s, base_cpu = run_bare_paho(
+            "subscribe", "--port", str(self.broker.port), "--client-id", base_id, "--count", str(n)
         )
-        base_s = time.monotonic() - t
-        base_cpu = children_cpu_since(cpu0)
         say("catch-up: passerelle worker sync")
         conn = db.connect(self.work)
         try:
@@ -572,26 +567,9 @@ class Bench:
             payloads.write_text("".join(json.dumps(m) + "\n" for m in msgs))
             del msgs
             say("outbox drain: bare paho publisher")
-            t = time.monotonic()
-            cpu0 = os.times()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "bench.mqtt",
-                    "publish",
-                    "--port",
-                    str(self.broker.port),
-                    "--file",
-                    str(payloads),
-                ],
-                cwd=ROOT,
-                env=procs.child_env(),
-                check=True,
-                capture_output=True,
+            base_s, base_cpu = run_bare_paho(
+                "publish", "--port", str(self.broker.port), "--file", str(payloads)
             )
-            base_s = time.monotonic() - t
-            base_cpu = children_cpu_since(cpu0)
             say("outbox drain: passerelle worker sync")
             unsent = "SELECT COUNT(*) FROM outbox WHERE source = '/stores/S001' AND sent_at IS NULL"
             t = time.monotonic()
