@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,10 @@ def chromium_path() -> str:
     return path
 
 
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 @dataclass
 class Shop:
     """One running edge: its URL, database and demo data."""
@@ -79,6 +83,50 @@ class Shop:
                 inbox.HANDLERS[type_](c, data, ctx)
         finally:
             c.close()
+
+    def offer(
+        self,
+        offer_id: str,
+        title: dict[str, str],
+        kind: str,
+        value: int,
+        min_total: int = 0,
+        skus: list[str] | None = None,
+    ) -> None:
+        """An offer valid from yesterday for 30 days (``offer.upserted``)."""
+        now = datetime.now(UTC)
+        self.deliver(
+            "offer.upserted",
+            {
+                "offer_id": offer_id,
+                "version": 1,
+                "title": title,
+                "kind": kind,
+                "value": value,
+                "min_total": min_total,
+                "skus": skus or [],
+                "valid_from": iso(now - timedelta(days=1)),
+                "valid_until": iso(now + timedelta(days=30)),
+                "active": True,
+            },
+        )
+
+    def coupon(
+        self, coupon_id: str, offer_id: str, code: str, customer_id: str | None, channel: str
+    ) -> None:
+        """One single-use code of an offer, issued an hour ago (``coupon.issued``)."""
+        self.deliver(
+            "coupon.issued",
+            {
+                "coupon_id": coupon_id,
+                "offer_id": offer_id,
+                "code": code,
+                "customer_id": customer_id,
+                "max_uses": 1,
+                "issued_at": iso(datetime.now(UTC) - timedelta(hours=1)),
+                "channel": channel,
+            },
+        )
 
     def place_order(self, data: dict[str, Any]) -> dict[str, Any]:
         self.deliver("order.placed", data)

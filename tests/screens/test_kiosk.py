@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.screens.conftest import (
     check_accessibility,
+    iso,
     kiosk_page,
     scan,
     screenshot,
@@ -19,39 +20,11 @@ from tests.screens.conftest import (
 pytestmark = pytest.mark.browser
 
 
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def test_card_scan_shows_member_points_and_both_channels(new_page, shop):
-    now = datetime.now(UTC)
-    shop.deliver(
-        "offer.upserted",
-        {
-            "offer_id": "OFF-10",
-            "version": 1,
-            "title": {"fr": "10 % sur tout le magasin", "en": "10% off everything"},
-            "kind": "percent",
-            "value": 10,
-            "min_total": 0,
-            "skus": [],
-            "valid_from": iso(now - timedelta(days=1)),
-            "valid_until": iso(now + timedelta(days=30)),
-            "active": True,
-        },
+    shop.offer(
+        "OFF-10", {"fr": "10 % sur tout le magasin", "en": "10% off everything"}, "percent", 10
     )
-    shop.deliver(
-        "coupon.issued",
-        {
-            "coupon_id": "cp-elodie10",
-            "offer_id": "OFF-10",
-            "code": "ELODIE10",
-            "customer_id": "c-0001",
-            "max_uses": 1,
-            "issued_at": iso(now - timedelta(hours=1)),
-            "channel": "email",
-        },
-    )
+    shop.coupon("cp-elodie10", "OFF-10", "ELODIE10", "c-0001", "email")
     page = kiosk_page(new_page, shop)
     expect(page.locator("#welcome-title")).to_have_text("Bienvenue !")
     check_accessibility(page)
@@ -144,37 +117,12 @@ def test_banner_when_the_link_to_the_online_store_is_down(new_page, shop):
 
 def test_a_scanned_coupon_code_says_what_it_gives_and_never_whose(new_page, shop):
     now = datetime.now(UTC)
-    shop.deliver(
-        "offer.upserted",
-        {
-            "offer_id": "OFF-5",
-            "version": 1,
-            "title": {"fr": "5 € offerts", "en": "5 EUR off"},
-            "kind": "amount",
-            "value": 500,
-            "min_total": 2000,
-            "skus": [],
-            "valid_from": iso(now - timedelta(days=1)),
-            "valid_until": iso(now + timedelta(days=30)),
-            "active": True,
-        },
-    )
+    shop.offer("OFF-5", {"fr": "5 € offerts", "en": "5 EUR off"}, "amount", 500, min_total=2000)
     for coupon_id, code, customer in (
         ("cp-anyone", "BIENVENUE5", None),
         ("cp-j", "JAMES5", "c-0002"),
     ):
-        shop.deliver(
-            "coupon.issued",
-            {
-                "coupon_id": coupon_id,
-                "offer_id": "OFF-5",
-                "code": code,
-                "customer_id": customer,
-                "max_uses": 1,
-                "issued_at": iso(now - timedelta(hours=1)),
-                "channel": "sms",
-            },
-        )
+        shop.coupon(coupon_id, "OFF-5", code, customer, "sms")
     shop.deliver(
         "coupon.redeemed",
         {

@@ -4,7 +4,6 @@ enrolment, the language switch of the staff screens."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -12,10 +11,6 @@ from playwright.sync_api import expect
 from tests.screens.conftest import check_accessibility, scan, screenshot, staff_login, text
 
 pytestmark = pytest.mark.browser
-
-
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 MUG = "3760123450017"  # 12,90 €
@@ -136,34 +131,14 @@ def test_wrong_pin_and_wrong_role(new_page, shop):
 
 
 def test_coupon_codes_at_the_till(new_page, shop):
-    now = datetime.now(UTC)
-    shop.deliver(
-        "offer.upserted",
-        {
-            "offer_id": "OFF-MUG",
-            "version": 1,
-            "title": {"fr": "20 % sur les mugs", "en": "20% off mugs"},
-            "kind": "percent",
-            "value": 20,
-            "min_total": 0,
-            "skus": ["SKU-MUG"],
-            "valid_from": iso(now - timedelta(days=1)),
-            "valid_until": iso(now + timedelta(days=30)),
-            "active": True,
-        },
+    shop.offer(
+        "OFF-MUG",
+        {"fr": "20 % sur les mugs", "en": "20% off mugs"},
+        "percent",
+        20,
+        skus=["SKU-MUG"],
     )
-    shop.deliver(
-        "coupon.issued",
-        {
-            "coupon_id": "cp-mug20",
-            "offer_id": "OFF-MUG",
-            "code": "MUG20",
-            "customer_id": None,
-            "max_uses": 1,
-            "issued_at": iso(now - timedelta(hours=1)),
-            "channel": "sms",
-        },
-    )
+    shop.coupon("cp-mug20", "OFF-MUG", "MUG20", None, "sms")
     page = staff_login(new_page, shop, "pos", "st-ines")
     scan(page, MUG)
     expect(page.locator("#basket-lines tr")).to_have_count(1)
