@@ -31,13 +31,6 @@ def mask_phone(value: str | None) -> str | None:
     return value[:3] + "•" * max(0, len(value) - 5) + value[-2:]
 
 
-def mask_email(value: str | None) -> str | None:
-    if not value or "@" not in value:
-        return value
-    local, _, domain = value.partition("@")
-    return local[:1] + "•••@" + domain
-
-
 def find(
     conn: sqlite3.Connection,
     *,
