@@ -185,11 +185,15 @@ def _client(client_id: str, *, persistent: bool) -> mqtt.Client:
     return client
 
 
-def _connect(client: mqtt.Client, host: str, port: int, *, persistent: bool) -> None:
+def _connect(
+    client: mqtt.Client, host: str, port: int, *, persistent: bool, receive_maximum: int = 0
+) -> None:
     props = None
     if persistent:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY
+        if receive_maximum:
+            props.ReceiveMaximum = receive_maximum
     client.connect(host, port, keepalive=60, clean_start=not persistent, properties=props)
 
 
@@ -251,8 +255,13 @@ def register_session(host: str, port: int, client_id: str, filters: list[str]) -
     client.loop_stop()
 
 
-def count_messages(host: str, port: int, client_id: str, expected: int, timeout: float) -> float:
-    """Resume the persistent session and count QoS 1 messages until ``expected`` arrived."""
+def count_messages(
+    host: str, port: int, client_id: str, expected: int, timeout: float, receive_maximum: int = 0
+) -> float:
+    """Resume the persistent session and count QoS 1 messages until ``expected`` arrived.
+
+    ``receive_maximum``: the in-flight window the client asks for (the edge's own, so that
+    both are sent the same way by the broker); 0 leaves the broker's default."""
     done = threading.Event()
     got = 0
 
@@ -265,7 +274,7 @@ def count_messages(host: str, port: int, client_id: str, expected: int, timeout:
     client = _client(client_id, persistent=True)
     client.on_message = on_message
     t0 = time.monotonic()
-    _connect(client, host, port, persistent=True)
+    _connect(client, host, port, persistent=True, receive_maximum=receive_maximum)
     client.loop_start()
     finished = done.wait(timeout)
     elapsed = time.monotonic() - t0
@@ -284,12 +293,15 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--client-id", required=True)
     s.add_argument("--count", type=int, required=True)
     s.add_argument("--timeout", type=float, default=600)
+    s.add_argument("--receive-maximum", type=int, default=0)
     p = sub.add_parser("publish")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--file", type=Path, required=True, help="JSON lines of [topic, payload]")
     a = ap.parse_args(argv)
     if a.cmd == "subscribe":
-        secs = count_messages("127.0.0.1", a.port, a.client_id, a.count, a.timeout)
+        secs = count_messages(
+            "127.0.0.1", a.port, a.client_id, a.count, a.timeout, a.receive_maximum
+        )
         print(json.dumps({"seconds_connected": secs, "messages": a.count}))
     else:
         msgs = [

@@ -45,6 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
 
+PHASES = ("lookup", "sale", "catchup", "drain")
+
+
 @dataclass
 class Config:
     mode: str = "full"
@@ -60,6 +63,7 @@ class Config:
     out_dir: Path = RESULTS
     tool: str | None = None
     broker_inflight: int | None = None
+    phases: tuple[str, ...] = PHASES
 
 
 QUICK = dict(
@@ -412,8 +416,18 @@ class Bench:
         mqtt.publish_all("127.0.0.1", self.broker.port, [(tp, pl) for tp, pl, _ in events])
         publish_s = time.monotonic() - t
         say("catch-up: bare paho subscriber")
+        from sync.mqtt import RECEIVE_MAXIMUM
+
         base_s, base_cpu = run_bare_paho(
-            "subscribe", "--port", str(self.broker.port), "--client-id", base_id, "--count", str(n)
+            "subscribe",
+            "--port",
+            str(self.broker.port),
+            "--client-id",
+            base_id,
+            "--count",
+            str(n),
+            "--receive-maximum",
+            str(RECEIVE_MAXIMUM),
         )
         say("catch-up: passerelle worker sync")
         conn = db.connect(self.work)
@@ -446,6 +460,7 @@ class Bench:
             "broker": f"max_queued_messages {mqtt.QUEUE_LIMIT}, max_queued_bytes 0, "
             f"max_inflight_messages {self.cfg.broker_inflight or '20 (default)'}, "
             "persistence false",
+            "receive_maximum": RECEIVE_MAXIMUM,
             "how": "both from process spawn: the edge's `passerelle worker sync` until the inbox "
             "holds every event (applied, ignored or dead-lettered, each committed before its "
             "ack); the baseline until it counted every message",
@@ -771,12 +786,18 @@ class Bench:
         try:
             self.prepare()
             self.cold_start()
-            tool = self.choose_tool()
-            self.lookup(tool)
-            self.sale(tool)
+            phases = self.cfg.phases
+            if "lookup" in phases or "sale" in phases:
+                tool = self.choose_tool()
+                if "lookup" in phases:
+                    self.lookup(tool)
+                if "sale" in phases:
+                    self.sale(tool)
             self.stop_servers()
-            self.catchup()
-            self.drain()
+            if "catchup" in phases:
+                self.catchup()
+            if "drain" in phases:
+                self.drain()
         finally:
             self.stop_servers()
             if self.broker is not None:
@@ -802,6 +823,11 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="Mosquitto's max_inflight_messages (default: Mosquitto's own, 20)",
     )
+    ap.add_argument(
+        "--phases",
+        help=f"comma-separated phases to run (default all: {','.join(PHASES)}); the data set "
+        "and the cold start always run (the cold start makes the edge's MQTT session)",
+    )
     a = ap.parse_args(argv)
     cfg = Config()
     if a.quick:
@@ -816,6 +842,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg.seconds = a.seconds
     if a.events:
         cfg.events = a.events
+    if a.phases:
+        chosen = tuple(p.strip() for p in a.phases.split(",") if p.strip())
+        unknown = sorted(set(chosen) - set(PHASES))
+        if unknown:
+            ap.error(f"--phases: unknown {', '.join(unknown)} (choose from {', '.join(PHASES)})")
+        cfg.phases = chosen
     if a.broker_inflight:
         cfg.broker_inflight = a.broker_inflight
     Bench(cfg).run()

@@ -16,9 +16,13 @@ _NAME, _, _NTH = _SPEC.partition(":")
 _COUNT = {"n": 0}
 
 
-def point(name: str) -> None:
+def point(name: str, *, parent: bool = False) -> None:
+    """``parent``: the point is in a helper process (the inbox applier) whose crash stands for
+    the whole edge's, so the process that started it is killed first."""
     if not _NAME or name != _NAME:
         return
     _COUNT["n"] += 1
     if _COUNT["n"] >= int(_NTH or 1):
+        if parent:
+            os.kill(os.getppid(), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)

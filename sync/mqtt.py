@@ -20,7 +20,12 @@ from paho.mqtt.properties import Properties
 from edge.config import Settings
 from sync import contract
 
-MAX_INFLIGHT = 1000
+MAX_INFLIGHT = 1000  # our QoS 1 publishes awaiting PUBACK (the outbox drain)
+# MQTT 5's Receive Maximum: how many unacknowledged down-events the broker may send us.
+# Without it, Mosquitto sends 20 at a time (its max_inflight_messages); acknowledging only
+# after each commit, the edge would then commit (and fsync) every 20 events. Two applier
+# batches' worth (sync/applier.py) lets the broker send the next batch during a commit.
+RECEIVE_MAXIMUM = 4000
 RECONNECT_MIN_DELAY = 1
 RECONNECT_MAX_DELAY = 30
 
@@ -69,6 +74,7 @@ def connect(client: mqtt.Client, settings: Settings) -> None:
     if settings.mqtt_protocol == "5":
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = settings.mqtt_session_expiry
+        props.ReceiveMaximum = RECEIVE_MAXIMUM
         kwargs["clean_start"] = False
         kwargs["properties"] = props
     client.connect_async(settings.mqtt_host, settings.mqtt_port, **kwargs)

@@ -1,24 +1,29 @@
 """The sync worker: the one place where the store database meets MQTT.
 
-Three threads, each with one job (STYLE.md, "A long-running MQTT service"):
+Threads and one process, each with one job (STYLE.md, "A long-running MQTT service"):
 
 - paho's network loop (``loop_start``): reads and writes sockets, reconnects with a backoff.
-  Its callbacks do no database work: ``on_message`` only hands the message to the writer.
-- the inbox writer: takes received messages from a queue in batches, applies them in one
-  ``db.write`` transaction with their ``(source, id)`` records and stream sequences, then
-  acknowledges them (``client.ack``). It also fetches gaps from the backfill endpoint.
+  Its callbacks do no database work: ``on_message`` only queues the message's bytes.
+- the forwarder: hands the queued messages to the inbox applier, many per pipe write.
+- the inbox applier (``sync/applier.py``, a process of its own so that applying and receiving
+  run on two cores): applies them in ``db.write`` transactions with their ``(source, id)``
+  records and stream sequences, and fetches gaps from the backfill endpoint.
+- the acknowledger: passes to paho (``client.ack``) the message ids the applier reports as
+  committed, and only those.
 - the caller's thread (``run``): publishes the outbox in sequence order and marks rows sent
   only after PUBACK, answers ``replay.requested``, keeps the retained status and the link
   state in ``sync_state`` fresh. HTTP workers never touch paho (RELIABILITY.md #3).
 
-On stop (SIGTERM through the runner): the writer finishes its batch, the offline status is
-published, the client disconnects, the loop stops and the database connections close.
+On stop (SIGTERM through the runner): the applier commits its batch, which is acknowledged,
+the offline status is published, the client disconnects, the loop stops and the database
+connection closes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import multiprocessing as mp
 import queue
 import sqlite3
 import threading
@@ -31,10 +36,9 @@ import paho.mqtt.client as mqtt
 from edge import db, faults, outbox, state
 from edge.config import Settings
 from edge.inbox import REPLAY_KEY
-from sync import contract
+from sync import applier, contract
 from sync import mqtt as link
-from sync.backfill import Backfill, BackfillError
-from sync.consumer import HandlerFailed, Inbox, Outcome
+from sync.consumer import Outcome
 
 log = logging.getLogger("passerelle.sync")
 
@@ -43,10 +47,8 @@ PUBACK_TIMEOUT = 10.0
 IDLE_POLL = 0.1  # how often an idle publisher looks at the outbox (HTTP writes it)
 STATUS_INTERVAL = 30.0  # the contract asks for at least every 60 s
 LINK_STATE_INTERVAL = 5.0  # heartbeat for /readyz (a silent worker counts as down after 90 s)
-WRITER_BATCH = 500
-GAP_WAIT = 1.0  # a gap may close by itself (a redelivery in flight) before we fetch it
-BACKFILL_RETRY_MAX = 60.0
-WRITER_ATTEMPTS = 3
+FORWARD_BATCH = 1000  # messages per pipe write to the applier
+APPLIER_START_TIMEOUT = 60.0
 
 
 @dataclass
@@ -60,51 +62,36 @@ class Counters:
     backfilled: int = 0
 
 
-@dataclass
-class _Gap:
-    since: float
-    last: int = 0
-    next_try: float = 0.0
-    failures: int = 0
-
-
 class SyncWorker:
     def __init__(self, settings: Settings, stop: threading.Event) -> None:
         self.settings = settings
         self.stop = stop
         self.prefix = settings.topic_prefix
         self.source = contract.up_source(settings.store_id)
-        self.inbox = Inbox(settings.store_id, self.prefix)
         self.status_topics = contract.web_status_topics(self.prefix, settings.store_id)
         self.counters = Counters()
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # SUBACK of this connection received
-        self.failed = False  # the inbox writer gave up: run() raises after the shutdown
+        self.failed = False  # the inbox applier gave up: run() raises after the shutdown
         self.refused: str | None = None  # the broker's last refusal (bad credentials, ...)
         self._generation = 0  # bumped at each (re)connection: acks never cross connections
         self._gen_lock = threading.Lock()
         self._announce = threading.Event()  # set by on_connect: publish status, write state
-        self._queue: queue.Queue[tuple[str, int, Any]] = queue.Queue()
+        self._queue: queue.SimpleQueue[applier.Item | None] = queue.SimpleQueue()
         self._last_sync: str | None = None
-        self._gaps: dict[str, _Gap] = {}
-        self._resync: set[str] = set()
+        self._stopping = False
         self.pub_conn = db.open_database(settings.db_path)
-        self.writer_conn = db.connect(settings.db_path)
-        self.backfill: Backfill | None = None
-        if settings.online_store_url:
-            self.backfill = Backfill(
-                settings.online_store_url,
-                settings.online_store_token,
-                page_size=settings.backfill_page_size,
-                timeout=settings.backfill_timeout,
-            )
         self.client = link.make_client(settings)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *_a: self.subscribed.set()
         self._status_topic_set = frozenset(self.status_topics.values())
-        self._writer = threading.Thread(target=self._writer_loop, name="sync-inbox", daemon=True)
+        self._applier: Any = None  # multiprocessing's SpawnProcess, started by run()
+        self._forwarder = threading.Thread(
+            target=self._forward_loop, name="sync-forward", daemon=True
+        )
+        self._acker = threading.Thread(target=self._ack_loop, name="sync-ack", daemon=True)
 
     # -- paho callbacks (network thread: no database work, no blocking) ----------------------
 
@@ -123,7 +110,7 @@ class SyncWorker:
         if not flags.session_present:
             # A new store, an expired session, or a broker that lost it (RELIABILITY #4, #7):
             # what was queued for us is gone, so fetch everything after the last applied.
-            self._queue.put(("resync", self._generation, None))
+            self._queue.put(applier.Item("resync", self._generation))
         log.info(
             "MQTT connected to %s:%s (session %s)",
             self.settings.mqtt_host,
@@ -145,157 +132,95 @@ class SyncWorker:
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         # Routed here rather than by message_callback_add: no topic matching per message on
         # the catch-up path, where this thread's time is the budget.
-        kind = "status" if msg.topic in self._status_topic_set else "event"
-        self._queue.put((kind, self._generation, msg))
+        topic = msg.topic
+        kind = "status" if topic in self._status_topic_set else "event"
+        self._queue.put(applier.Item(kind, self._generation, topic, msg.payload, msg.mid, msg.qos))
 
-    # -- the inbox writer --------------------------------------------------------------------
+    # -- the inbox applier (a process of its own: sync/applier.py) ----------------------------
 
-    def _writer_loop(self) -> None:
-        with db.write(self.writer_conn):
-            self.inbox.ensure_streams(self.writer_conn)
-        while True:
+    def _start_applier(self) -> None:
+        ctx = mp.get_context("spawn")  # never fork a process that runs threads
+        to_applier_r, self._to_applier = ctx.Pipe(duplex=False)
+        self._from_applier, from_applier_w = ctx.Pipe(duplex=False)
+        self._applier = ctx.Process(
+            target=applier.main,
+            args=(self.settings, to_applier_r, from_applier_w, self.settings.log_level),
+            name="passerelle-applier",
+            daemon=True,
+        )
+        self._applier.start()
+        # Our copies of the child's ends: closed, so that its death reads as EOF here.
+        to_applier_r.close()
+        from_applier_w.close()
+        # Subscribe only once the applier can take messages: what the broker sends on
+        # connecting (a new session's resync first) is then applied at once.
+        first = None
+        if self._from_applier.poll(APPLIER_START_TIMEOUT):
             try:
-                first = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                if self.stop.is_set():
-                    return
-                self._check_gaps()
-                continue
-            if first[0] == "stop":
-                return
-            batch = [first]
-            while len(batch) < WRITER_BATCH:
+                first = self._from_applier.recv()
+            except EOFError:
+                first = None
+        if not isinstance(first, applier.Ready):
+            reason = first.reason if isinstance(first, applier.Failed) else "no answer"
+            self._applier.terminate()
+            raise RuntimeError(f"the inbox applier did not start: {reason}")
+        self._forwarder.start()
+        self._acker.start()
+
+    @property
+    def applier_pid(self) -> int | None:
+        return self._applier.pid if self._applier is not None else None
+
+    def _forward_loop(self) -> None:
+        """Hand what paho received to the applier, many messages per pipe write."""
+        while True:
+            items: list[applier.Item] = []
+            item = self._queue.get()
+            while item is not None:
+                items.append(item)
+                if len(items) >= FORWARD_BATCH:
+                    break
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item[0] == "stop":
-                    self._queue.put(item)
-                    break
-                batch.append(item)
-            for attempt in range(1, WRITER_ATTEMPTS + 1):
-                try:
-                    self._apply_batch(batch)
-                    break
-                except sqlite3.Error:
-                    # Nothing was acknowledged; the transaction rolled back whole.
-                    log.exception("inbox batch failed (attempt %d)", attempt)
-                    if attempt == WRITER_ATTEMPTS:
-                        # Stop the whole worker: the runner exits, systemd restarts it, and
-                        # the broker delivers the unacknowledged messages again.
-                        self.failed = True
-                        self.stop.set()
-                        return
-                    time.sleep(0.5 * attempt)
-            self._check_gaps()
-
-    def _apply_batch(self, batch: list[tuple[str, int, Any]]) -> None:
-        try:
-            out = self._apply_once(batch, careful=False)
-        except HandlerFailed:
-            # Rolled back whole; again with a savepoint per event, so that the event whose
-            # handler fails is dead-lettered alone.
-            out = self._apply_once(batch, careful=True)
-        faults.point("after_apply_before_ack")
-        with self._gen_lock:
-            generation = self._generation
-        for kind, gen, msg in batch:
-            # A mid from an earlier connection may name another message now: never ack it;
-            # the broker redelivers, and the inbox sees a duplicate.
-            if kind in ("event", "status") and msg.qos > 0 and gen == generation:
-                self.client.ack(msg.mid, msg.qos)
-        self.counters.inbox.add(out)
-        if out.applied or out.ignored:
-            self._last_sync = db.now_iso()
-
-    def _apply_once(self, batch: list[tuple[str, int, Any]], careful: bool) -> Outcome:
-        out = Outcome()
-        with db.write(self.writer_conn) as conn, self.inbox.batch(conn, careful=careful):
-            for kind, _gen, msg in batch:
-                if kind == "event":
-                    out.add(self.inbox.receive(conn, msg.topic, msg.payload))
-                elif kind == "status":
-                    self._apply_status(conn, msg)
-                elif kind == "resync":
-                    self._resync.update(self.inbox.sources)
-        self.counters.received += sum(1 for kind, _g, _m in batch if kind == "event")
-        return out
-
-    def _apply_status(self, conn: sqlite3.Connection, msg: mqtt.MQTTMessage) -> None:
-        source = next((s for s, t in self.status_topics.items() if t == msg.topic), None)
-        try:
-            payload = contract.parse(msg.payload)
-            contract.validate_status(payload)
-        except contract.ContractError as exc:
-            conn.execute(
-                "INSERT INTO dead_letters (received_at, topic, source, reason, payload) "
-                "VALUES (?,?,?,?,?)",
-                (db.now_iso(), msg.topic, source, f"status: {exc}", msg.payload[:4096].hex()),
-            )
-            return
-        if source is not None:
-            self.inbox.record_remote(conn, source, int(payload["last_sequence"]))
-
-    def _check_gaps(self) -> None:
-        """Fetch what a gap, a tail gap or a lost session left missing, after a short wait."""
-        now = time.monotonic()
-        streams = self.inbox.streams(self.writer_conn)
-        for source in self.inbox.sources:
-            s = streams.get(source)
-            if s is None:
-                continue
-            behind = (
-                s["pending"] > 0 or s["remote_sequence"] > s["last_sequence"]
-            ) or source in self._resync
-            if not behind:
-                self._gaps.pop(source, None)
-                continue
-            gap = self._gaps.setdefault(source, _Gap(since=now, last=s["last_sequence"]))
-            if s["last_sequence"] > gap.last:  # still moving: the gap may close by itself
-                gap.since, gap.last = now, s["last_sequence"]
-            urgent = source in self._resync
-            if (not urgent and now - gap.since < GAP_WAIT) or now < gap.next_try:
-                continue
-            if self.backfill is None:
-                if gap.failures == 0:
-                    log.warning("%s is behind and online_store_url is not set: no backfill", source)
-                gap.failures += 1
-                gap.next_try = now + BACKFILL_RETRY_MAX
-                self._resync.discard(source)
-                continue
             try:
-                self._fill(source)
-            except BackfillError as exc:
-                gap.failures += 1
-                delay = min(BACKFILL_RETRY_MAX, 2.0**gap.failures)
-                gap.next_try = now + delay
-                log.warning("backfill of %s failed (%s); next try in %.0f s", source, exc, delay)
-                continue
-            self._resync.discard(source)
-            # Still behind after a complete fill (the endpoint does not have what was
-            # announced or parked yet): ask again later, less and less often.
-            gap.failures += 1
-            gap.next_try = now + min(BACKFILL_RETRY_MAX, 2.0**gap.failures)
+                if items:
+                    self._to_applier.send(items)
+                if item is None:
+                    self._to_applier.send(None)
+                    return
+            except OSError:  # the applier is gone; unacknowledged messages come again
+                return
 
-    def _fill(self, source: str) -> None:
-        assert self.backfill is not None
-        after = self.inbox.last_sequence(self.writer_conn, source)
-        fetched = 0
-        for page in self.backfill.pages(source, after):
-            if self.stop.is_set():  # the rest waits for the next start
+    def _ack_loop(self) -> None:
+        """Acknowledge what the applier committed, on the connection it came on."""
+        while True:
+            try:
+                msg = self._from_applier.recv()
+            except (EOFError, OSError):
                 break
-            items: list[tuple[str | None, bytes | dict[str, Any]]] = [(None, ev) for ev in page]
-            with db.write(self.writer_conn) as conn:
-                with self.inbox.batch(conn, careful=True):
-                    out = self.inbox.receive_many(conn, items, source)
-                n = out.applied + out.ignored + out.dead
-                self.inbox.count_fetched(conn, source, n)
-            fetched += n
-            self.counters.inbox.add(out)
-        self.counters.backfilled += fetched
-        if fetched:
-            self._last_sync = db.now_iso()
-            log.info("backfill: %d events of %s after %d", fetched, source, after)
+            if isinstance(msg, applier.Failed):
+                log.error("inbox applier: %s", msg.reason)
+                self.failed = True
+                self.stop.set()
+                continue
+            with self._gen_lock:
+                generation = self._generation
+            for gen, mid, qos in msg.acks:
+                # A mid from an earlier connection may name another message now: never ack
+                # it; the broker redelivers, and the inbox sees a duplicate.
+                if gen == generation:
+                    self.client.ack(mid, qos)
+            self.counters.received += msg.received
+            self.counters.backfilled += msg.backfilled
+            self.counters.inbox.add(msg.outcome)
+            if msg.synced_at:
+                self._last_sync = msg.synced_at
+        if not self._stopping:
+            log.error("the inbox applier stopped unexpectedly")
+            self.failed = True
+            self.stop.set()
 
     # -- the publisher -----------------------------------------------------------------------
 
@@ -425,11 +350,11 @@ class SyncWorker:
     def run(self) -> None:
         link.set_will(self.client, self.settings, self.last_published(), db.now_iso())
         self.write_link_state()
-        self._writer.start()
-        link.connect(self.client, self.settings)
-        self.client.loop_start()
         next_status = next_state = 0.0
         try:
+            self._start_applier()
+            link.connect(self.client, self.settings)
+            self.client.loop_start()
             while not self.stop.is_set():
                 now = time.monotonic()
                 if self._announce.is_set():
@@ -451,12 +376,20 @@ class SyncWorker:
         finally:
             self.shutdown()
         if self.failed:
-            raise RuntimeError("the inbox writer could not commit; see the log above")
+            raise RuntimeError("the inbox applier stopped; see the log above")
 
     def shutdown(self) -> None:
-        self._queue.put(("stop", 0, None))
-        if self._writer.is_alive():
-            self._writer.join(timeout=15)
+        # The applier commits what it holds and reports it; we acknowledge it, then go.
+        self._stopping = True
+        self._queue.put(None)
+        if self._applier is not None:
+            self._applier.join(timeout=15)
+            if self._applier.is_alive():
+                log.warning("the inbox applier did not stop in 15 s; terminating it")
+                self._applier.terminate()
+                self._applier.join(timeout=5)
+        if self._acker.is_alive():
+            self._acker.join(timeout=5)
         if self.connected.is_set():
             self.publish_status(False, wait=2.0)
         self.connected.clear()
@@ -466,10 +399,7 @@ class SyncWorker:
             self.write_link_state()
         except sqlite3.Error:
             log.exception("could not record the link as down")
-        if self.backfill is not None:
-            self.backfill.close()
         self.pub_conn.close()
-        self.writer_conn.close()
         log.info(
             "sync stopped: %d published, %d received, %d applied, %d backfilled",
             self.counters.published,

@@ -196,19 +196,35 @@ def test_sync_killed_after_apply_before_ack(
     edge_proc: EdgeProcess, db_path: Path, web: WebSide, collector: Collector
 ) -> None:
     conn = db.connect(db_path)
-    edge_proc.start("worker", "sync", fault="after_apply_before_ack:3")
+    edge_proc.start("worker", "sync", fault="after_apply_before_ack:2")
     wait_until(lambda: applied(conn) == 0 and _subscribed(collector), 30, what="edge up")
     wait_until(lambda: collector.statuses and collector.statuses[-1]["online"], 30)
-    sent = [web.make("loyalty.entry", data_for("loyalty.entry", i)) for i in range(1, 501)]
-    web.publish_many(sent)
+    # A new session makes the applier fetch both streams from the backfill endpoint first;
+    # after that, everything comes by MQTT alone.
+    wait_until(lambda: web.requests >= 2, 30, what="the new session's backfill")
+    # Three bursts, each waited for: the second batch that carries events (where the fault
+    # point fires) is at the latest the first one of the second burst, so the kill comes
+    # after some events were committed and before all of them were.
+    for burst in range(3):
+        sent = [
+            web.make("loyalty.entry", data_for("loyalty.entry", burst * 200 + i))
+            for i in range(1, 201)
+        ]
+        web.publish_many(sent)
+        if not edge_proc.killed_itself():
+            wait_until(
+                lambda b=burst: applied(conn) >= 200 * (b + 1) or edge_proc.killed_itself(),
+                30,
+                what=f"burst {burst + 1} applied, or the kill",
+            )
     wait_until(edge_proc.killed_itself, 30, what="the fault point's kill")
     committed = applied(conn)
     edge_proc.start("worker", "sync")
-    wait_applied(conn, 500)
+    wait_applied(conn, 600)
     edge_proc.stop()
-    assert 0 < committed < 500
-    assert scalar(conn, "SELECT COUNT(*) FROM loyalty_entries") == 500  # nothing twice
-    assert scalar(conn, "SELECT COUNT(*) FROM inbox") == 500
+    assert 0 < committed < 600
+    assert scalar(conn, "SELECT COUNT(*) FROM loyalty_entries") == 600  # nothing twice
+    assert scalar(conn, "SELECT COUNT(*) FROM inbox") == 600
     assert scalar(conn, "SELECT COUNT(*) FROM dead_letters") == 0
     conn.close()
 

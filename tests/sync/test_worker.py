@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 from typing import Any
 
@@ -104,28 +106,26 @@ def test_replay_requested_publishes_kept_events_again_in_order(
 
 
 def test_a_failing_handler_dead_letters_only_its_event(
-    edge_db: sqlite3.Connection, web: WebSide, start_edge: Any, monkeypatch: Any
+    edge_db: sqlite3.Connection, web: WebSide, start_edge: Any
 ) -> None:
-    from edge import inbox
-
-    original = inbox.HANDLERS["product.upserted"]
-
-    def fragile(conn: sqlite3.Connection, d: Any, ctx: Any) -> bool:
-        if d["sku"] == "SKU-3":
-            raise ValueError("this product breaks a rule of the store")
-        return original(conn, d, ctx)
-
-    monkeypatch.setitem(inbox.HANDLERS, "product.upserted", fragile)
+    # The third order reuses the first one's order number: pickups.on_order_placed refuses
+    # it (two parcels under one number would be handed over by mistake).
+    store = "/web/stores/S001"
+    orders = [data_for("order.placed", n) for n in range(1, 7)]
+    orders[2]["order_number"] = orders[0]["order_number"]
     edge = start_edge()
     wait_until(edge.worker.subscribed.is_set, 10)
-    web.publish_many([web.make("product.upserted") for _ in range(6)])
-    wait_applied(edge_db, 6)
+    web.publish_many([web.make("order.placed", d, source=store) for d in orders])
+    wait_applied(edge_db, 6, source=store)
     edge.halt()
-    skus = {r[0] for r in edge_db.execute("SELECT sku FROM products")}
-    assert {"SKU-1", "SKU-2", "SKU-4", "SKU-5", "SKU-6"} <= skus and "SKU-3" not in skus
+    ids = {r[0] for r in edge_db.execute("SELECT order_id FROM pickup_orders")}
+    assert ids == {"ORD1", "ORD2", "ORD4", "ORD5", "ORD6"}
     reason = scalar(edge_db, "SELECT reason FROM dead_letters")
-    assert "handler of product.upserted failed" in reason and "breaks a rule" in reason
-    assert scalar(edge_db, "SELECT outcome FROM inbox WHERE sequence = 3") == "dead"
+    assert "handler of order.placed failed" in reason and "already belongs" in reason
+    assert (
+        scalar(edge_db, "SELECT outcome FROM inbox WHERE source = ? AND sequence = 3", store)
+        == "dead"
+    )
 
 
 def test_a_new_store_bootstraps_from_the_backfill_endpoint(
@@ -140,3 +140,28 @@ def test_a_new_store_bootstraps_from_the_backfill_endpoint(
     edge.halt()
     assert scalar(edge_db, "SELECT COUNT(*) FROM products") == 7
     assert web.fetched == 8 and edge.worker.counters.received == 0
+
+
+def test_the_worker_stops_when_its_applier_dies_and_nothing_is_lost(
+    edge_db: sqlite3.Connection, web: WebSide, start_edge: Any
+) -> None:
+    edge = start_edge()
+    wait_until(edge.worker.subscribed.is_set, 10)
+    first = [web.make("loyalty.entry", data_for("loyalty.entry", i)) for i in range(1, 51)]
+    web.publish_many(first)
+    wait_applied(edge_db, 50)
+    pid = edge.worker.applier_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)  # the OOM killer, say
+    assert edge.thread is not None
+    wait_until(lambda: not edge.thread.is_alive(), 30, what="the worker stopped")
+    assert edge.worker.failed and isinstance(edge.error, RuntimeError)
+    # Queued for the session while no edge runs; applied by the next start (systemd's).
+    later = [web.make("loyalty.entry", data_for("loyalty.entry", i)) for i in range(51, 101)]
+    web.publish_many(later)
+    again = start_edge()
+    wait_applied(edge_db, 100)
+    again.halt()
+    assert scalar(edge_db, "SELECT COUNT(*) FROM loyalty_entries") == 100
+    assert scalar(edge_db, "SELECT COUNT(*) FROM inbox") == 100
+    assert scalar(edge_db, "SELECT COUNT(*) FROM dead_letters") == 0
