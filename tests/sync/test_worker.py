@@ -142,6 +142,8 @@ def test_a_new_store_bootstraps_from_the_backfill_endpoint(
     assert web.fetched == 8 and edge.worker.counters.received == 0
 
 
+# The worker's thread ends with the RuntimeError the runner turns into an exit (asserted).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_the_worker_stops_when_its_applier_dies_and_nothing_is_lost(
     edge_db: sqlite3.Connection, web: WebSide, start_edge: Any
 ) -> None:
