@@ -229,6 +229,10 @@ def describe(pid: int) -> dict[str, Any] | None:
     args = [a.decode(errors="replace") for a in cmdline if a]
     if "gunicorn" in " ".join(args):
         role = "gunicorn worker" if children(pid) == [] and pid != 0 else "gunicorn master"
+    elif "multiprocessing.spawn" in " ".join(args):
+        role = "inbox applier"  # sync/applier.py, spawned by the sync worker
+    elif "multiprocessing.resource_tracker" in " ".join(args):
+        role = "multiprocessing resource tracker"  # started with the applier, by spawn
     elif EDGE_CLI in args:
         role = "passerelle " + " ".join(args[args.index(EDGE_CLI) + 1 :])
     else:

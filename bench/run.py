@@ -440,6 +440,7 @@ class Bench:
                 conn, "SELECT COUNT(*) FROM inbox", before + n, t, timeout=600, rising=True
             )
             edge_cpu = procs.tree_cpu_s(proc.pid)
+            processes = procs.footprint(proc.pid)
             proc.stop()
             dead = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] - dead0
             applied = conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] - before
@@ -452,6 +453,7 @@ class Bench:
             "edge_s": round(edge_s, 2) if edge_s else None,
             "edge_rate": n / edge_s if edge_s else None,
             "edge_recorded": applied,
+            "edge_processes": processes,
             "edge_dead_letters": dead,
             "baseline_s": round(base_s, 2),
             "baseline_rate": n / base_s,
@@ -591,6 +593,7 @@ class Bench:
             proc = procs.start_edge(self.settings, self.logs / "sync.log", args=("worker", "sync"))
             edge_s = self.wait_count(conn, unsent, 0, t, timeout=600, rising=False)
             edge_cpu = procs.tree_cpu_s(proc.pid)
+            processes = procs.footprint(proc.pid)
             proc.stop()
             left = conn.execute(unsent).fetchone()[0]
         finally:
@@ -601,6 +604,7 @@ class Bench:
             "edge_s": round(edge_s, 2) if edge_s else None,
             "edge_rate": n / edge_s if edge_s else None,
             "edge_left_unsent": left,
+            "edge_processes": processes,
             "baseline_s": round(base_s, 2),
             "baseline_rate": n / base_s,
             "edge_cpu_ms_per_event": 1000 * edge_cpu / n,
@@ -745,6 +749,14 @@ class Bench:
                     target="≥ 0.5× baseline",
                     note=c.get("note", "did not finish"),
                 )
+        for p in r.get("catchup", {}).get("edge_processes", []):
+            add(
+                f"peak RSS during catch-up, {p['role']}",
+                p["peak_rss_mb"],
+                "MB",
+                target="≤ 120 MB",
+                met=p["peak_rss_mb"] <= 120,
+            )
         fp = lk.get("footprint", {}) if lk else {}
         for p in fp.get("edge", []):
             add(f"RSS {p['role']}", p["rss_mb"], "MB", target="≤ 120 MB", met=p["rss_mb"] <= 120)

@@ -18,6 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from edge import db, outbox
+from sync import worker
 from tests.support.broker import Broker
 from tests.support.waiting import wait_until
 from tests.sync.conftest import EdgeSync, applied, edge_settings, scalar, wait_applied
@@ -207,8 +208,15 @@ def test_broker_drops_queued_messages_edge_backfills(
 
 @pytest.mark.slow
 def test_ten_thousand_events_queued_while_the_edge_is_stopped(
-    make_broker: Callable[..., Broker], db_path: Path, edge_db: sqlite3.Connection
+    make_broker: Callable[..., Broker],
+    db_path: Path,
+    edge_db: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The broker sends a resumed session's whole backlog at once; the worker holds at most
+    # QUEUE_HIGH of it in memory (lowered here so that 10,000 events are a long backlog).
+    monkeypatch.setattr(worker, "QUEUE_HIGH", 400)
+    monkeypatch.setattr(worker, "QUEUE_LOW", 200)
     broker = make_broker(max_queued=20_000)
     web = WebSide(broker.port)
     try:
@@ -229,6 +237,7 @@ def test_ten_thousand_events_queued_while_the_edge_is_stopped(
         # tail-gap check may fetch a few from the backfill endpoint first, which is allowed:
         # each event is still applied exactly once (the two counts above).
         assert received + web.fetched >= n
+        assert edge.worker.counters.max_backlog < 400
     finally:
         web.close()
 
