@@ -4,8 +4,8 @@ Why a process and not a thread of the sync worker: applying an event is CPU work
 (parse, validate, handler) and in SQLite (a handful of B-tree inserts), and so is paho's
 receiving of it. In one interpreter the two threads take turns on the GIL, and each of
 SQLite's statements hands the GIL over and back: measured on 2 cores, 100,000 queued events
-caught up at 3,300 per second with the two threads each burning a core, against 8,000 per
-second once the applying moved to its own process (bench/, "catch-up").
+caught up at 3,300 per second with the two threads each burning a core, against 7,300 to
+7,900 per second once the applying moved to its own process (bench/, "catch-up").
 
 The sync worker (``sync.worker``) keeps paho and forwards each received message here through
 a pipe, as raw bytes; this process applies them in one ``db.write`` transaction per batch and
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -281,6 +282,9 @@ class Applier:
 def main(settings: Settings, rx: Connection, tx: Connection, log_level: str) -> None:
     """Entry point of the applier process (``multiprocessing``, spawn)."""
     logs.setup(log_level)  # the same redacted lines as the worker's, on the same stderr
+    # Ctrl-C in a terminal reaches the whole process group: the worker stops us (None on the
+    # pipe) once it has stopped taking messages, so that the last batch is committed whole.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         Applier(settings, rx, tx).run()
     except Exception as exc:  # reported to the worker, which stops and is restarted
