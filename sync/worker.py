@@ -96,7 +96,7 @@ class SyncWorker:
         )
         self._acker = threading.Thread(target=self._ack_loop, name="sync-ack", daemon=True)
 
-    # -- paho callbacks (network thread: no database work, no blocking) ----------------------
+    # -- paho callbacks (network thread: no database work; it waits only in _hold_back) -------
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, flags: Any, reason_code: Any, _p: Any
