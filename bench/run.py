@@ -142,6 +142,21 @@ def run_bare_paho(*args: str) -> tuple[float, float]:
     return time.monotonic() - t, children_cpu_since(cpu0)
 
 
+def rates(n: int, edge: dict[str, Any], base_s: float, base_cpu: float) -> dict[str, Any]:
+    """The figures catch-up and drain share: the edge's run (``run_sync_worker``) and the bare
+    paho baseline's, for ``n`` events."""
+    edge_s = edge["seconds"]
+    return {
+        "edge_s": round(edge_s, 2) if edge_s else None,
+        "edge_rate": n / edge_s if edge_s else None,
+        "edge_processes": edge["processes"],
+        "baseline_s": round(base_s, 2),
+        "baseline_rate": n / base_s,
+        "edge_cpu_ms_per_event": 1000 * edge["cpu_s"] / n,
+        "baseline_cpu_ms_per_event": 1000 * base_cpu / n,
+    }
+
+
 def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
@@ -434,14 +449,7 @@ class Bench:
         try:
             before = conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
             dead0 = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
-            t = time.monotonic()
-            proc = procs.start_edge(self.settings, self.logs / "sync.log", args=("worker", "sync"))
-            edge_s = self.wait_count(
-                conn, "SELECT COUNT(*) FROM inbox", before + n, t, timeout=600, rising=True
-            )
-            edge_cpu = procs.tree_cpu_s(proc.pid)
-            processes = procs.footprint(proc.pid)
-            proc.stop()
+            edge = self.run_sync_worker(conn, "SELECT COUNT(*) FROM inbox", before + n, rising=True)
             dead = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] - dead0
             applied = conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] - before
         finally:
@@ -450,15 +458,9 @@ class Bench:
             "events": n,
             "mix": mix,
             "published_in_s": round(publish_s, 2),
-            "edge_s": round(edge_s, 2) if edge_s else None,
-            "edge_rate": n / edge_s if edge_s else None,
+            **rates(n, edge, base_s, base_cpu),
             "edge_recorded": applied,
-            "edge_processes": processes,
             "edge_dead_letters": dead,
-            "baseline_s": round(base_s, 2),
-            "baseline_rate": n / base_s,
-            "edge_cpu_ms_per_event": 1000 * edge_cpu / n,
-            "baseline_cpu_ms_per_event": 1000 * base_cpu / n,
             "broker": f"max_queued_messages {mqtt.QUEUE_LIMIT}, max_queued_bytes 0, "
             f"max_inflight_messages {self.cfg.broker_inflight or '20 (default)'}, "
             "persistence false",
@@ -467,6 +469,23 @@ class Bench:
             "holds every event (applied, ignored or dead-lettered, each committed before its "
             "ack); the baseline until it counted every message",
         }
+
+    def run_sync_worker(
+        self, conn: sqlite3.Connection, sql: str, target: int, *, rising: bool
+    ) -> dict[str, Any]:
+        """``passerelle worker sync`` from its spawn until ``sql`` counts ``target``: the
+        seconds (None if it never did), its CPU and its processes' memory, then stopped."""
+        t = time.monotonic()
+        proc = procs.start_edge(self.settings, self.logs / "sync.log", args=("worker", "sync"))
+        try:
+            seconds = self.wait_count(conn, sql, target, t, timeout=600, rising=rising)
+            return {
+                "seconds": seconds,
+                "cpu_s": procs.tree_cpu_s(proc.pid),
+                "processes": procs.footprint(proc.pid),
+            }
+        finally:
+            proc.stop()
 
     def wait_count(
         self,
@@ -589,26 +608,15 @@ class Bench:
             )
             say("outbox drain: passerelle worker sync")
             unsent = "SELECT COUNT(*) FROM outbox WHERE source = '/stores/S001' AND sent_at IS NULL"
-            t = time.monotonic()
-            proc = procs.start_edge(self.settings, self.logs / "sync.log", args=("worker", "sync"))
-            edge_s = self.wait_count(conn, unsent, 0, t, timeout=600, rising=False)
-            edge_cpu = procs.tree_cpu_s(proc.pid)
-            processes = procs.footprint(proc.pid)
-            proc.stop()
+            edge = self.run_sync_worker(conn, unsent, 0, rising=False)
             left = conn.execute(unsent).fetchone()[0]
         finally:
             conn.close()
         self.res["drain"] = {
             "events": n,
             "written_in_s": round(write_s, 2),
-            "edge_s": round(edge_s, 2) if edge_s else None,
-            "edge_rate": n / edge_s if edge_s else None,
+            **rates(n, edge, base_s, base_cpu),
             "edge_left_unsent": left,
-            "edge_processes": processes,
-            "baseline_s": round(base_s, 2),
-            "baseline_rate": n / base_s,
-            "edge_cpu_ms_per_event": 1000 * edge_cpu / n,
-            "baseline_cpu_ms_per_event": 1000 * base_cpu / n,
             "how": "both from process spawn: the edge's `passerelle worker sync` until no row "
             "of its outbox is without sent_at (set after each PUBACK); the baseline (paho "
             "defaults, 20 in flight) until every PUBACK arrived",

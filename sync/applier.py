@@ -279,9 +279,9 @@ class Applier:
         return self._stopping
 
 
-def main(settings: Settings, rx: Connection, tx: Connection, log_level: str) -> None:
+def main(settings: Settings, rx: Connection, tx: Connection) -> None:
     """Entry point of the applier process (``multiprocessing``, spawn)."""
-    logs.setup(log_level)  # the same redacted lines as the worker's, on the same stderr
+    logs.setup(settings.log_level)  # the same redacted lines as the worker's, on the same stderr
     # Ctrl-C in a terminal reaches the whole process group: the worker stops us (None on the
     # pipe) once it has stopped taking messages, so that the last batch is committed whole.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

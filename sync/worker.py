@@ -168,7 +168,7 @@ class SyncWorker:
         self._from_applier, from_applier_w = ctx.Pipe(duplex=False)
         self._applier = ctx.Process(
             target=applier.main,
-            args=(self.settings, to_applier_r, from_applier_w, self.settings.log_level),
+            args=(self.settings, to_applier_r, from_applier_w),
             name="passerelle-applier",
             daemon=True,
         )
