@@ -168,7 +168,7 @@ def test_passerelle_printer_test_and_list_against_the_emulator(tmp_path, emulato
     assert r.returncode == 0, r.stderr
     assert "test page sent to front (127.0.0.1:" in r.stdout.decode()
     assert "code page CP1252, paper ok" in r.stdout.decode()
-    paper = decode(emulator.jobs()[0])
+    paper = decode(printed(emulator, 1)[0])
     assert paper.code_pages == [16] and paper.cuts == 1 and paper.qr_codes == ["front"]
     assert "àâäçéèêëîïôöùûüÿœæ" in paper.text and "ÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ" in paper.text
     assert "€" in paper.text and "12 345,67 €" in paper.text
