@@ -7,13 +7,13 @@ import base64
 import json
 import secrets
 import sqlite3
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from edge import loyalty, outbox, privacy
 from edge.db import now_iso
 from edge.errors import Conflict, InvalidInput, NotFound
+from edge.ids import new_id
 
 PERSONAL_FIELDS = ("loyalty_card", "first_name", "last_name", "email", "phone")
 
@@ -239,7 +239,7 @@ def enroll(
         raise Conflict(
             "this loyalty card belongs to another member", field="loyalty_card", code="card_taken"
         )
-    customer_id = str(uuid.uuid4())
+    customer_id = new_id()
     stamp = now_iso()
     conn.execute(
         "INSERT INTO customers (customer_id, loyalty_card, first_name, last_name, email, phone, "

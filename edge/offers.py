@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,6 +45,7 @@ from babel.numbers import format_currency, get_currency_precision
 from edge import audit, outbox
 from edge.db import now_iso
 from edge.errors import Conflict, InvalidInput
+from edge.ids import new_id
 from edge.state import parse_time
 
 if TYPE_CHECKING:
@@ -565,7 +565,7 @@ def redeem(
     out = []
     for a in applied:
         redemption = {
-            "redemption_id": str(uuid.uuid4()),
+            "redemption_id": new_id(),
             "coupon_id": a.coupon.coupon_id,
             "channel": "store",
             "store_id": store_id,

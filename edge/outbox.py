@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from edge.db import now_iso
+from edge.ids import new_id
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,6 @@ class OutboxEvent:
             "datacontenttype": "application/json",
             "data": self.data,
         }
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def append(

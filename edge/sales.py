@@ -9,7 +9,6 @@ Prices come from the catalogue, never from the client.
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from edge import audit, customers, loyalty, offers, outbox, products, state
 from edge.db import now_iso
 from edge.errors import InvalidInput, NotFound
+from edge.ids import new_id
 from edge.models import SaleIn, SaleLineIn
 from hardware import queue as print_queue
 from hardware.layouts import sale_receipt_data
@@ -137,7 +137,7 @@ def record_sale(
         loyalty.points_earned(total, customer["tier"], ctx.currency, ctx.rules) if customer else 0
     )
 
-    sale_id = str(uuid.uuid4())
+    sale_id = new_id()
     occurred_at = now_iso()
     customer_id = customer["customer_id"] if customer else None
     customers.insert_purchase(
@@ -211,7 +211,7 @@ def record_sale(
         entries.append((earned, "purchase"))
     for points, reason in entries:
         entry = {
-            "entry_id": str(uuid.uuid4()),
+            "entry_id": new_id(),
             "customer_id": customer_id,
             "points": points,
             "reason": reason,

@@ -12,10 +12,11 @@ import json
 import re
 import secrets
 import sqlite3
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
+
+from uuid6 import uuid7
 
 from sync import contract
 from sync.online_store import streams
@@ -54,7 +55,8 @@ class ShopError(Exception):
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+    """Time-ordered (UUIDv7) like the event ids: every store keeps them as B-tree keys."""
+    return f"{prefix}-{uuid7().hex}"
 
 
 def _in(days: float) -> str:

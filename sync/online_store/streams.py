@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
 from typing import Any
+
+from uuid6 import uuid7
 
 from sync import contract
 from sync.online_store.db import now_iso
@@ -58,7 +59,7 @@ def append(
         "RETURNING last_sequence",
         (source,),
     ).fetchone()[0]
-    event_id, at = str(uuid.uuid4()), now_iso()
+    event_id, at = str(uuid7()), now_iso()  # time-ordered, as CONTRACT.md's example
     conn.execute(
         "INSERT INTO events (source, sequence, id, type, time, data, published_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
