@@ -150,8 +150,22 @@ def insert_entry(conn: sqlite3.Connection, entry: Mapping[str, object], origin: 
     )
     if cur.rowcount != 1:
         return False
-    _reflag(conn, str(entry["customer_id"]))
+    customer_id = str(entry["customer_id"])
+    # Points added can only raise a balance: the flag changes only for a member who is
+    # flagged already, or on a negative entry (most entries are earned points).
+    points = entry["points"]
+    if not isinstance(points, int) or points < 0 or _flagged(conn, customer_id):
+        _reflag(conn, customer_id)
     return True
+
+
+def _flagged(conn: sqlite3.Connection, customer_id: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM loyalty_negative WHERE customer_id = ?", (customer_id,)
+        ).fetchone()
+        is not None
+    )
 
 
 def _reflag(conn: sqlite3.Connection, customer_id: str) -> None:
