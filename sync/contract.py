@@ -15,6 +15,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
 
+import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
@@ -156,14 +157,21 @@ def _describe(err: ValidationError) -> str:
 
 def parse(payload: bytes | bytearray | str) -> dict[str, Any]:
     """Bytes off the wire to a JSON object, or ContractError (not UTF-8, not JSON, not an
-    object)."""
+    object).
+
+    orjson rather than the standard library: it reads the bytes as they come (checking the
+    UTF-8 itself) about three times faster, and every down-event is parsed once on its way in
+    (bench/, catch-up). It is also stricter, as the contract wants: no NaN, no integers past
+    64 bits.
+    """
     try:
-        text = payload if isinstance(payload, str) else bytes(payload).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ContractError(f"payload is not UTF-8: {exc.reason}") from exc
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        if not isinstance(payload, str):
+            try:
+                bytes(payload).decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise ContractError(f"payload is not UTF-8: {bad.reason}") from exc
         raise ContractError(f"payload is not JSON: {exc.msg} at char {exc.pos}") from exc
     if not isinstance(value, dict):
         raise ContractError("payload is not a JSON object (CloudEvents structured mode)")
@@ -187,6 +195,23 @@ def validate(event: dict[str, Any]) -> None:
     raise ContractError(f"unknown event type {type_!r}", path="type")
 
 
+def conforms(prefix: str, topic: str, payload: bytes | bytearray) -> bool:
+    """True when ``payload`` is a valid event of this contract and fits ``topic``.
+
+    The edge's sync worker asks it of each message as it hands it to the inbox applier
+    (sync/worker.py), so that this check runs on the worker's core instead of the applier's.
+    On False the applier checks that message again, in the same way, and dead-letters it
+    with the reason.
+    """
+    try:
+        event = parse(payload)
+        validate(event)
+        check_topic(prefix, topic, event)
+    except ContractError:
+        return False
+    return True
+
+
 def validate_status(payload: dict[str, Any]) -> None:
     """Check a retained link-status payload (``{"online", "last_sequence", "time"}``)."""
     if not isinstance(payload, dict):
@@ -197,8 +222,9 @@ def validate_status(payload: dict[str, Any]) -> None:
 def sequence_of(event: dict[str, Any]) -> int | None:
     """The event's sequence as an integer when it carries a well-formed one, else None."""
     raw = event.get("sequence") if isinstance(event, dict) else None
-    if isinstance(raw, str) and re.fullmatch(r"[1-9][0-9]{0,17}", raw):
-        return int(raw)
+    # [1-9][0-9]{0,17}, without a regex: this runs for every message received
+    if isinstance(raw, str) and 0 < len(raw) <= 18 and raw.isascii() and raw.isdigit():
+        return int(raw) if raw[0] != "0" else None
     return None
 
 
