@@ -32,6 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge.ids import new_id
 from tests.support.broker import Broker
 
 PREFIX = "passerelle/v1"
@@ -62,7 +63,7 @@ def _now(offset_s: float = 0) -> str:
 def _envelope(source: str, seq: int, type_: str, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "specversion": "1.0",
-        "id": str(uuid.uuid4()),
+        "id": new_id(),
         "source": source,
         "type": type_,
         "time": _now(),
@@ -100,7 +101,10 @@ def down_mix(with_orders: bool) -> dict[str, float]:
 def down_events(
     n: int, members: list[tuple[str, str]], products: int, *, with_orders: bool, seed: int = 7
 ) -> Iterator[tuple[str, bytes, str]]:
-    """``n`` contract-valid down-events: (topic, payload, type), sequences from 1 per source."""
+    """``n`` contract-valid down-events: (topic, payload, type), sequences from 1 per source.
+
+    Ids are time-ordered UUIDv7, as the reference online store makes them and as the
+    contract's example id is; members are drawn at random from the data set."""
     rng = random.Random(seed)
     mix = down_mix(with_orders)
     types, weights = list(mix), list(mix.values())
@@ -114,7 +118,7 @@ def down_events(
             total = sum(ln["qty"] * ln["unit_price"] for ln in lines)
             web = rng.random() < 0.7
             data: dict[str, Any] = {
-                "purchase_id": str(uuid.uuid4()),
+                "purchase_id": new_id(),
                 "customer_id": cid,
                 "channel": "web" if web else "store",
                 "store_id": None if web else f"S{rng.randint(2, 40):03d}",
@@ -126,7 +130,7 @@ def down_events(
             }
         elif type_ == "loyalty.entry":
             data = {
-                "entry_id": str(uuid.uuid4()),
+                "entry_id": new_id(),
                 "customer_id": cid,
                 "points": rng.randint(1, 300),
                 "reason": rng.choice(("purchase", "bonus", "adjust")),
@@ -138,7 +142,7 @@ def down_events(
         elif type_ == "customer.upserted":
             new = rng.random() < 0.5
             data = {
-                "customer_id": str(uuid.uuid4()) if new else cid,
+                "customer_id": new_id() if new else cid,
                 "version": 1 if new else 2 + k,
                 "loyalty_card": f"39{k:010d}" if new else card,
                 "first_name": "Camille",
@@ -151,7 +155,7 @@ def down_events(
         else:
             lines = _lines(rng, products)
             data = {
-                "order_id": str(uuid.uuid4()),
+                "order_id": new_id(),
                 "order_number": f"W-{100000 + k}",
                 "customer_id": cid,
                 "customer_name": "Camille M.",

@@ -243,6 +243,7 @@ def describe(pid: int) -> dict[str, Any] | None:
         "rss_mb": round(rss_kb / 1024, 1),
         "peak_rss_mb": round(hwm_kb / 1024, 1),
         "threads": int(fields.get("Threads", "0").strip() or 0),
+        "cpu_s": cpu_s(pid),
     }
 
 
@@ -262,13 +263,15 @@ def machine_busy_s() -> float:
     return (user + nice + system + irq + softirq + steal) / TICK
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by one process (0 once it is gone)."""
+    try:
+        parts = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(parts[11]) + int(parts[12])) / TICK
+
+
 def tree_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) used so far by a process and its live descendants."""
-    total = 0.0
-    for p in tree(pid):
-        try:
-            parts = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += (int(parts[11]) + int(parts[12])) / TICK
-    return total
+    return sum(cpu_s(p) for p in tree(pid))

@@ -39,6 +39,7 @@ from typing import Any
 
 from bench import dataset, load, mqtt, procs, report
 from edge import auth, db, outbox
+from edge.ids import new_id
 from tests.support.broker import free_port, mosquitto_binary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,9 +143,11 @@ def run_bare_paho(*args: str) -> tuple[float, float]:
     return time.monotonic() - t, children_cpu_since(cpu0)
 
 
-def rates(n: int, edge: dict[str, Any], base_s: float, base_cpu: float) -> dict[str, Any]:
+def rates(
+    n: int, edge: dict[str, Any], base_s: float, base_cpu: float, base_broker_cpu: float
+) -> dict[str, Any]:
     """The figures catch-up and drain share: the edge's run (``run_sync_worker``) and the bare
-    paho baseline's, for ``n`` events."""
+    paho baseline's, for ``n`` events, with what Mosquitto spent on each."""
     edge_s = edge["seconds"]
     return {
         "edge_s": round(edge_s, 2) if edge_s else None,
@@ -154,6 +157,8 @@ def rates(n: int, edge: dict[str, Any], base_s: float, base_cpu: float) -> dict[
         "baseline_rate": n / base_s,
         "edge_cpu_ms_per_event": 1000 * edge["cpu_s"] / n,
         "baseline_cpu_ms_per_event": 1000 * base_cpu / n,
+        "broker_cpu_ms_per_event": 1000 * edge["broker_cpu_s"] / n,
+        "baseline_broker_cpu_ms_per_event": 1000 * base_broker_cpu / n,
     }
 
 
@@ -208,6 +213,9 @@ class Bench:
         self.logs.mkdir(parents=True)
         t = time.monotonic()
         shutil.copyfile(str(ds["path"]), self.work)
+        # The copy leaves gigabytes of dirty pages that the kernel writes back for a minute:
+        # done now, so that no phase (and no baseline) runs against that writeback.
+        os.sync()
         self.res["dataset"]["copy_seconds"] = round(time.monotonic() - t, 1)
         conn = db.open_database(self.work)
         try:
@@ -424,26 +432,37 @@ class Bench:
         mix: dict[str, int] = {}
         for _t, _p, type_ in events:
             mix[type_] = mix.get(type_, 0) + 1
-        base_id = f"bench-baseline-{uuid.uuid4().hex[:6]}"
-        mqtt.register_session("127.0.0.1", self.broker.port, base_id, mqtt.down_filters())
+        # Two bare subscribers' sessions get the same queue: one runs before the edge, one
+        # after, and the baseline is their mean, so that a box whose speed drifts during the
+        # phase (it moved by 15 % between runs) does not tilt the ratio either way.
+        base_ids = [f"bench-baseline-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+        for base_id in base_ids:
+            mqtt.register_session("127.0.0.1", self.broker.port, base_id, mqtt.down_filters())
         # The edge's own session was made by its sync worker during the HTTP phases.
         t = time.monotonic()
         mqtt.publish_all("127.0.0.1", self.broker.port, [(tp, pl) for tp, pl, _ in events])
         publish_s = time.monotonic() - t
-        say("catch-up: bare paho subscriber")
         from sync.mqtt import RECEIVE_MAXIMUM
 
-        base_s, base_cpu = run_bare_paho(
-            "subscribe",
-            "--port",
-            str(self.broker.port),
-            "--client-id",
-            base_id,
-            "--count",
-            str(n),
-            "--receive-maximum",
-            str(RECEIVE_MAXIMUM),
-        )
+        port = self.broker.port
+
+        def bare(base_id: str) -> tuple[float, float, float]:
+            say("catch-up: bare paho subscriber")
+            broker0 = self.broker_cpu_s()
+            base_s, base_cpu = run_bare_paho(
+                "subscribe",
+                "--port",
+                str(port),
+                "--client-id",
+                base_id,
+                "--count",
+                str(n),
+                "--receive-maximum",
+                str(RECEIVE_MAXIMUM),
+            )
+            return base_s, base_cpu, self.broker_cpu_s() - broker0
+
+        before_edge = bare(base_ids[0])
         say("catch-up: passerelle worker sync")
         conn = db.connect(self.work)
         try:
@@ -454,11 +473,16 @@ class Bench:
             applied = conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] - before
         finally:
             conn.close()
+        after_edge = bare(base_ids[1])
+        base_s, base_cpu, base_broker = (
+            (a + b) / 2 for a, b in zip(before_edge, after_edge, strict=True)
+        )
         self.res["catchup"] = {
             "events": n,
             "mix": mix,
             "published_in_s": round(publish_s, 2),
-            **rates(n, edge, base_s, base_cpu),
+            **rates(n, edge, base_s, base_cpu, base_broker),
+            "baseline_runs_s": [round(before_edge[0], 2), round(after_edge[0], 2)],
             "edge_recorded": applied,
             "edge_dead_letters": dead,
             "broker": f"max_queued_messages {mqtt.QUEUE_LIMIT}, max_queued_bytes 0, "
@@ -467,14 +491,20 @@ class Bench:
             "receive_maximum": RECEIVE_MAXIMUM,
             "how": "both from process spawn: the edge's `passerelle worker sync` until the inbox "
             "holds every event (applied, ignored or dead-lettered, each committed before its "
-            "ack); the baseline until it counted every message",
+            "ack); the baseline until it counted every message, once before the edge and once "
+            "after (the mean is the baseline)",
         }
+
+    def broker_cpu_s(self) -> float:
+        assert self.broker is not None and self.broker.proc is not None
+        return procs.cpu_s(self.broker.proc.pid)
 
     def run_sync_worker(
         self, conn: sqlite3.Connection, sql: str, target: int, *, rising: bool
     ) -> dict[str, Any]:
         """``passerelle worker sync`` from its spawn until ``sql`` counts ``target``: the
         seconds (None if it never did), its CPU and its processes' memory, then stopped."""
+        broker0 = self.broker_cpu_s()
         t = time.monotonic()
         proc = procs.start_edge(self.settings, self.logs / "sync.log", args=("worker", "sync"))
         try:
@@ -483,6 +513,7 @@ class Bench:
                 "seconds": seconds,
                 "cpu_s": procs.tree_cpu_s(proc.pid),
                 "processes": procs.footprint(proc.pid),
+                "broker_cpu_s": self.broker_cpu_s() - broker0,
             }
         finally:
             proc.stop()
@@ -545,7 +576,7 @@ class Bench:
             ]
             total = 450 * len(lines)
             return {
-                "sale_id": str(uuid.uuid4()),
+                "sale_id": new_id(),
                 "terminal_id": "pos-1",
                 "cashier_id": "bench",
                 "customer_id": cid,
@@ -560,18 +591,18 @@ class Bench:
             }
         if type_ == "loyalty.entry":
             return {
-                "entry_id": str(uuid.uuid4()),
+                "entry_id": new_id(),
                 "customer_id": cid,
                 "points": 4,
                 "reason": "purchase",
-                "ref": str(uuid.uuid4()),
+                "ref": new_id(),
                 "channel": "store",
                 "store_id": "S001",
                 "occurred_at": now,
             }
         if type_ == "customer.enrolled":
             return {
-                "customer_id": str(uuid.uuid4()),
+                "customer_id": new_id(),
                 "loyalty_card": f"PC{k:012d}",
                 "first_name": "Camille",
                 "last_name": "Martin",
@@ -580,7 +611,7 @@ class Bench:
                 "locale": "fr",
             }
         return {
-            "order_id": str(uuid.uuid4()),
+            "order_id": new_id(),
             "status": "collected",
             "checked_in_at": now,
             "staff_id": "st-bench",
@@ -603,9 +634,11 @@ class Bench:
             payloads.write_text("".join(json.dumps(m) + "\n" for m in msgs))
             del msgs
             say("outbox drain: bare paho publisher")
+            broker0 = self.broker_cpu_s()
             base_s, base_cpu = run_bare_paho(
                 "publish", "--port", str(self.broker.port), "--file", str(payloads)
             )
+            base_broker = self.broker_cpu_s() - broker0
             say("outbox drain: passerelle worker sync")
             unsent = "SELECT COUNT(*) FROM outbox WHERE source = '/stores/S001' AND sent_at IS NULL"
             edge = self.run_sync_worker(conn, unsent, 0, rising=False)
@@ -615,7 +648,7 @@ class Bench:
         self.res["drain"] = {
             "events": n,
             "written_in_s": round(write_s, 2),
-            **rates(n, edge, base_s, base_cpu),
+            **rates(n, edge, base_s, base_cpu, base_broker),
             "edge_left_unsent": left,
             "how": "both from process spawn: the edge's `passerelle worker sync` until no row "
             "of its outbox is without sent_at (set after each PUBACK); the baseline (paho "
@@ -749,6 +782,23 @@ class Bench:
                     "ms",
                     c.get("baseline_cpu_ms_per_event"),
                 )
+                runs = c.get("baseline_runs_s")
+                if runs:
+                    add(
+                        f"{label} bare subscriber, before / after the edge",
+                        " / ".join(f"{c['events'] / r:,.0f}" for r in runs),
+                        "events/s",
+                    )
+                for p in c.get("edge_processes", []):
+                    if p.get("cpu_s"):
+                        add(f"  of which {p['role']}", 1000 * p["cpu_s"] / c["events"], "ms")
+                if "broker_cpu_ms_per_event" in c:
+                    add(
+                        f"{label} Mosquitto CPU per event",
+                        c["broker_cpu_ms_per_event"],
+                        "ms",
+                        c["baseline_broker_cpu_ms_per_event"],
+                    )
             else:
                 add(
                     f"{label} rate",
