@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import sqlite3
 import threading
@@ -73,6 +72,10 @@ class Checkpointer:
         self._idle = threading.Event()  # set while the thread is not checkpointing
         self._idle.set()
         self._stop = False
+        # Frames in the WAL at the thread's last checkpoint. The file's size says nothing of
+        # that: a restarted WAL is written again from its start, and the file never shrinks.
+        self.wal_frames = 0
+        self._frame_bytes = int(self.conn.execute("PRAGMA page_size").fetchone()[0]) + 24
         self._thread = threading.Thread(target=self._run, name="applier-checkpoint", daemon=True)
         self._thread.start()
 
@@ -81,22 +84,25 @@ class Checkpointer:
         self._wake.set()
 
     def bound(self, conn: sqlite3.Connection) -> None:
-        """Bring the WAL back to its start if it grew past WAL_LIMIT.
+        """Bring the WAL back to its start if it holds more than WAL_LIMIT.
 
         While the thread is checkpointing, SQLite refuses a second checkpoint at once (busy):
         past the limit the next commit tries again; past twice the limit the applier waits
         for the thread to finish its copy, then rewinds.
         """
+        size = self.wal_frames * self._frame_bytes
+        if size <= WAL_LIMIT:
+            return
         try:
-            size = os.path.getsize(self.path + "-wal")
-            if size <= WAL_LIMIT:
-                return
             for _attempt in range(2):
                 busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
-                if not busy or size <= 2 * WAL_LIMIT:
+                if not busy:
+                    self.wal_frames = 0  # rewound: the next commit writes from the start
+                    return
+                if size <= 2 * WAL_LIMIT:
                     return
                 self._idle.wait(30.0)
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
             log.warning("checkpoint of the WAL failed: %s", exc)
 
     def close(self) -> None:
@@ -112,7 +118,9 @@ class Checkpointer:
             self._wake.clear()
             self._idle.clear()
             try:
-                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                row = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if row is not None and row[1] >= 0:
+                    self.wal_frames = int(row[1])
             except sqlite3.Error as exc:  # the next commit's bound() still limits the WAL
                 log.warning("checkpoint of the WAL failed: %s", exc)
             finally:
