@@ -78,3 +78,32 @@ def test_the_wal_stays_bounded_while_the_writer_goes_on(
     finally:
         check.close()
     assert not os.path.exists(str(db_path) + "-wal") or wal.stat().st_size < 4 * 1_000_000
+
+
+def test_a_rewound_wal_is_not_rewound_again_for_the_size_of_its_file(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The WAL's file keeps its size after a rewind; what counts is what the WAL holds.
+    Counting the file made every commit after the first rewind run a blocking RESTART."""
+    monkeypatch.setattr(applier, "WAL_LIMIT", 1_000_000)
+    conn = _writer(db_path)
+    ckpt = applier.Checkpointer(str(db_path))
+    wal = Path(str(db_path) + "-wal")
+    restarts: list[str] = []
+    conn.set_trace_callback(lambda sql: restarts.append(sql) if "RESTART" in sql else None)
+    try:
+        _commit(conn, 0, 1500)  # about 3 MB
+        ckpt.kick()
+        assert _wait(lambda: ckpt.wal_frames > 700)
+        ckpt.bound(conn)
+        assert len(restarts) == 1 and ckpt.wal_frames == 0
+        _commit(conn, 1500, 10)  # written again from the WAL's start
+        assert wal.stat().st_size > 2_000_000
+        ckpt.kick()
+        assert _wait(lambda: ckpt.wal_frames > 0)
+        assert ckpt.wal_frames < 100
+        ckpt.bound(conn)
+        assert len(restarts) == 1
+    finally:
+        ckpt.close()
+        conn.close()
