@@ -66,7 +66,6 @@ class Checkpointer:
     """
 
     def __init__(self, path: str) -> None:
-        self.path = path
         self.conn = db.connect(path)
         self._wake = threading.Event()
         self._idle = threading.Event()  # set while the thread is not checkpointing
