@@ -1,6 +1,6 @@
 """A chain-sized store database for the benchmarks, bulk-loaded into the project's own schema.
 
-The schema comes from the edge itself (``edge.db.open_database`` applies every migration), so
+The schema comes from the edge itself (``edge.store.db.open_database`` applies every migration), so
 the benchmarks read and write exactly the tables, indexes and constraints a store box has.
 Rows are then bulk-inserted with ``executemany`` in large transactions:
 
@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge import db
+from edge.store import db
 
 GENERATOR_VERSION = 4
 STORE_ID = "S001"

@@ -32,7 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.ids import new_id
+from edge.store.ids import new_id
 from tests.support.broker import Broker
 
 PREFIX = "passerelle/v1"

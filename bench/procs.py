@@ -1,7 +1,7 @@
 """The processes under test: the edge as production runs it, and the bare baseline app.
 
 The edge is started as the systemd unit starts it (``passerelle run``: the supervisor, its
-gunicorn child with ``edge.runner.gunicorn_command``'s workers and threads, and the sync and
+gunicorn child with ``edge.system.runner.gunicorn_command``'s workers and threads, and the sync and
 print workers as threads), and its readiness is the ``READY=1`` it sends to systemd, caught on
 our own ``NOTIFY_SOCKET``. The baseline runs under the very same gunicorn command line, only
 the WSGI app changed.
@@ -24,7 +24,7 @@ from typing import Any
 import requests
 
 from edge.config import Settings
-from edge.runner import gunicorn_command
+from edge.system.runner import gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,7 +157,7 @@ def start_baseline(db_path: Path, port: int, log: Path, timeout: float = 30) -> 
     """The minimal app under the edge's own gunicorn command line (same workers, threads)."""
     settings = Settings(http_port=port, http_host="127.0.0.1", db_path=db_path)
     cmd = gunicorn_command(settings)
-    cmd[cmd.index("edge.wsgi:app")] = "bench.baseline_app:app"
+    cmd[cmd.index("edge.web.wsgi:app")] = "bench.baseline_app:app"
     env = child_env()
     env["BENCH_DB_PATH"] = str(db_path)
     fh = open(log, "ab")  # noqa: SIM115

@@ -38,8 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import dataset, load, mqtt, procs, report
-from edge import auth, db, outbox
-from edge.ids import new_id
+from edge.staff import service as auth
+from edge.store import db, outbox
+from edge.store.ids import new_id
 from tests.support.broker import free_port, mosquitto_binary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -420,12 +421,12 @@ class Bench:
         if not self.sync:
             self.res["catchup"] = {"note": "not measured: sync.worker is not on this branch"}
             return
-        from edge import inbox
+        from edge import handlers
 
         assert self.broker is not None
         n = self.cfg.events
         say(f"catch-up: {n:,} down-events queued while the edge is stopped")
-        with_orders = "order.placed" in inbox.HANDLERS
+        with_orders = "order.placed" in handlers.HANDLERS
         events = list(
             mqtt.down_events(n, self.members(), self.cfg.params.products, with_orders=with_orders)
         )

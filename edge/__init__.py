@@ -12,6 +12,6 @@ __version__ = "0.1.0"
 
 
 def create_app(config: Any = None) -> Any:
-    from edge.app import create_app as _create_app
+    from edge.web.app import create_app as _create_app
 
     return _create_app(config)

@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
-from edge import auth, db
 from edge.config import ConfigError, Settings, load_settings
 from edge.errors import DomainError
+from edge.staff import service as auth
+from edge.store import db
 
 
 class Ctx:
@@ -58,7 +59,7 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
 
 def _logging(settings: Settings) -> None:
-    from edge import logs
+    from edge.system import logs
 
     logs.setup(settings.log_level)  # redacts personal data and secrets from every line
 
@@ -74,7 +75,7 @@ def _fail(exc: DomainError) -> click.ClickException:
 @pass_ctx
 def run(ctx: Ctx) -> None:
     """API, sync worker and print worker together: the default on one store box."""
-    from edge import runner
+    from edge.system import runner
 
     _logging(ctx.settings)
     sys.exit(runner.run(ctx.settings))
@@ -84,7 +85,7 @@ def run(ctx: Ctx) -> None:
 @pass_ctx
 def serve(ctx: Ctx) -> None:
     """Only the HTTP API, under gunicorn."""
-    from edge import runner
+    from edge.system import runner
 
     _logging(ctx.settings)
     ctx.db().close()
@@ -97,7 +98,7 @@ def serve(ctx: Ctx) -> None:
 @pass_ctx
 def worker(ctx: Ctx, which: str) -> None:
     """Only background workers, without the API (for a split deployment)."""
-    from edge import runner
+    from edge.system import runner
 
     _logging(ctx.settings)
     chosen = [w for w in runner.WORKERS if which in ("all", w[0])]
@@ -269,7 +270,7 @@ def sync(click_ctx: click.Context) -> None:
 @pass_ctx
 def sync_status(ctx: Ctx, as_json: bool) -> None:
     """Link state, outbox backlog, sequences per stream, dead letters."""
-    from edge import status
+    from edge.system import status
 
     conn = ctx.db()
     try:
@@ -317,7 +318,7 @@ def printer() -> None:
 @pass_ctx
 def printer_list(ctx: Ctx) -> None:
     """Configured printers, their roles and the state the print worker last saw."""
-    from edge.api.printing import printers_view
+    from edge.web.printing import printers_view
 
     conn = ctx.db()
     try:
@@ -397,7 +398,7 @@ def printer_test(ctx: Ctx, name: str, locale: str | None) -> None:
 @pass_ctx
 def demo(ctx: Ctx, tokens_file: str | None) -> None:
     """Fill the store database with demo members, products and purchases."""
-    from edge import demo as demo_data
+    from edge.system import demo as demo_data
 
     conn = ctx.db()
     try:

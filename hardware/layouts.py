@@ -23,7 +23,7 @@ What each document expects in its data (keys not given print nothing):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 Kind = Literal["text", "pair", "each", "rule", "qr", "feed"]
 
@@ -253,41 +253,3 @@ TEXTS: dict[str, dict[str, str]] = {
         "pangram": "The quick brown fox jumps over the lazy dog: déjà vu, café, naïve.",
     },
 }
-
-
-def sale_receipt_data(
-    body: dict[str, Any],
-    *,
-    store_name: str,
-    payment_method: str,
-    terminal_id: str | None = None,
-    customer: Any = None,
-) -> dict[str, Any]:
-    """What a sale receipt prints, from the sale as the API answers it (``sale_body``).
-
-    ``customer`` is the member's row (or None), named as the kiosk shows them ("Élodie D."):
-    a receipt left on the counter must not carry a full name."""
-    keys = (
-        "sale_id",
-        "occurred_at",
-        "currency",
-        "subtotal",
-        "discount",
-        "points_value",
-        "total",
-        "points_earned",
-        "points_redeemed",
-        "points_balance",
-        "lines",
-        "coupons",
-    )
-    data = {k: body[k] for k in keys if k in body}
-    data.update(store_name=store_name, payment_method=payment_method)
-    if terminal_id:
-        data["terminal_id"] = terminal_id
-    if customer is not None:
-        first, last = customer["first_name"], customer["last_name"]
-        name = " ".join(part for part in (first, f"{last[0].upper()}." if last else "") if part)
-        if name:
-            data["customer_name"] = name
-    return data

@@ -19,7 +19,7 @@ from escpos import printer as escpos_printer
 from escpos.escpos import Escpos
 from escpos.exceptions import Error as EscposError
 
-from edge.config import PrinterConfig
+from hardware.config import PrinterConfig
 
 log = logging.getLogger("passerelle.print")
 

@@ -3,7 +3,7 @@ POS screen (/pos).
 
 They are thin pages over the same /api/v1 as any third-party terminal: the browser holds a
 session cookie instead of a bearer token (``session["principal"]``, read by
-``edge.api.context.session_principal``), and sends the CSRF token in ``X-CSRFToken`` on
+``edge.web.context.session_principal``), and sends the CSRF token in ``X-CSRFToken`` on
 state-changing calls. This package adds only what a browser needs around that: login by PIN
 or kiosk pairing, CSRF, rate limits, the Content-Security-Policy, idle sessions and the two
 languages. Every asset is in the package: a store box needs no internet to show its screens.
@@ -21,11 +21,11 @@ TRANSLATIONS = HERE / "translations"
 
 
 def init_app(app: Flask) -> None:
-    """Wire the screens into the edge's app (called by ``edge.app.create_app``)."""
+    """Wire the screens into the edge's app (called by ``edge.web.app.create_app``)."""
     from flask_babel import Babel
     from flask_wtf.csrf import CSRFProtect
 
-    from edge.api import bp as api_bp
+    from edge.web.api import AREAS
     from kiosk_ui import security, views
     from kiosk_ui.i18n import select_locale
 
@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
         default_translation_directories=str(TRANSLATIONS),
     )
     csrf = CSRFProtect(app)
-    csrf.exempt(api_bp)  # the API checks X-CSRFToken itself for session callers
+    for area in AREAS:  # the API checks X-CSRFToken itself for session callers
+        csrf.exempt(area.bp)
     app.register_blueprint(views.bp)
     security.init_app(app)

@@ -23,7 +23,7 @@ LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 
 def select_locale() -> str:
-    from edge.api.context import settings
+    from edge.web.context import settings
 
     s = settings()
     if request.path.startswith("/kiosk"):

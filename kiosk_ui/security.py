@@ -1,6 +1,6 @@
 """What protects the screens around the API: the PIN login's rate limit, the
 Content-Security-Policy and sessions that end on idle. (The API's own limits on lookups and
-check-in codes are in ``edge.api.limits``.)
+check-in codes are in ``edge.web.api.limits``.)
 
 The PIN limit uses Flask-Limiter with its in-memory storage: each gunicorn worker counts for
 itself, so with ``http_workers = 2`` a guesser gets at most twice the configured rate. That

@@ -31,9 +31,9 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from edge import auth
-from edge.api import access
-from edge.api.context import get_db, settings
+from edge.staff import service as auth
+from edge.web import access
+from edge.web.context import get_db, settings
 from kiosk_ui.i18n import LANGUAGE_NAMES, LOCALES, catalog, catalogs, select_locale
 
 bp = Blueprint(
@@ -89,7 +89,7 @@ def _page(template: str, screen: str, **extra: Any) -> str:
     )
 
 
-def _login(principal: auth.Principal, *, permanent: bool) -> None:
+def _login(principal: auth.Actor, *, permanent: bool) -> None:
     lang = session.get("lang")
     session.clear()  # a new login never inherits another person's session
     session["principal"] = dataclasses.asdict(principal)

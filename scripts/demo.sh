@@ -68,9 +68,9 @@ export PASSERELLE_PRINTERS="[{\"name\": \"demo\", \"connection\": \"file\", \"pa
 say "seeding demo data"
 "$VENV/bin/passerelle" demo --tokens-file "$DATA/tokens.json" >/dev/null
 
-if "$VENV/bin/python" -c 'import sync.online_store' 2>/dev/null; then
+if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
     say "starting the reference online store on http://127.0.0.1:$WEB_PORT"
-    "$VENV/bin/python" -m sync.online_store --db "$DATA/online.db" --port "$WEB_PORT" \
+    "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
         --mqtt-url "$PASSERELLE_MQTT_URL" --token "$PASSERELLE_ONLINE_STORE_TOKEN" \
         --stores S001 & pids+=($!)
 fi

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
-from edge import db, faults, logs
 from edge.config import Settings
+from edge.store import db, faults
+from edge.system import logs
 from sync import contract
 from sync.backfill import Backfill, BackfillError
 from sync.consumer import HandlerFailed, Inbox, Outcome

@@ -27,8 +27,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge import inbox as handlers
-from edge.db import now_iso
+from edge import handlers
+from edge.store import inbox
+from edge.store.db import now_iso
 from sync import contract
 
 log = logging.getLogger("passerelle.sync.inbox")
@@ -298,7 +299,7 @@ class Inbox:
             else:
                 out.ignored += 1
             return out
-        ctx = handlers.ApplyContext(
+        ctx = inbox.ApplyContext(
             store_id=self.store_id,
             source=self.up_source,
             event_id=event_id,

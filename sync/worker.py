@@ -34,9 +34,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from edge import db, faults, outbox, state
 from edge.config import Settings
-from edge.inbox import REPLAY_KEY
+from edge.store import db, faults, outbox, state
+from edge.store.inbox import REPLAY_KEY
 from sync import applier, contract
 from sync import mqtt as link
 from sync.consumer import Outcome

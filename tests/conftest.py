@@ -14,8 +14,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from edge import auth, db
-from edge.app import create_app
+from edge.staff import service as auth
+from edge.store import db
+from edge.web.app import create_app
 from tests.support.broker import Broker
 
 ROLES = ("kiosk", "pos", "staff", "admin")
@@ -79,7 +80,7 @@ def headers(tokens: dict[str, str]) -> Callable[..., dict[str, str]]:
 @pytest.fixture
 def seeded(app: Flask, conn: sqlite3.Connection) -> dict[str, Any]:
     """The demo shop: products, members with web and store purchases, staff."""
-    from edge import demo
+    from edge.system import demo
 
     return demo.seed(conn, app.config["SETTINGS"])
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 
-from edge import auth, db
 from edge.cli import cli
+from edge.staff import service as auth
+from edge.store import db
 from tests.support import proc
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from edge import db, outbox
+from edge.store import db, outbox
 from tests.support import proc
 
 
@@ -81,7 +81,7 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys
-    from edge import db, outbox
+    from edge.store import db, outbox
     conn = db.connect(sys.argv[1])
     for i in range(int(sys.argv[2])):
         with db.write(conn):

@@ -18,8 +18,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-import edge.api  # noqa: F401 - registers the operations
-from edge.api.openapi import build
+import edge.web.api  # noqa: F401 - registers the operations
+from edge.web.openapi import build
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge import loyalty
 from edge.errors import InvalidInput
+from edge.loyalty import service as loyalty
 
 RULES = loyalty.LoyaltyRules()
 
@@ -57,7 +57,7 @@ def test_offline_cap_applies_only_after_the_grace():
 def test_a_balance_turned_negative_by_the_merge_is_flagged(client, headers, seeded, conn):
     """The store redeemed points offline; the web had spent them too: after the merge the
     balance is negative and /readyz says so (not hidden), until an adjustment clears it."""
-    from edge import db
+    from edge.store import db
 
     bal = loyalty.balance(conn, "c-0002")
     with db.write(conn):

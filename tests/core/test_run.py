@@ -8,8 +8,9 @@ import sqlite3
 
 import requests
 
-from edge import db, demo
 from edge.config import load_settings
+from edge.store import db
+from edge.system import demo
 from tests.support import proc
 from tests.support.broker import free_port
 from tests.support.waiting import wait_until

@@ -1,5 +1,5 @@
 """Fixtures of the coupon tests: down-events applied exactly as the sync worker applies them
-(``edge.inbox.HANDLERS`` inside ``db.write``), and a shop with a few offers and codes."""
+(``edge.store.handlers.HANDLERS`` inside ``db.write``), and a shop with a few offers and codes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from edge import db, inbox, state
+from edge import handlers
+from edge.store import db, inbox, state
 from tests.sync.conftest import (  # noqa: F401 - the sync tests' broker, web side and edge
     broker,
     collector,
@@ -80,7 +81,7 @@ def apply(conn: sqlite3.Connection) -> Apply:
     def run(type_: str, data: dict[str, Any]) -> bool:
         ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id=str(uuid.uuid4()))
         with db.write(conn):
-            return inbox.HANDLERS[type_](conn, data, ctx)
+            return handlers.HANDLERS[type_](conn, data, ctx)
 
     return run
 

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from edge import outbox as edge_outbox
+from edge.store import outbox as edge_outbox
 from sync import contract
 from tests.coupons.conftest import coupon, iso, link_down, link_up, offer, redeemed
 

@@ -1,4 +1,4 @@
-"""Offer and coupon down-events applied through ``edge.inbox.HANDLERS``: duplicates, any
+"""Offer and coupon down-events applied through ``edge.store.handlers.HANDLERS``: duplicates, any
 order, the store's own redemption echoed back, and a double use across channels flagged."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from edge import db, inbox
+from edge import handlers
+from edge.store import db, inbox
 from sync import contract
 from tests.coupons.conftest import coupon, link_down, offer, redeemed
 
@@ -101,7 +102,7 @@ def deliver(conn: sqlite3.Connection, events: list[tuple[str, dict[str, Any]]]) 
     for n, (type_, data) in enumerate(events):
         ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id=f"e-{n}")
         with db.write(conn):
-            inbox.HANDLERS[type_](conn, data, ctx)
+            handlers.HANDLERS[type_](conn, data, ctx)
 
 
 def test_duplicates_and_any_order_give_the_clean_end_state(tmp_path):

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge import offers
-from edge.offers import BasketLine, Coupon, Offer
+from edge.offers import service as offers
+from edge.offers.service import BasketLine, Coupon, Offer
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SKUS = ["A", "B", "C", "D"]

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from edge import auth, db
+from edge.staff import service as auth
+from edge.store import db
 
 SALE = {
     "terminal_id": "pos-1",

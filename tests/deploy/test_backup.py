@@ -11,8 +11,10 @@ from typing import Any
 
 from flask import Flask
 
-from edge import db, loyalty, sales
-from edge.models import SaleIn
+from edge.loyalty import service as loyalty
+from edge.sales import service as sales
+from edge.sales.rules import NewSale, SaleLine
+from edge.store import db
 from tests.deploy.dbcompare import schema, tables
 from tests.support import proc
 from tests.support.waiting import wait_until
@@ -39,13 +41,11 @@ class Till(threading.Thread):
         )
         try:
             while not self.stop.is_set():
-                sale = SaleIn.model_validate(
-                    {
-                        "terminal_id": "pos-1",
-                        "customer_id": "c-0001",
-                        "currency": "EUR",
-                        "lines": [{"sku": "SKU-MUG", "qty": 1 + self.count % 3}],
-                    }
+                sale = NewSale(
+                    terminal_id="pos-1",
+                    customer_id="c-0001",
+                    currency="EUR",
+                    lines=(SaleLine(sku="SKU-MUG", qty=1 + self.count % 3),),
                 )
                 with db.write(conn):
                     sales.record_sale(conn, sale, ctx)

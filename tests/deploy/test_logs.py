@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import requests
 
-from edge.logs import redact
+from edge.system.logs import redact
 from tests.support import proc
 from tests.support.broker import free_port
 from tests.support.waiting import wait_until

@@ -13,10 +13,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from edge import auth, db, inbox, outbox
-from edge.api.limits import LIMITED
-from edge.app import create_app
-from hardware import queue
+from edge import handlers
+from edge.printing import queue
+from edge.staff import service as auth
+from edge.store import db, inbox, outbox
+from edge.web.app import create_app
+from edge.web.limits import LIMITED
 from sync import contract
 from tests.sync.events import data_for
 
@@ -161,7 +163,7 @@ def test_erased_customer_is_gone_from_every_table(
         )
         # a click-and-collect order for them, as the online store sends it
         order = dict(data_for("order.placed", 7), customer_id=cid, customer_name=full)
-        assert inbox.HANDLERS["order.placed"](
+        assert handlers.HANDLERS["order.placed"](
             conn, order, inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id="o7")
         )
         conn.execute("CREATE VIRTUAL TABLE member_search USING fts5(customer_id, text)")
@@ -184,7 +186,7 @@ def test_erased_customer_is_gone_from_every_table(
 
     with db.write(conn):
         ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id="e-1")
-        assert inbox.HANDLERS["customer.erased"](conn, {"customer_id": cid}, ctx)
+        assert handlers.HANDLERS["customer.erased"](conn, {"customer_id": cid}, ctx)
 
     secrets = [PERSON[k] for k in ("email", "loyalty_card", "last_name")] + [full]
     leaks = [(t, c) for t, c, v in _every_text_value(conn) if any(s in v for s in secrets)]
@@ -241,7 +243,7 @@ def test_erased_customer_is_gone_from_every_table(
 
 
 def test_audit_details_never_hold_personal_fields(conn: sqlite3.Connection) -> None:
-    from edge import audit
+    from edge.store import audit
 
     with db.write(conn):
         audit.record(
@@ -259,7 +261,8 @@ def test_audit_details_never_hold_personal_fields(conn: sqlite3.Connection) -> N
 def test_erasure_leaves_other_members_and_pending_events_alone(conn):
     """Two members share a family phone number; erasing one must not scrub the other, and
     an event parked behind a gap stays exactly as the online store sent it."""
-    from edge import customers, db
+    from edge.customers import service as customers
+    from edge.store import db
 
     with db.write(conn):
         for cid in ("fam-1", "fam-2"):

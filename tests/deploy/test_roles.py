@@ -1,5 +1,5 @@
 """Roles enforced on every endpoint: every operation of the OpenAPI document, called with
-every role, with no token and with a revoked token, answers as ``edge.api.access.ACCESS``
+every role, with no token and with a revoked token, answers as ``edge.web.access.ACCESS``
 says. Driven by the document itself, so operations added later are covered unedited."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from edge import auth
-from edge.api.access import ACCESS, ROLES
+from edge.staff import service as auth
+from edge.web.access import ACCESS, ROLES
 
 METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -75,7 +75,7 @@ def test_a_bad_config_error_names_the_key_not_the_secret(tmp_path: Path) -> None
 
 
 def test_the_api_binds_to_loopback_by_default_and_says_so(tmp_path: Path) -> None:
-    from edge.runner import api_banner
+    from edge.system.runner import api_banner
     from tests.support.broker import free_port, wait_port
     from tests.support.waiting import wait_until
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edge import db, outbox
+from edge.store import db, outbox
 from tests.deploy.tls import Pki, TlsBroker, make_pki
 from tests.support import proc
 from tests.support.waiting import wait_until

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from edge import db, outbox
-from edge.app import create_app
+from edge.store import db, outbox
+from edge.web.app import create_app
 from tests.deploy.dbcompare import tables
 from tests.support import proc
 

@@ -1,5 +1,5 @@
 """Fixtures for click-and-collect: orders brought down as the sync worker would apply them
-(through ``edge.inbox.HANDLERS`` inside a write transaction), and helpers to drive them
+(through ``edge.store.handlers.HANDLERS`` inside a write transaction), and helpers to drive them
 through the API into any state."""
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from edge import db, inbox
+from edge import handlers
 from edge.config import Settings
+from edge.store import db, inbox
 
 _numbers = itertools.count(100_000)
 
@@ -63,7 +64,7 @@ def deliver(conn: sqlite3.Connection, settings: Settings) -> Callable[[str, dict
             store_id=settings.store_id, source=settings.up_source, event_id=str(uuid.uuid4())
         )
         with db.write(conn):
-            return inbox.HANDLERS[type_](conn, data, ctx)
+            return handlers.HANDLERS[type_](conn, data, ctx)
 
     return apply
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge import pickups
+from edge.pickups import service as pickups
 from tests.pickups.conftest import pickup_events
 
 

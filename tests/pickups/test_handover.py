@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from flask_wtf.csrf import generate_csrf
 
-from edge import auth, pickups
+from edge.pickups import service as pickups
+from edge.staff import service as auth
 from tests.pickups.conftest import pickup_events, status_of
 
 

@@ -7,7 +7,9 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from edge import jobs, outbox, pickups
+from edge.pickups import service as pickups
+from edge.store import outbox
+from edge.system import jobs
 from hardware.render import Renderer
 from sync import contract
 from tests.pickups.conftest import iso, pickup_events, status_of

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge import pickups
 from edge.errors import Conflict
+from edge.pickups import service as pickups
 from tests.pickups.conftest import iso, pickup_events, status_of
 
 # What the issue allows, written out here independently of edge.pickups.TRANSITIONS.

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from edge.config import Settings
-from hardware import worker
+from edge.printing import worker
 from tests.printing.emulator import PrinterEmulator
 
 

@@ -1,5 +1,5 @@
 """Pickup slips, handover receipts and loyalty tickets, queued the way the pickups area does
-(``hardware.queue.enqueue`` in its transaction) and printed through the emulator in both
+(``edge.printing.queue.enqueue`` in its transaction) and printed through the emulator in both
 languages; the renderer's code-page rules; ``passerelle printer test`` against the emulator."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge import db
-from hardware import queue
+from edge.printing import queue
+from edge.store import db
 from hardware.layouts import LAYOUTS
 from hardware.render import Renderer, RenderError, choose_codepage, printable
 from tests.printing.decode import decode

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from edge import db, inbox
+from edge import handlers
+from edge.store import db, inbox
 from tests.pickups.conftest import order_data
 from tests.printing.decode import decode
 from tests.printing.test_receipts import printed
@@ -42,7 +43,7 @@ def test_ready_and_collected_orders_print_in_the_members_language(
         store_id=settings.store_id, source=settings.up_source, event_id=str(uuid.uuid4())
     )
     with db.write(conn):
-        inbox.HANDLERS["order.placed"](conn, order, ctx)
+        handlers.HANDLERS["order.placed"](conn, order, ctx)
     oid = order["order_id"]
     for action in ("preparing", "ready"):
         r = client.post(f"/api/v1/pickups/{oid}/{action}", headers=headers("staff"))

@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from edge import db
 from edge.config import load_settings
-from hardware import queue
+from edge.printing import queue
+from edge.store import db
 from tests.printing.conftest import printer_entry
 from tests.printing.decode import decode
 from tests.printing.emulator import PrinterEmulator

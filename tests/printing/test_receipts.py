@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from edge import db
-from hardware import queue
+from edge.printing import queue
+from edge.store import db
 from tests.printing.decode import decode
 from tests.printing.emulator import PrinterEmulator
 from tests.support.waiting import wait_until
@@ -107,7 +107,7 @@ def test_cash_sale_kicks_the_drawer_after_the_cut(
 
 
 def test_coupons_in_the_data_print_as_discount_lines(conn, emulator, start_worker, settings):
-    from edge import db
+    from edge.store import db
 
     with db.write(conn):
         queue.enqueue(
@@ -194,15 +194,16 @@ def test_a_sale_with_a_coupon_prints_the_coupon_line(
     client, headers, seeded, conn, emulator, start_worker
 ):
     """Through the real coupon rules: the code and its discount come from the sale itself."""
-    from edge import inbox
+    from edge import handlers
+    from edge.store import inbox
     from tests.coupons.conftest import coupon, offer
 
     ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id="e-1")
     with db.write(conn):
-        inbox.HANDLERS["offer.upserted"](conn, offer("OFF-MUG", value=20, skus=["SKU-MUG"]), ctx)
+        handlers.HANDLERS["offer.upserted"](conn, offer("OFF-MUG", value=20, skus=["SKU-MUG"]), ctx)
     ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id="e-2")
     with db.write(conn):
-        inbox.HANDLERS["coupon.issued"](conn, coupon("MUG-ETE20", "OFF-MUG"), ctx)
+        handlers.HANDLERS["coupon.issued"](conn, coupon("MUG-ETE20", "OFF-MUG"), ctx)
     sale = sell(
         client,
         headers,

@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from edge import db, demo, inbox, state
-from edge.app import create_app
+from edge import handlers
+from edge.store import db, inbox, state
+from edge.system import demo
+from edge.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -80,7 +82,7 @@ class Shop:
         c = self.conn()
         try:
             with db.write(c):
-                inbox.HANDLERS[type_](c, data, ctx)
+                handlers.HANDLERS[type_](c, data, ctx)
         finally:
             c.close()
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from babel.messages.pofile import read_po
 
-from edge.app import create_app
+from edge.web.app import create_app
 from tests.screens.conftest import copy_demo
 
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "kiosk_ui" / "translations"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from edge import db
 from edge.config import Settings, load_settings
+from edge.store import db
 from sync import worker
 from tests.support.broker import Broker
 from tests.support.waiting import wait_until

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edge import db
+from edge.store import db
 from sync import applier
 
 ROW = "x" * 2000  # about half a page: each commit below writes a few hundred KB

@@ -21,8 +21,10 @@ from typing import Any
 import pytest
 import requests
 
-from edge import auth, db, demo, outbox
 from edge.config import load_settings
+from edge.staff import service as auth
+from edge.store import db, outbox
+from edge.system import demo
 from tests.support import proc
 from tests.support.broker import Broker, free_port
 from tests.support.waiting import wait_until

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from edge import db, outbox
+from edge.store import db, outbox
 from sync import worker
 from tests.support.broker import Broker
 from tests.support.waiting import wait_until

@@ -16,10 +16,10 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 import requests
+from online_store import OnlineStore
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sync import contract
-from sync.online_store import OnlineStore
 from tests.support.broker import Broker
 from tests.support.waiting import wait_until
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 from flask.testing import FlaskClient
+from online_store import OnlineStore
+from online_store.web import create_app
 
 from sync import contract
-from sync.online_store import OnlineStore
-from sync.online_store.web import create_app
 from tests.support import proc
 from tests.support.broker import Broker, free_port, wait_port
 from tests.support.waiting import wait_until
@@ -172,7 +172,7 @@ def test_offer_coupon_sent_message_and_redemption(web: FlaskClient, store: Onlin
 def test_the_command_line_runs_it(tmp_path: Path, mosquitto: Broker) -> None:
     port = free_port()
     log = tmp_path / "online.log"
-    args = [sys.executable, "-m", "sync.online_store", "--db", str(tmp_path / "o.db")]
+    args = [sys.executable, "-m", "online_store", "--db", str(tmp_path / "o.db")]
     args += ["--port", str(port), "--mqtt-url", mosquitto.url, "--token", TOKEN]
     args += ["--stores", "S001,S002", "--topic-prefix", "passerelle/v1"]
     child = proc.start(args, proc.env(), log)
@@ -207,7 +207,7 @@ def test_the_command_line_runs_it(tmp_path: Path, mosquitto: Broker) -> None:
 
 def test_its_last_will_marks_it_offline_when_killed(tmp_path: Path, mosquitto: Broker) -> None:
     edge = FakeEdge(mosquitto)
-    args = [sys.executable, "-m", "sync.online_store", "--db", str(tmp_path / "o.db")]
+    args = [sys.executable, "-m", "online_store", "--db", str(tmp_path / "o.db")]
     args += ["--port", str(free_port()), "--mqtt-url", mosquitto.url, "--token", TOKEN]
     child = proc.start([*args, "--stores", "S001"], proc.env(), tmp_path / "online.log")
     topic = "passerelle/v1/status/web/chain"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from online_store import OnlineStore
 
-from sync.online_store import OnlineStore
 from tests.support import proc
 from tests.support.broker import Broker
 from tests.support.waiting import wait_until

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from edge import db, outbox, state
+from edge.store import db, outbox, state
 from tests.support.broker import Broker
 from tests.support.waiting import wait_until
 from tests.sync.conftest import EdgeSync, edge_settings

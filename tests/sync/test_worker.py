@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from edge import db, outbox, state
+from edge.store import db, outbox, state
 from tests.support.waiting import wait_until
 from tests.sync.conftest import scalar, wait_applied
 from tests.sync.events import data_for

@@ -1,0 +1,1 @@
+"""loyalty: see docs/architecture.md."""

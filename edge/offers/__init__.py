@@ -1,0 +1,1 @@
+"""offers: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""pickups: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""printing: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""products: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""sales: see docs/architecture.md."""

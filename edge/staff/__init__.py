@@ -1,0 +1,1 @@
+"""staff: see docs/architecture.md."""

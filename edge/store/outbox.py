@@ -1,0 +1,128 @@
+"""The outbox: up-events written in the same transaction as the change they announce.
+
+The row, not paho's in-memory queue, is the truth (RELIABILITY.md #1): the sync worker
+publishes rows in sequence order and marks one sent only after the broker's PUBACK. Callers
+must be inside ``db.write(conn)``; the per-source sequence is taken under that write lock,
+so it grows by exactly one with no holes even with several writer processes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from edge.store.db import now_iso
+from edge.store.ids import new_id
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    source: str
+    sequence: int
+    id: str
+    type: str
+    time: str
+    data: dict[str, Any]
+
+    def envelope(self) -> dict[str, Any]:
+        """The CloudEvents 1.0 structured-mode object of the contract."""
+        return {
+            "specversion": "1.0",
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "time": self.time,
+            "sequence": str(self.sequence),
+            "datacontenttype": "application/json",
+            "data": self.data,
+        }
+
+
+def append(
+    conn: sqlite3.Connection, source: str, type_: str, data: dict[str, Any], time: str | None = None
+) -> OutboxEvent:
+    """Add one up-event; the caller's transaction makes it atomic with the change."""
+    if not conn.in_transaction:
+        raise RuntimeError("outbox.append must run inside db.write(conn)")
+    row = conn.execute(
+        "INSERT INTO outbox_streams (source, last_sequence) VALUES (?, 1) "
+        "ON CONFLICT (source) DO UPDATE SET last_sequence = last_sequence + 1 "
+        "RETURNING last_sequence",
+        (source,),
+    ).fetchone()
+    event = OutboxEvent(source, int(row[0]), new_id(), type_, time or now_iso(), data)
+    conn.execute(
+        "INSERT INTO outbox (source, sequence, id, type, time, data, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            event.source,
+            event.sequence,
+            event.id,
+            event.type,
+            event.time,
+            json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+            now_iso(),
+        ),
+    )
+    return event
+
+
+def _from_row(row: sqlite3.Row) -> OutboxEvent:
+    return OutboxEvent(
+        row["source"], row["sequence"], row["id"], row["type"], row["time"], json.loads(row["data"])
+    )
+
+
+def unsent(conn: sqlite3.Connection, source: str, limit: int = 500) -> list[OutboxEvent]:
+    rows = conn.execute(
+        "SELECT * FROM outbox WHERE source = ? AND sent_at IS NULL ORDER BY sequence LIMIT ?",
+        (source, limit),
+    ).fetchall()
+    return [_from_row(r) for r in rows]
+
+
+def after(
+    conn: sqlite3.Connection, source: str, sequence: int, limit: int = 1000
+) -> list[OutboxEvent]:
+    """Events kept for ``replay.requested``, in order, whatever their sent state."""
+    rows = conn.execute(
+        "SELECT * FROM outbox WHERE source = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+        (source, sequence, limit),
+    ).fetchall()
+    return [_from_row(r) for r in rows]
+
+
+def mark_sent(conn: sqlite3.Connection, source: str, sequences: list[int]) -> None:
+    if not sequences:
+        return
+    stamp = now_iso()
+    conn.executemany(
+        "UPDATE outbox SET sent_at = COALESCE(sent_at, ?), attempts = attempts + 1 "
+        "WHERE source = ? AND sequence = ?",
+        [(stamp, source, s) for s in sequences],
+    )
+
+
+def last_sequence(conn: sqlite3.Connection, source: str) -> int:
+    row = conn.execute(
+        "SELECT last_sequence FROM outbox_streams WHERE source = ?", (source,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def backlog(conn: sqlite3.Connection) -> tuple[int, str | None]:
+    """How many events wait, and the creation time of the oldest (for /readyz and metrics)."""
+    row = conn.execute(
+        "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL"
+    ).fetchone()
+    return int(row[0]), row[1]
+
+
+def purge_sent(conn: sqlite3.Connection, older_than_iso: str) -> int:
+    """Drop acknowledged events past the retention (≥ 30 days, for replays)."""
+    cur = conn.execute(
+        "DELETE FROM outbox WHERE sent_at IS NOT NULL AND created_at < ?", (older_than_iso,)
+    )
+    return cur.rowcount

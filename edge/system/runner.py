@@ -1,0 +1,206 @@
+"""``passerelle run``: the whole edge on one box, supervised by one process.
+
+The API runs under gunicorn in a child process (several workers, so one slow request never
+stalls the till); the sync worker and the print worker run as threads of this process. They
+meet only in the database. This process tells systemd it is ready once the database is
+migrated and the HTTP port answers, feeds the watchdog while every part is alive, and on
+SIGTERM stops the workers (which publish their offline status) and the API.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from edge.config import Settings
+from edge.store import db
+
+log = logging.getLogger("passerelle.run")
+
+# (name, "module:function") of the background workers; each takes (settings, stop_event).
+# How often the main loop looks at the signals noted by the handler.
+SIGNAL_POLL = 0.2
+
+WORKERS: list[tuple[str, str]] = [
+    ("sync", "sync.worker:run"),
+    ("print", "edge.printing.worker:run"),
+    ("jobs", "edge.system.jobs:run"),
+]
+
+
+def gunicorn_command(settings: Settings) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{settings.http_host}:{settings.http_port}",
+        "--workers",
+        str(settings.http_workers),
+        "--threads",
+        str(settings.http_threads),
+        "--worker-class",
+        "gthread",
+        "--graceful-timeout",
+        "10",
+        # gunicorn 27 opens a control socket in $HOME by default: nothing here uses it, and
+        # the hardened unit (ProtectHome) forbids it.
+        "--no-control-socket",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',  # no query strings: no PII
+        "edge.web.wsgi:app",
+    ]
+
+
+def api_banner(settings: Settings) -> str:
+    """Where the API listens, and whether the network can reach it: said at every start."""
+    reach = (
+        "loopback only"
+        if settings.http_host in ("127.0.0.1", "::1", "localhost")
+        else "reachable from the network"
+    )
+    return f"API on http://{settings.http_host}:{settings.http_port} ({reach})"
+
+
+def load_worker(spec: str) -> Callable[[Settings, threading.Event], None] | None:
+    module_name, _, func = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    fn: Callable[[Settings, threading.Event], None] = getattr(module, func)
+    return fn
+
+
+@dataclass
+class Supervisor:
+    settings: Settings
+    workers: list[tuple[str, str]] = field(default_factory=lambda: list(WORKERS))
+    with_api: bool = True
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: dict[str, threading.Thread] = field(default_factory=dict)
+    api: subprocess.Popen[bytes] | None = None
+    failed: bool = False
+
+    def start(self) -> None:
+        conn = db.open_database(self.settings.db_path)
+        conn.close()
+        for name, spec in self.workers:
+            fn = load_worker(spec)
+            if fn is None:
+                log.warning("worker %s (%s) is not installed; skipped", name, spec)
+                continue
+            t = threading.Thread(target=self._guard, args=(name, fn), name=name, daemon=True)
+            t.start()
+            self.threads[name] = t
+        if self.with_api:
+            env = dict(os.environ)
+            self.api = subprocess.Popen(gunicorn_command(self.settings), env=env)
+            log.info(api_banner(self.settings))
+
+    def _guard(self, name: str, fn: Callable[[Settings, threading.Event], None]) -> None:
+        try:
+            fn(self.settings, self.stop)
+        except Exception:
+            log.exception("worker %s died", name)
+            self.failed = True
+            self.stop.set()
+
+    def wait_ready(
+        self, timeout: float = 30.0, stopping: Callable[[], bool] = lambda: False
+    ) -> bool:
+        if not self.with_api:
+            return True
+        url = f"http://{self.settings.http_host}:{self.settings.http_port}/healthz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stop.is_set() and not stopping():
+            if self.api is not None and self.api.poll() is not None:
+                return False
+            try:
+                if requests.get(url, timeout=1).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def alive(self) -> bool:
+        if self.api is not None and self.api.poll() is not None:
+            return False
+        return all(t.is_alive() for t in self.threads.values())
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self.api is not None and self.api.poll() is None:
+            self.api.terminate()
+            try:
+                self.api.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.api.kill()
+        for t in self.threads.values():
+            t.join(timeout=15)
+
+
+def run(
+    settings: Settings, *, with_api: bool = True, workers: list[tuple[str, str]] | None = None
+) -> int:
+    import sdnotify
+
+    notifier = sdnotify.SystemdNotifier()
+    sup = Supervisor(
+        settings, workers=workers if workers is not None else list(WORKERS), with_api=with_api
+    )
+
+    signals: list[int] = []
+
+    def _term(signum: int, _frame: Any) -> None:
+        # Only note it. The handler runs in the main thread between two bytecodes, possibly
+        # inside Event.set() holding the event's lock (a second signal: Ctrl-C reaches the
+        # whole process group, then a script sends SIGTERM), where set() again deadlocks.
+        signals.append(signum)
+
+    signal.signal(signal.SIGTERM, _term)
+    signal.signal(signal.SIGINT, _term)
+    sup.start()
+    if not sup.wait_ready(stopping=lambda: bool(signals)):
+        if signals:
+            log.info("signal %s: stopping", signals[0])
+        else:
+            log.error("the API did not become ready")
+        sup.shutdown()
+        return 0 if signals and not sup.failed else 1
+    notifier.notify("READY=1")
+    notifier.notify(f"STATUS=serving store {settings.store_id}")
+    log.info("ready: store %s", settings.store_id)
+    watchdog_usec = int(os.environ.get("WATCHDOG_USEC", "0") or 0)
+    interval = min(5.0, watchdog_usec / 2e6) if watchdog_usec else 5.0
+    code = 0
+    beat = time.monotonic()
+    while not signals and not sup.stop.wait(SIGNAL_POLL):
+        if not sup.alive():
+            log.error("a part of the edge died; exiting so that systemd restarts it")
+            code = 1
+            break
+        if time.monotonic() - beat >= interval:
+            notifier.notify("WATCHDOG=1")
+            beat = time.monotonic()
+    if signals:
+        log.info("signal %s: stopping", signals[0])
+    notifier.notify("STOPPING=1")
+    sup.shutdown()
+    return 1 if sup.failed else code

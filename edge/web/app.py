@@ -1,0 +1,154 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Any
+
+from flask import Flask, g, jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from edge.config import Settings, load_settings
+from edge.errors import DomainError
+from edge.store import db, state
+from edge.system import metrics
+
+MAX_BODY = 1024 * 1024  # 1 MiB
+
+log = logging.getLogger("passerelle.http")
+
+
+def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
+    """Build the app for one store database.
+
+    ``config`` is a Settings object, or a dict of overrides on top of the file and the
+    environment (what the tests pass, as in flaskr's ``test_config``).
+    """
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        overrides = {k.lower(): v for k, v in (config or {}).items() if k.upper() != "TESTING"}
+        settings = load_settings(**overrides)
+    app = Flask("passerelle", static_folder=None)
+    app.config.update(
+        SETTINGS=settings,
+        DB_PATH=str(settings.db_path),
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        TESTING=bool(isinstance(config, dict) and config.get("TESTING")),
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    conn = db.open_database(settings.db_path)  # migrations at start
+    try:
+        app.config["SECRET_KEY"] = settings.secret_key or _stored_secret(conn)
+    finally:
+        conn.close()
+
+    from edge.web.api import bp as api_bp
+    from edge.web.context import close_db
+    from edge.web.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp)
+    from edge.web import limits
+
+    limits.init_app(app, settings)  # kiosk lookups and check-in codes, per terminal and address
+    app.teardown_appcontext(close_db)
+    _register_errors(app)
+    _register_metrics(app)
+
+    import kiosk_ui
+
+    init_screens = getattr(kiosk_ui, "init_app", None)  # the screens (kiosk, staff, POS)
+    if init_screens is not None:
+        init_screens(app)
+    return app
+
+
+def _stored_secret(conn: Any) -> str:
+    """One random session key per box, kept in its database: sessions survive restarts and
+    every gunicorn worker signs with the same key."""
+    with db.write(conn):
+        value = state.get(conn, "secret_key")
+        if not value:
+            value = secrets.token_hex(32)
+            state.put(conn, "secret_key", value)
+    return str(value)
+
+
+def error_response(code: str, message: str, field: str | None, status: int) -> Any:
+    return jsonify({"error": {"code": code, "message": message, "field": field}}), status
+
+
+def _field_of(loc: tuple[Any, ...]) -> str | None:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or None
+
+
+VALIDATION_CODES = {"missing": "missing_field", "extra_forbidden": "unknown_field"}
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> Any:
+        return error_response(exc.code, exc.message, exc.field, exc.status)
+
+    @app.errorhandler(ValidationError)
+    def validation_error(exc: ValidationError) -> Any:
+        err = exc.errors()[0]
+        field = _field_of(tuple(err.get("loc", ())))
+        kind = err.get("type", "")
+        code = VALIDATION_CODES.get(kind) or (
+            "wrong_type" if kind.endswith("_type") else "invalid_value"
+        )
+        msg = err.get("msg", "invalid")
+        if kind == "extra_forbidden":
+            msg = "is not a field of this request"
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        return error_response(code, f"{field or 'body'}: {msg}{more}", field, 422)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        code = {
+            400: "bad_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+            429: "rate_limited",
+        }.get(exc.code or 500, "http_error")
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = f"the body is larger than {MAX_BODY} bytes"
+        if exc.code == 404 and not request.path.startswith("/api/"):
+            return exc
+        resp = error_response(code, message, None, exc.code or 500)
+        return resp
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response("internal", "internal error; it has been logged", None, 500)
+
+
+def _register_metrics(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.t0 = time.perf_counter()
+
+    @app.after_request
+    def _count(resp: Any) -> Any:
+        endpoint = request.endpoint or "unknown"
+        metrics.HTTP_REQUESTS.labels(endpoint, request.method, str(resp.status_code)).inc()
+        if "t0" in g:
+            metrics.HTTP_LATENCY.labels(endpoint).observe(time.perf_counter() - g.t0)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return resp

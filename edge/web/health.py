@@ -1,0 +1,71 @@
+"""Liveness, readiness and metrics: what systemd, the load balancer and Prometheus ask."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from edge.store import db
+from edge.system import metrics, status
+from edge.web.context import settings
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Any:
+    """503 only when the database is unusable: a down link is a degraded store, not a dead
+    one (the store keeps selling), so it is reported, not failed."""
+    try:
+        conn = db.connect(current_app.config["DB_PATH"])
+        try:
+            pending = db.pending_migrations(conn)
+            st = status.sync_status(conn, settings())
+            extras = [extra(conn, st) for extra in READINESS_EXTRAS]
+        finally:
+            conn.close()
+    except Exception as exc:  # any failure here means the database is not usable
+        current_app.logger.warning("readyz: database unusable: %s", exc)
+        return jsonify({"status": "unavailable", "database": {"ok": False, "error": str(exc)}}), 503
+    if pending:
+        return jsonify(
+            {
+                "status": "unavailable",
+                "database": {"ok": False, "error": f"migrations not applied: {', '.join(pending)}"},
+            }
+        ), 503
+    degraded = []
+    if not st["link"]["connected"]:
+        degraded.append("link_down")
+    if st["loyalty"]["negative_balances"]:
+        degraded.append("negative_balances")
+    if any(s["behind"] for s in st["inbox"]["streams"]):
+        degraded.append("inbox_behind")
+    for name, detail, problem in extras:
+        st[name] = detail
+        if problem:
+            degraded.append(problem)
+    body: dict[str, Any] = {
+        "status": "degraded" if degraded else "ok",
+        "degraded": degraded,
+        "database": {"ok": True},
+        "last_sync_at": st["link"].get("last_sync_at"),
+        **st,
+    }
+    return jsonify(body)
+
+
+# Other areas (printing, pickups, offers) add readiness details by registering a function
+# that takes (conn, status dict) and returns (name, detail, problem-or-None).
+READINESS_EXTRAS: list[Any] = []
+
+
+@bp.get("/metrics")
+def metrics_view() -> Response:
+    return Response(metrics.render(settings()), mimetype="text/plain; version=0.0.4")

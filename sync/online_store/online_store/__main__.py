@@ -1,0 +1,64 @@
+"""``python -m online_store``: run the reference online store (web pages, backfill
+endpoint and MQTT link) until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+
+from online_store.service import OnlineStore
+from sync import contract
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m online_store", description=__doc__)
+    p.add_argument("--db", required=True, help="its own SQLite file (never the edge's)")
+    p.add_argument("--port", type=int, default=8090, help="HTTP port (default 8090)")
+    p.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    p.add_argument("--mqtt-url", required=True, help="mqtt://host:port or mqtts://user:pw@host")
+    p.add_argument("--token", required=True, help="Bearer token of the backfill endpoint")
+    p.add_argument("--stores", required=True, help="store ids served, comma-separated")
+    p.add_argument("--topic-prefix", default=contract.DEFAULT_PREFIX)
+    p.add_argument(
+        "--instance", default="1", help="this instance's name, unique per broker (default 1)"
+    )
+    p.add_argument(
+        "--no-demo-data",
+        action="store_true",
+        help="start without the demo members and their history (the store demo's own)",
+    )
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s online-store %(message)s")
+    stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    try:
+        store = OnlineStore(
+            args.db,
+            args.mqtt_url,
+            args.topic_prefix,
+            stores,
+            args.token,
+            instance=args.instance,
+            demo_data=not args.no_demo_data,
+        )
+    except ValueError as exc:
+        print(f"online store: {exc}", file=sys.stderr)
+        return 2
+    # The handlers only note the signal: one that ran Event.set() could be interrupted by a
+    # second signal inside set(), holding the event's lock, and deadlock in set() again.
+    signals: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _: signals.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _: signals.append(signum))
+    store.start()
+    url = store.serve(args.host, args.port)
+    logging.info("serving %s for stores %s", url, ", ".join(stores))
+    while not signals:
+        time.sleep(0.2)
+    store.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

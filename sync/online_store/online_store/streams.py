@@ -1,0 +1,114 @@
+"""The online-store side's outgoing streams: ``/web/chain`` and one ``/web/stores/{id}`` each.
+
+An event is a row before it is a message: ``append`` gives it the next sequence of its
+source (under the write lock, so sequences start at 1 and have no holes even with several
+instances on one database), in the same transaction as the change it announces. The
+publisher sends the rows later, in order; the backfill endpoint serves the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from uuid6 import uuid7
+
+from online_store.db import now_iso
+from sync import contract
+
+CHAIN = contract.CHAIN_SOURCE
+
+
+def source_of_stream(stream: str) -> str:
+    """``chain`` → ``/web/chain``, ``stores/S001`` → ``/web/stores/S001`` (ContractError else)."""
+    if stream == "chain":
+        return CHAIN
+    if stream.startswith("stores/"):
+        return contract.store_down_source(stream.removeprefix("stores/"))
+    raise contract.ContractError(f"stream {stream!r} is neither 'chain' nor 'stores/{{id}}'")
+
+
+def envelope(row: sqlite3.Row) -> dict[str, Any]:
+    """The CloudEvents 1.0 structured-mode object of a stored event."""
+    return {
+        "specversion": "1.0",
+        "id": row["id"],
+        "source": row["source"],
+        "type": row["type"],
+        "time": row["time"],
+        "sequence": str(row["sequence"]),
+        "datacontenttype": "application/json",
+        "data": json.loads(row["data"]),
+    }
+
+
+def append(
+    conn: sqlite3.Connection, source: str, type_: str, data: dict[str, Any], *, sent: bool = False
+) -> dict[str, Any]:
+    """Add one event to ``source``; the caller holds ``db.write(conn)``.
+
+    ``sent=True`` stores the event as if it had been published: tests use it to play a broker
+    that lost a message, which only the backfill endpoint can then recover.
+    """
+    if not conn.in_transaction:
+        raise RuntimeError("streams.append must run inside db.write(conn)")
+    seq = conn.execute(
+        "INSERT INTO streams (source, last_sequence) VALUES (?, 1) "
+        "ON CONFLICT (source) DO UPDATE SET last_sequence = last_sequence + 1 "
+        "RETURNING last_sequence",
+        (source,),
+    ).fetchone()[0]
+    event_id, at = str(uuid7()), now_iso()  # time-ordered, as CONTRACT.md's example
+    conn.execute(
+        "INSERT INTO events (source, sequence, id, type, time, data, published_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            source,
+            seq,
+            event_id,
+            type_,
+            at,
+            json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+            at if sent else None,
+        ),
+    )
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source,
+        "type": type_,
+        "time": at,
+        "sequence": str(seq),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+
+
+def after(conn: sqlite3.Connection, source: str, sequence: int, limit: int) -> list[dict[str, Any]]:
+    """The backfill page: events of ``source`` with a greater sequence, in order."""
+    rows = conn.execute(
+        "SELECT * FROM events WHERE source = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+        (source, sequence, limit),
+    ).fetchall()
+    return [envelope(r) for r in rows]
+
+
+def last_sequence(conn: sqlite3.Connection, source: str) -> int:
+    row = conn.execute("SELECT last_sequence FROM streams WHERE source = ?", (source,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def unpublished(conn: sqlite3.Connection, limit: int) -> list[sqlite3.Row]:
+    """Rows still to send, in the order they were written (per source: sequence order)."""
+    return conn.execute(
+        "SELECT rowid, * FROM events WHERE published_at IS NULL ORDER BY rowid LIMIT ?", (limit,)
+    ).fetchall()
+
+
+def mark_published(conn: sqlite3.Connection, rowids: list[int]) -> None:
+    stamp = now_iso()
+    conn.executemany(
+        "UPDATE events SET published_at = COALESCE(published_at, ?) WHERE rowid = ?",
+        [(stamp, r) for r in rowids],
+    )
