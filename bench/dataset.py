@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from edge import db
+from bench.edge_api import db
 
 GENERATOR_VERSION = 4
 STORE_ID = "S001"

@@ -177,7 +177,9 @@ def _client(
     conn = http.client.HTTPConnection(host, port, timeout=10)
     auth = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
-    def call(method: str, path: str, body: str | None = None, extra: dict[str, str] | None = None):
+    def call(
+        method: str, path: str, body: str | None = None, extra: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         t = time.perf_counter()
         conn.request(method, path, body=body, headers={**auth, **(extra or {})})
         resp = conn.getresponse()

@@ -23,8 +23,7 @@ from typing import Any
 
 import requests
 
-from edge.config import Settings
-from edge.runner import gunicorn_command
+from bench.edge_api import EDGE_CLI_MODULE, EDGE_WSGI_APP, Settings, gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +49,7 @@ EDGE_CLI = (
     "import runpy, sys; "
     "sys.meta_path[:] = [f for f in sys.meta_path "
     "if 'Editable' not in getattr(f, '__name__', type(f).__name__)]; "
-    "runpy.run_module('edge.cli', run_name='__main__', alter_sys=True)"
+    f"runpy.run_module({EDGE_CLI_MODULE!r}, run_name='__main__', alter_sys=True)"
 )
 
 
@@ -157,7 +156,7 @@ def start_baseline(db_path: Path, port: int, log: Path, timeout: float = 30) -> 
     """The minimal app under the edge's own gunicorn command line (same workers, threads)."""
     settings = Settings(http_port=port, http_host="127.0.0.1", db_path=db_path)
     cmd = gunicorn_command(settings)
-    cmd[cmd.index("edge.wsgi:app")] = "bench.baseline_app:app"
+    cmd[cmd.index(EDGE_WSGI_APP)] = "bench.baseline_app:app"
     env = child_env()
     env["BENCH_DB_PATH"] = str(db_path)
     fh = open(log, "ab")  # noqa: SIM115
