@@ -94,6 +94,7 @@ def generate(path: Path, params: Params, *, quiet: bool = False) -> dict[str, ob
     counts: dict[str, int] = {}
 
     def load(table: str, sql: str, rows: list[tuple[object, ...]]) -> None:
+        """One batch in one transaction, counted per table for the results."""
         conn.execute("BEGIN")
         conn.executemany(sql, rows)
         conn.execute("COMMIT")
@@ -210,6 +211,7 @@ def ensure(directory: Path, params: Params, *, quiet: bool = False) -> dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.dataset``: make (or find cached) a data set of any size."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--dir", type=Path, default=Path("var/bench"))
     ap.add_argument("--customers", type=int, default=Params.customers)

@@ -30,16 +30,16 @@ def http(
     meanwhile, to tell a slow server from a busy box."""
     busy0 = procs.machine_busy_s()
     srv0 = procs.tree_cpu_s(server.pid) if server else 0.0
-    res = load.run(
-        tool,
-        kind,
-        f"http://127.0.0.1:{port}",
+    run = load.LoadRun(
+        kind=kind,
+        base_url=f"http://127.0.0.1:{port}",
         seconds=seconds,
         clients=clients or s.cfg.clients,
         sample=s.sample,
         token=s.kiosk if kind == "lookup" else s.pos,
         products=s.cfg.params.products,
     )
+    res = load.run(tool, run)
     if server is not None:
         srv = procs.tree_cpu_s(server.pid) - srv0
         busy = procs.machine_busy_s() - busy0

@@ -58,6 +58,7 @@ def down_filters(store_id: str = STORE) -> list[str]:
 
 
 def _client(client_id: str, *, persistent: bool) -> mqtt.Client:
+    """An MQTT v5 paho client with paho's defaults, but no cap on its outgoing queue."""
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
@@ -70,6 +71,8 @@ def _client(client_id: str, *, persistent: bool) -> mqtt.Client:
 def _connect(
     client: mqtt.Client, host: str, port: int, *, persistent: bool, receive_maximum: int = 0
 ) -> None:
+    """Connect; a persistent session lasts a week, as the edge's does, so the broker queues
+    for it while it is away."""
     props = None
     if persistent:
         props = Properties(PacketTypes.CONNECT)
@@ -168,6 +171,7 @@ def count_messages(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.mqtt subscribe|publish``: one bare baseline, as its own process."""
     ap = argparse.ArgumentParser(description="bare paho-mqtt baselines")
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("subscribe")

@@ -54,6 +54,7 @@ EDGE_CLI = (
 
 
 def edge_settings(db_path: Path, port: int, mqtt_url: str) -> dict[str, Any]:
+    """The edge's settings for a run (passed as PASSERELLE_* variables, as systemd would)."""
     return {
         "db_path": db_path,
         "http_port": port,
@@ -70,6 +71,8 @@ def edge_settings(db_path: Path, port: int, mqtt_url: str) -> dict[str, Any]:
 
 @dataclass
 class Proc:
+    """A started server: its process, log and how long it took to be ready."""
+
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
@@ -79,6 +82,7 @@ class Proc:
 
     @property
     def pid(self) -> int:
+        """The process id, where the footprint and CPU accounting start from."""
         return self.popen.pid
 
     def stop(self, timeout: float = 20.0) -> None:
@@ -104,6 +108,7 @@ class NotifySocket:
         self.sock.bind(self.path)
 
     def wait_ready(self, timeout: float) -> float | None:
+        """The monotonic time READY=1 arrived, or None after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             self.sock.settimeout(left)
@@ -116,6 +121,7 @@ class NotifySocket:
         return None
 
     def close(self) -> None:
+        """Remove the socket and its folder."""
         self.sock.close()
         Path(self.path).unlink(missing_ok=True)
         os.rmdir(self.dir)
@@ -181,22 +187,11 @@ def start_baseline(db_path: Path, port: int, log: Path, timeout: float = 30) -> 
     raise RuntimeError(f"the baseline app did not answer; see {log}")
 
 
-def wait_http(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing answers on port {port}")
-
-
 # -- footprint --------------------------------------------------------------------------------
 
 
 def children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (of all its threads), from /proc."""
     out: list[int] = []
     try:
         for task in os.listdir(f"/proc/{pid}/task"):
@@ -208,6 +203,7 @@ def children(pid: int) -> list[int]:
 
 
 def tree(pid: int) -> list[int]:
+    """``pid`` and all its live descendants, parents first."""
     pids, todo = [], [pid]
     while todo:
         p = todo.pop(0)
@@ -217,6 +213,7 @@ def tree(pid: int) -> list[int]:
 
 
 def describe(pid: int) -> dict[str, Any] | None:
+    """One process's role, memory (now and peak), threads and CPU; None once it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -247,6 +244,8 @@ def describe(pid: int) -> dict[str, Any] | None:
 
 
 def footprint(pid: int) -> list[dict[str, Any]]:
+    """``describe`` for every process of the tree: the edge is several processes, and its
+    memory target is per process."""
     return [d for p in tree(pid) if (d := describe(p)) is not None]
 
 

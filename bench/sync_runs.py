@@ -16,19 +16,12 @@ import time
 from typing import Any
 
 from bench import procs
+from bench.load import children_cpu_since
 from bench.options import ROOT
 from bench.session import Session
 
 # What catch-up and drain record on a branch without the sync worker (a copy each).
 NOT_MEASURED = {"note": "not measured: sync.worker is not on this branch"}
-
-
-def children_cpu_since(before: os.times_result) -> float:
-    """CPU seconds used by children reaped since ``before`` (user + system)."""
-    now = os.times()
-    return (now.children_user - before.children_user) + (
-        now.children_system - before.children_system
-    )
 
 
 def run_bare_paho(*args: str) -> tuple[float, float]:
