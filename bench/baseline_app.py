@@ -28,6 +28,7 @@ DB_PATH = os.environ.get("BENCH_DB_PATH", "dataset.db")
 
 
 def get_db() -> sqlite3.Connection:
+    """One connection per request on ``g``, as flaskr does: what a minimal app would do."""
     if "db" not in g:
         g.db = sqlite3.connect(DB_PATH, isolation_level=None, timeout=10)
         g.db.row_factory = sqlite3.Row
@@ -37,17 +38,20 @@ def get_db() -> sqlite3.Connection:
 
 @app.teardown_appcontext
 def close_db(_exc: BaseException | None) -> None:
+    """Close the request's connection, if it opened one."""
     conn = g.pop("db", None)
     if conn is not None:
         conn.close()
 
 
 def now() -> str:
+    """The edge's timestamp format, so that both write the same bytes."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @app.get("/api/v1/customers/lookup")
 def lookup() -> Any:
+    """The member by card with their balance: the same reads as the edge's lookup."""
     conn = get_db()
     row = conn.execute(
         "SELECT * FROM customers WHERE loyalty_card = ? AND erased_at IS NULL",
@@ -73,6 +77,7 @@ def lookup() -> Any:
 
 @app.get("/api/v1/customers/<customer_id>/history")
 def history(customer_id: str) -> Any:
+    """The first page of a member's purchases with their lines: the edge's same query."""
     conn = get_db()
     rows = conn.execute(
         "SELECT * FROM purchases WHERE customer_id = ? "
@@ -111,6 +116,7 @@ def history(customer_id: str) -> Any:
 
 @app.post("/api/v1/sales")
 def sale() -> Any:
+    """A sale with the same reads and writes as the edge's, in one write transaction."""
     body = request.get_json()
     conn = get_db()
     conn.execute("PRAGMA synchronous=FULL")
@@ -185,4 +191,5 @@ def sale() -> Any:
 
 @app.get("/healthz")
 def healthz() -> Any:
+    """What the harness polls to know the baseline is up (its 'cold start')."""
     return jsonify({"status": "ok"})

@@ -3,7 +3,7 @@
 Both run as a child process, so the CPU each one burns can be read from the kernel
 (``os.wait4``'s resource usage) and compared: on a 2-core box the load generator competes with
 the server for the same cores, and the one that burns less CPU per request leaves more to the
-server. ``bench.run`` measures both on the baseline app and picks.
+server. ``bench.http_runs`` measures both on the baseline app and picks.
 
 Both keep one keep-alive connection per simulated client and run closed loops (a client sends
 its next request when the previous answer arrived), so throughput and latency describe the
@@ -25,12 +25,13 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 LUA = Path(__file__).resolve().parent / "lua"
 
 
 def wrk_available() -> bool:
+    """wrk is optional (scripts/bench.sh installs it only as root): Python threads stand in."""
     return shutil.which("wrk") is not None
 
 
@@ -52,43 +53,52 @@ def _run_child(cmd: list[str], timeout: float) -> tuple[str, float, float]:
     return out, wall, 0.0
 
 
+def children_cpu_since(before: os.times_result) -> float:
+    """CPU seconds used by children reaped since ``before`` (user + system)."""
+    now = os.times()
+    return (now.children_user - before.children_user) + (
+        now.children_system - before.children_system
+    )
+
+
 def measure(cmd: list[str], timeout: float) -> tuple[str, float, float]:
+    """Run a child to its end: (stdout, wall seconds, the CPU seconds it used)."""
     before = os.times()
     out, wall, _ = _run_child(cmd, timeout)
-    after = os.times()
-    cpu = (after.children_user - before.children_user) + (
-        after.children_system - before.children_system
-    )
-    return out, wall, cpu
+    return out, wall, children_cpu_since(before)
 
 
-def run_wrk(
-    kind: str,
-    base_url: str,
-    *,
-    seconds: float,
-    clients: int,
-    sample: Path,
-    token: str,
-    products: int,
-) -> dict[str, Any]:
-    """``kind`` is ``lookup`` or ``sale``; one connection per wrk thread (see lookup.lua)."""
-    script = LUA / f"{kind}.lua"
-    args = [str(sample), token] + ([str(products)] if kind == "sale" else [])
+class LoadRun(NamedTuple):
+    """One load run, described the same way to both generators: ``kind`` is ``lookup`` or
+    ``sale``, ``sample`` the data set's members, ``products`` the catalogue's size."""
+
+    kind: str
+    base_url: str
+    seconds: float
+    clients: int
+    sample: Path
+    token: str
+    products: int
+
+
+def run_wrk(r: LoadRun) -> dict[str, Any]:
+    """wrk with the run's Lua script; one connection per wrk thread (see lookup.lua)."""
+    script = LUA / f"{r.kind}.lua"
+    args = [str(r.sample), r.token] + ([str(r.products)] if r.kind == "sale" else [])
     cmd = [
         "wrk",
-        f"-t{clients}",
-        f"-c{clients}",
-        f"-d{max(1, round(seconds))}s",
+        f"-t{r.clients}",
+        f"-c{r.clients}",
+        f"-d{max(1, round(r.seconds))}s",
         "--timeout",
         "10s",
         "-s",
         str(script),
-        base_url,
+        r.base_url,
         "--",
         *args,
     ]
-    out, wall, cpu = measure(cmd, timeout=seconds + 60)
+    out, wall, cpu = measure(cmd, timeout=r.seconds + 60)
     m = re.search(r"WRK_JSON (\{.*\})", out)
     if not m:
         raise RuntimeError(f"wrk printed no result: {out[-1000:]}")
@@ -113,48 +123,42 @@ def run_wrk(
     return res
 
 
-def run_python(
-    kind: str,
-    base_url: str,
-    *,
-    seconds: float,
-    clients: int,
-    sample: Path,
-    token: str,
-    products: int,
-) -> dict[str, Any]:
+def run_python(r: LoadRun) -> dict[str, Any]:
+    """The Python-threads generator below, as its own process (``python -m bench.load``)."""
     cmd = [
         sys.executable,
         "-m",
         "bench.load",
-        kind,
-        base_url,
+        r.kind,
+        r.base_url,
         "--seconds",
-        str(seconds),
+        str(r.seconds),
         "--clients",
-        str(clients),
+        str(r.clients),
         "--sample",
-        str(sample),
+        str(r.sample),
         "--token",
-        token,
+        r.token,
         "--products",
-        str(products),
+        str(r.products),
     ]
-    out, wall, cpu = measure(cmd, timeout=seconds + 60)
+    out, wall, cpu = measure(cmd, timeout=r.seconds + 60)
     res: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     res["client_cpu_s"] = round(cpu, 2)
     res["client_cpu_ms_per_request"] = 1000 * cpu / res["requests"] if res["requests"] else None
     return res
 
 
-def run(tool: str, kind: str, base_url: str, **kw: Any) -> dict[str, Any]:
-    return (run_wrk if tool == "wrk" else run_python)(kind, base_url, **kw)
+def run(tool: str, r: LoadRun) -> dict[str, Any]:
+    """One run with ``tool`` (``wrk`` or ``python``)."""
+    return run_wrk(r) if tool == "wrk" else run_python(r)
 
 
 # -- the Python-threads generator (its own process) -------------------------------------------
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
+    """The ``q``-th percentile of sorted values by nearest rank (0 for none)."""
     if not sorted_values:
         return 0.0
     k = min(len(sorted_values) - 1, max(0, round(q / 100 * (len(sorted_values) - 1))))
@@ -173,11 +177,15 @@ def _client(
     out: list[float],
     errors: list[int],
 ) -> None:
+    """One simulated client's closed loop until ``deadline``: latencies into ``out``, failed
+    statuses (0 for a broken connection, which is then reopened) into ``errors``."""
     rng = random.Random(seed)
     conn = http.client.HTTPConnection(host, port, timeout=10)
     auth = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
-    def call(method: str, path: str, body: str | None = None, extra: dict[str, str] | None = None):
+    def call(
+        method: str, path: str, body: str | None = None, extra: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         t = time.perf_counter()
         conn.request(method, path, body=body, headers={**auth, **(extra or {})})
         resp = conn.getresponse()
@@ -224,6 +232,7 @@ def _client(
 
 
 def python_main(argv: list[str] | None = None) -> int:
+    """``python -m bench.load``: the threads, then one JSON line of results on stdout."""
     ap = argparse.ArgumentParser(description="Python-threads HTTP load generator")
     ap.add_argument("kind", choices=["lookup", "sale"])
     ap.add_argument("base_url")

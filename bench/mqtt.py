@@ -1,4 +1,4 @@
-"""The MQTT half of the benchmarks: the broker, the events, and the bare paho baselines.
+"""The MQTT half of the benchmarks: the broker and the bare paho baselines.
 
 Broker: our own Mosquitto on a free port (``tests.support.broker.Broker``, the one the tests
 use). It must queue *every* down-event for an offline persistent session: Mosquitto 2's
@@ -11,19 +11,18 @@ restarted during a run, and its autosave would only add disk noise.
 Baselines (each its own process, like the edge, so both include a Python start-up):
 ``subscribe`` counts QoS 1 messages from a persistent session (paho acknowledges each on
 receipt); ``publish`` sends QoS 1 payloads and exits when the broker acknowledged them all.
+This module is what those processes import, so it imports nothing of the edge (its start-up
+would count against the baseline); the events themselves are made by ``bench.events``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.store.ids import new_id
 from tests.support.broker import Broker
 
 PREFIX = "passerelle/v1"
@@ -52,134 +50,15 @@ def start_broker(workdir: Path, inflight: int | None = None) -> Broker:
 
 
 def down_filters(store_id: str = STORE) -> list[str]:
+    """The topics a store's sync worker subscribes to, which the bare subscriber takes too."""
     return [f"{PREFIX}/chain/down/#", f"{PREFIX}/stores/{store_id}/down/#"]
-
-
-def _now(offset_s: float = 0) -> str:
-    t = datetime.now(UTC) + timedelta(seconds=offset_s)
-    return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _envelope(source: str, seq: int, type_: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": new_id(),
-        "source": source,
-        "type": type_,
-        "time": _now(),
-        "sequence": str(seq),
-        "datacontenttype": "application/json",
-        "data": data,
-    }
-
-
-def _lines(rng: random.Random, products: int) -> list[dict[str, Any]]:
-    out = []
-    for _ in range(rng.randint(1, 5)):
-        i = rng.randint(1, products)
-        out.append(
-            {
-                "sku": f"SKU-{i:06d}",
-                "name": f"Product {i}",
-                "qty": rng.randint(1, 2),
-                "unit_price": rng.choice((199, 450, 990, 1500)),
-            }
-        )
-    return out
-
-
-def down_mix(with_orders: bool) -> dict[str, float]:
-    """The share of each type in a catch-up, as a day offline looks from a busy chain."""
-    mix = {"purchase.recorded": 0.40, "loyalty.entry": 0.35, "customer.upserted": 0.15}
-    if with_orders:
-        mix["order.placed"] = 0.10
-    else:
-        mix["purchase.recorded"] += 0.10
-    return mix
-
-
-def down_events(
-    n: int, members: list[tuple[str, str]], products: int, *, with_orders: bool, seed: int = 7
-) -> Iterator[tuple[str, bytes, str]]:
-    """``n`` contract-valid down-events: (topic, payload, type), sequences from 1 per source.
-
-    Ids are time-ordered UUIDv7, as the reference online store makes them and as the
-    contract's example id is; members are drawn at random from the data set."""
-    rng = random.Random(seed)
-    mix = down_mix(with_orders)
-    types, weights = list(mix), list(mix.values())
-    seqs = {"/web/chain": 0, f"/web/stores/{STORE}": 0}
-    for k in range(n):
-        type_ = rng.choices(types, weights)[0]
-        card, cid = members[rng.randrange(len(members))]
-        at = _now(-rng.randint(60, 86_400))
-        if type_ == "purchase.recorded":
-            lines = _lines(rng, products)
-            total = sum(ln["qty"] * ln["unit_price"] for ln in lines)
-            web = rng.random() < 0.7
-            data: dict[str, Any] = {
-                "purchase_id": new_id(),
-                "customer_id": cid,
-                "channel": "web" if web else "store",
-                "store_id": None if web else f"S{rng.randint(2, 40):03d}",
-                "occurred_at": at,
-                "currency": "EUR",
-                "total": total,
-                "lines": lines,
-                "points_earned": total // 100,
-            }
-        elif type_ == "loyalty.entry":
-            data = {
-                "entry_id": new_id(),
-                "customer_id": cid,
-                "points": rng.randint(1, 300),
-                "reason": rng.choice(("purchase", "bonus", "adjust")),
-                "ref": None,
-                "channel": "web",
-                "store_id": None,
-                "occurred_at": at,
-            }
-        elif type_ == "customer.upserted":
-            new = rng.random() < 0.5
-            data = {
-                "customer_id": new_id() if new else cid,
-                "version": 1 if new else 2 + k,
-                "loyalty_card": f"39{k:010d}" if new else card,
-                "first_name": "Camille",
-                "last_name": "Martin",
-                "email": f"member{k}@example.com",
-                "phone": f"+3361{k % 10_000_000:07d}",
-                "tier": rng.choice(("standard", "silver", "gold")),
-                "locale": "fr",
-            }
-        else:
-            lines = _lines(rng, products)
-            data = {
-                "order_id": new_id(),
-                "order_number": f"W-{100000 + k}",
-                "customer_id": cid,
-                "customer_name": "Camille M.",
-                "pickup_code": f"{rng.randint(0, 999_999):06d}",
-                "currency": "EUR",
-                "total": sum(ln["qty"] * ln["unit_price"] for ln in lines),
-                "paid": True,
-                "lines": lines,
-                "placed_at": at,
-                "pickup_by": _now(3 * 86_400),
-            }
-        if type_ == "order.placed":
-            source, topic = f"/web/stores/{STORE}", f"{PREFIX}/stores/{STORE}/down/{type_}"
-        else:
-            source, topic = "/web/chain", f"{PREFIX}/chain/down/{type_}"
-        seqs[source] += 1
-        payload = json.dumps(_envelope(source, seqs[source], type_, data), separators=(",", ":"))
-        yield topic, payload.encode(), type_
 
 
 # -- paho helpers -----------------------------------------------------------------------------
 
 
 def _client(client_id: str, *, persistent: bool) -> mqtt.Client:
+    """An MQTT v5 paho client with paho's defaults, but no cap on its outgoing queue."""
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
@@ -192,6 +71,8 @@ def _client(client_id: str, *, persistent: bool) -> mqtt.Client:
 def _connect(
     client: mqtt.Client, host: str, port: int, *, persistent: bool, receive_maximum: int = 0
 ) -> None:
+    """Connect; a persistent session lasts a week, as the edge's does, so the broker queues
+    for it while it is away."""
     props = None
     if persistent:
         props = Properties(PacketTypes.CONNECT)
@@ -290,6 +171,7 @@ def count_messages(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.mqtt subscribe|publish``: one bare baseline, as its own process."""
     ap = argparse.ArgumentParser(description="bare paho-mqtt baselines")
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("subscribe")

@@ -1,7 +1,7 @@
 """The processes under test: the edge as production runs it, and the bare baseline app.
 
 The edge is started as the systemd unit starts it (``passerelle run``: the supervisor, its
-gunicorn child with ``edge.system.runner.gunicorn_command``'s workers and threads, and the sync and
+gunicorn child with ``edge.runner.gunicorn_command``'s workers and threads, and the sync and
 print workers as threads), and its readiness is the ``READY=1`` it sends to systemd, caught on
 our own ``NOTIFY_SOCKET``. The baseline runs under the very same gunicorn command line, only
 the WSGI app changed.
@@ -23,8 +23,7 @@ from typing import Any
 
 import requests
 
-from edge.config import Settings
-from edge.system.runner import gunicorn_command
+from bench.edge_api import EDGE_CLI_MODULE, EDGE_WSGI_APP, Settings, gunicorn_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,11 +49,12 @@ EDGE_CLI = (
     "import runpy, sys; "
     "sys.meta_path[:] = [f for f in sys.meta_path "
     "if 'Editable' not in getattr(f, '__name__', type(f).__name__)]; "
-    "runpy.run_module('edge.cli', run_name='__main__', alter_sys=True)"
+    f"runpy.run_module({EDGE_CLI_MODULE!r}, run_name='__main__', alter_sys=True)"
 )
 
 
 def edge_settings(db_path: Path, port: int, mqtt_url: str) -> dict[str, Any]:
+    """The edge's settings for a run (passed as PASSERELLE_* variables, as systemd would)."""
     return {
         "db_path": db_path,
         "http_port": port,
@@ -71,6 +71,8 @@ def edge_settings(db_path: Path, port: int, mqtt_url: str) -> dict[str, Any]:
 
 @dataclass
 class Proc:
+    """A started server: its process, log and how long it took to be ready."""
+
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
@@ -80,6 +82,7 @@ class Proc:
 
     @property
     def pid(self) -> int:
+        """The process id, where the footprint and CPU accounting start from."""
         return self.popen.pid
 
     def stop(self, timeout: float = 20.0) -> None:
@@ -105,6 +108,7 @@ class NotifySocket:
         self.sock.bind(self.path)
 
     def wait_ready(self, timeout: float) -> float | None:
+        """The monotonic time READY=1 arrived, or None after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             self.sock.settimeout(left)
@@ -117,6 +121,7 @@ class NotifySocket:
         return None
 
     def close(self) -> None:
+        """Remove the socket and its folder."""
         self.sock.close()
         Path(self.path).unlink(missing_ok=True)
         os.rmdir(self.dir)
@@ -157,7 +162,7 @@ def start_baseline(db_path: Path, port: int, log: Path, timeout: float = 30) -> 
     """The minimal app under the edge's own gunicorn command line (same workers, threads)."""
     settings = Settings(http_port=port, http_host="127.0.0.1", db_path=db_path)
     cmd = gunicorn_command(settings)
-    cmd[cmd.index("edge.web.wsgi:app")] = "bench.baseline_app:app"
+    cmd[cmd.index(EDGE_WSGI_APP)] = "bench.baseline_app:app"
     env = child_env()
     env["BENCH_DB_PATH"] = str(db_path)
     fh = open(log, "ab")  # noqa: SIM115
@@ -182,22 +187,11 @@ def start_baseline(db_path: Path, port: int, log: Path, timeout: float = 30) -> 
     raise RuntimeError(f"the baseline app did not answer; see {log}")
 
 
-def wait_http(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing answers on port {port}")
-
-
 # -- footprint --------------------------------------------------------------------------------
 
 
 def children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (of all its threads), from /proc."""
     out: list[int] = []
     try:
         for task in os.listdir(f"/proc/{pid}/task"):
@@ -209,6 +203,7 @@ def children(pid: int) -> list[int]:
 
 
 def tree(pid: int) -> list[int]:
+    """``pid`` and all its live descendants, parents first."""
     pids, todo = [], [pid]
     while todo:
         p = todo.pop(0)
@@ -218,6 +213,7 @@ def tree(pid: int) -> list[int]:
 
 
 def describe(pid: int) -> dict[str, Any] | None:
+    """One process's role, memory (now and peak), threads and CPU; None once it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -248,6 +244,8 @@ def describe(pid: int) -> dict[str, Any] | None:
 
 
 def footprint(pid: int) -> list[dict[str, Any]]:
+    """``describe`` for every process of the tree: the edge is several processes, and its
+    memory target is per process."""
     return [d for p in tree(pid) if (d := describe(p)) is not None]
 
 

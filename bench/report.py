@@ -14,6 +14,7 @@ COLUMNS = ("figure", "Passerelle", "baseline", "ratio", "target", "met")
 
 
 def fmt(value: Any, unit: str = "") -> str:
+    """A value for the table: no decimals from 100 up, at most two below, thousands marked."""
     if value is None:
         return "—"
     if isinstance(value, float):
@@ -24,6 +25,7 @@ def fmt(value: Any, unit: str = "") -> str:
 
 
 def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row of text cells per figure, in ``COLUMNS`` order."""
     out: list[tuple[str, ...]] = []
     for f in results.get("figures", []):
         ratio = f.get("ratio")
@@ -44,6 +46,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
 
 
 def text_table(results: dict[str, Any]) -> str:
+    """The table printed at the end of a run."""
     body = rows(results)
     widths = [max(len(r[i]) for r in [COLUMNS, *body]) for i in range(len(COLUMNS))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True))]
@@ -53,6 +56,7 @@ def text_table(results: dict[str, Any]) -> str:
 
 
 def markdown_table(results: dict[str, Any]) -> str:
+    """The same table as Markdown, for the docs."""
     body = rows(results)
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(r) + " |" for r in body]
@@ -60,6 +64,7 @@ def markdown_table(results: dict[str, Any]) -> str:
 
 
 def machine_line(results: dict[str, Any]) -> str:
+    """One line saying what box and versions the figures come from, and how long it took."""
     m = results.get("machine", {})
     return (
         f"{results.get('date', '?')}, {m.get('nproc', '?')} cores ({m.get('cpu', '?')}), "
@@ -70,6 +75,7 @@ def machine_line(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.report [results.json]``: the Markdown table of a results file."""
     argv = sys.argv[1:] if argv is None else argv
     path = Path(argv[0]) if argv else Path(__file__).parent / "results" / "latest.json"
     results = json.loads(path.read_text())

@@ -1,0 +1,81 @@
+"""Every piece of the edge (and of its sync worker) that the benchmarks use, in one place.
+
+Why one module: issue 15 moves the edge's modules into area packages (``edge.db`` to
+``edge.store.db`` and so on). With every import of ``edge`` and ``sync`` here and nowhere
+else in ``bench/``, following such a move is a change to this one file. The names the harness
+passes to other processes as text (the WSGI app gunicorn loads, the CLI module the edge is run
+from) are the same kind of dependency, so they live here too.
+
+The bare baselines' child processes (``python -m bench.mqtt``, ``python -m bench.load``, the
+gunicorn app ``bench.baseline_app``) must not import this module: they would pay for loading
+the edge at start-up, inside the time and CPU they are measured by.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from edge.config import Settings
+from edge.staff import service as auth
+from edge.store import db, outbox
+from edge.store.ids import new_id
+from edge.system.runner import gunicorn_command
+
+__all__ = [
+    "EDGE_CLI_MODULE",
+    "EDGE_WSGI_APP",
+    "Settings",
+    "auth",
+    "db",
+    "gunicorn_command",
+    "handles_down_event",
+    "new_id",
+    "outbox",
+    "receive_maximum",
+    "sync_available",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The module that ``passerelle`` (the console script) runs, started by module name so that
+# the child imports this checkout's code (see ``bench.procs.EDGE_CLI``).
+EDGE_CLI_MODULE = "edge.cli"
+# The WSGI app in ``edge.system.runner.gunicorn_command``'s command line, which the
+# baseline replaces.
+EDGE_WSGI_APP = "edge.web.wsgi:app"
+
+
+def sync_available() -> bool:
+    """The sync worker of *this* checkout (not one an editable install of another finds).
+
+    Branches without the sync worker still measure the HTTP phases; the MQTT phases then say
+    they were not measured instead of failing."""
+    try:
+        spec = importlib.util.find_spec("sync.worker")
+    except ModuleNotFoundError:
+        return False
+    return spec is not None and str(spec.origin or "").startswith(str(ROOT) + os.sep)
+
+
+def handles_down_event(type_: str) -> bool:
+    """Whether the edge's inbox has a handler for a down-event type (``order.placed`` is not
+    on every branch), so that the catch-up sends only what this edge applies.
+
+    Imported when asked: only the MQTT phases need the inbox, and only once the sync worker
+    is known to be there."""
+    from edge import handlers
+
+    return type_ in handlers.HANDLERS
+
+
+def receive_maximum() -> int:
+    """The in-flight window the edge's sync worker asks the broker for, which the bare
+    subscriber asks for too so that the broker sends both the same way.
+
+    Imported when asked, like ``handles_down_event``: ``sync.mqtt`` exists only with the sync
+    worker."""
+    from sync.mqtt import RECEIVE_MAXIMUM
+
+    return RECEIVE_MAXIMUM

@@ -1,0 +1,217 @@
+"""The figures of a run: each measurement next to its baseline, the ratio and the target.
+
+They are what the printed table, ``python -m bench.report`` and the docs' benchmarks page
+show, so each one is a flat record (name, value, unit, baseline, ratio, target, met, note)
+that needs no knowledge of the phases to read. A phase that was not run adds no figure; one
+that ran but could not measure adds its figure with no value and a note saying why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Figures:
+    """The list being built, in the order the table shows it."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        name: str,
+        value: Any,
+        unit: str,
+        baseline: Any = None,
+        target: str | None = None,
+        met: bool | None = None,
+        ratio: float | None = None,
+        note: str | None = None,
+    ) -> None:
+        """One figure; the ratio to the baseline is computed when both are numbers (not for
+        percentages, whose ratio would say nothing)."""
+        if ratio is None and isinstance(value, int | float) and baseline and "%" not in unit:
+            ratio = value / baseline
+        self.rows.append(
+            {
+                "name": name,
+                "value": value,
+                "unit": unit,
+                "baseline": baseline,
+                "ratio": ratio,
+                "target": target,
+                "met": met,
+                "note": note,
+            }
+        )
+
+
+def figures(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every figure of the results ``res``, in the table's order."""
+    f = Figures()
+    ds = res["dataset"]
+    gen = ds.get("seconds")
+    f.add(
+        "data set generation" + (" (cached this run)" if ds.get("cached") else ""),
+        gen,
+        "s",
+        target="≤ 300 s",
+        met=gen <= 300 if gen is not None else None,
+    )
+    lk = res.get("lookup", {})
+    if lk:
+        _lookup(f, lk)
+    sl = res.get("sale", {})
+    if sl:
+        _sale(f, sl)
+    for key, label in (("catchup", "catch-up"), ("drain", "outbox drain")):
+        _sync(f, res.get(key, {}), label)
+    _memory(f, res.get("catchup", {}), lk.get("footprint", {}) if lk else {})
+    cs = res.get("cold_start", {})
+    if cs:
+        f.add(
+            "cold start to ready",
+            cs["edge_median_s"],
+            "s",
+            cs["baseline_first_answer_s"],
+            "≤ 2 s",
+            cs["edge_median_s"] <= 2,
+        )
+    lines = ds["rows"]["purchase_lines"]
+    if lines:
+        f.add(
+            "database size per million purchase lines",
+            round(ds["bytes"] / 1e6 / (lines / 1e6), 1),
+            "MB",
+        )
+    return f.rows
+
+
+def _lookup(f: Figures, lk: dict[str, Any]) -> None:
+    """Lookup + history: throughput against 0.8× the baseline's, p99 against 5 ms."""
+    e, b = lk["edge"], lk["baseline"]
+    f.add(
+        "lookup+history throughput",
+        e["rps"],
+        "req/s",
+        b["rps"],
+        "≥ 0.8× baseline",
+        e["rps"] >= 0.8 * b["rps"],
+    )
+    f.add("lookup+history p50", e["p50_ms"], "ms", b["p50_ms"])
+    f.add("lookup+history p99", e["p99_ms"], "ms", b["p99_ms"], "≤ 5 ms", e["p99_ms"] <= 5)
+    f.add("lookup+history max", e["max_ms"], "ms", b["max_ms"])
+    f.add(
+        "lookup+history server CPU per request",
+        e.get("server_cpu_ms_per_request"),
+        "ms",
+        b.get("server_cpu_ms_per_request"),
+    )
+    if "edge_1client" in lk:
+        e1, b1 = lk["edge_1client"], lk["baseline_1client"]
+        f.add("lookup+history p50, 1 client", e1["p50_ms"], "ms", b1["p50_ms"])
+        f.add(
+            "lookup+history p99, 1 client",
+            e1["p99_ms"],
+            "ms",
+            b1["p99_ms"],
+            "≤ 5 ms",
+            e1["p99_ms"] <= 5,
+        )
+    f.add(
+        "other work on the box during lookup",
+        round(100 * e.get("other_cpu_share", 0)),
+        "% of cores",
+        round(100 * b.get("other_cpu_share", 0)),
+    )
+    f.add("lookup+history errors", e["errors"], "", b["errors"], "0", e["errors"] == 0)
+
+
+def _sale(f: Figures, sl: dict[str, Any]) -> None:
+    """Sales: p99 against 20 ms, and the sale's way to the broker against 100 ms."""
+    e, b = sl["edge"], sl["baseline"]
+    f.add("sale throughput", e["rps"], "req/s", b["rps"])
+    f.add("sale p50", e["p50_ms"], "ms", b["p50_ms"])
+    f.add("sale p99", e["p99_ms"], "ms", b["p99_ms"], "≤ 20 ms", e["p99_ms"] <= 20)
+    f.add(
+        "sale server CPU per request",
+        e.get("server_cpu_ms_per_request"),
+        "ms",
+        b.get("server_cpu_ms_per_request"),
+    )
+    f.add("sale errors", e["errors"], "", b["errors"], "0", e["errors"] == 0)
+    tb = sl.get("to_broker", {})
+    if tb.get("p99_ms") is not None:
+        f.add("sale → broker ack p50", tb["p50_ms"], "ms")
+        f.add("sale → broker ack p99", tb["p99_ms"], "ms", None, "≤ 100 ms", tb["p99_ms"] <= 100)
+    else:
+        f.add(
+            "sale → broker ack p99",
+            None,
+            "ms",
+            target="≤ 100 ms",
+            note=tb.get("note", "not measured"),
+        )
+
+
+def _sync(f: Figures, c: dict[str, Any], label: str) -> None:
+    """Catch-up or drain: the rate against 0.5× the bare paho process's, and where the CPU
+    went (each of the edge's processes, and Mosquitto)."""
+    if not (c.get("edge_rate") and c.get("baseline_rate")):
+        f.add(
+            f"{label} rate",
+            None,
+            "events/s",
+            target="≥ 0.5× baseline",
+            note=c.get("note", "did not finish"),
+        )
+        return
+    f.add(
+        f"{label} rate ({c['events']:,} events)",
+        c["edge_rate"],
+        "events/s",
+        c["baseline_rate"],
+        "≥ 0.5× baseline",
+        c["edge_rate"] >= 0.5 * c["baseline_rate"],
+    )
+    f.add(
+        f"{label} CPU per event (with start-up)",
+        c.get("edge_cpu_ms_per_event"),
+        "ms",
+        c.get("baseline_cpu_ms_per_event"),
+    )
+    runs = c.get("baseline_runs_s")
+    if runs:
+        f.add(
+            f"{label} bare subscriber, before / after the edge",
+            " / ".join(f"{c['events'] / r:,.0f}" for r in runs),
+            "events/s",
+        )
+    for p in c.get("edge_processes", []):
+        if p.get("cpu_s"):
+            f.add(f"  of which {p['role']}", 1000 * p["cpu_s"] / c["events"], "ms")
+    if "broker_cpu_ms_per_event" in c:
+        f.add(
+            f"{label} Mosquitto CPU per event",
+            c["broker_cpu_ms_per_event"],
+            "ms",
+            c["baseline_broker_cpu_ms_per_event"],
+        )
+
+
+def _memory(f: Figures, catchup: dict[str, Any], fp: dict[str, Any]) -> None:
+    """Memory against 120 MB a process: peaks during the catch-up (the heaviest writes) and
+    resident sizes after the lookups (footprint II)."""
+    for p in catchup.get("edge_processes", []):
+        f.add(
+            f"peak RSS during catch-up, {p['role']}",
+            p["peak_rss_mb"],
+            "MB",
+            target="≤ 120 MB",
+            met=p["peak_rss_mb"] <= 120,
+        )
+    for p in fp.get("edge", []):
+        f.add(f"RSS {p['role']}", p["rss_mb"], "MB", target="≤ 120 MB", met=p["rss_mb"] <= 120)
+    base_rss = [p["rss_mb"] for p in fp.get("baseline", [])]
+    if base_rss:
+        f.add("RSS baseline processes (max)", max(base_rss), "MB")
