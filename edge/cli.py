@@ -61,7 +61,8 @@ def cli(ctx: click.Context, config: str | None) -> None:
 def _logging(settings: Settings) -> None:
     from edge.system import logs
 
-    logs.setup(settings.log_level)  # redacts personal data and secrets from every line
+    # one format for every line, personal data and secrets redacted
+    logs.setup(settings.log_level, settings.log_format)
 
 
 def _fail(exc: DomainError) -> click.ClickException:

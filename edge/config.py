@@ -101,6 +101,11 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=3600, description="how often an idle printer is asked its state"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per event; json: one JSON object per line "
+        "(for a log shipper). Either way under systemd each line carries its journald priority",
+    )
 
     @field_validator("store_id")
     @classmethod

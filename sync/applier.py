@@ -368,7 +368,8 @@ class Applier:
 
 def main(settings: Settings, rx: Connection, tx: Connection) -> None:
     """Entry point of the applier process (``multiprocessing``, spawn)."""
-    logs.setup(settings.log_level)  # the same redacted lines as the worker's, on the same stderr
+    # the same redacted lines as the worker's, on the same stderr
+    logs.setup(settings.log_level, settings.log_format)
     # Ctrl-C in a terminal reaches the whole process group: the worker stops us (None on the
     # pipe) once it has stopped taking messages, so that the last batch is committed whole.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -1,16 +1,30 @@
-"""Logging without personal data or secrets.
+"""Logging an operator can filter, without personal data or secrets.
 
-The code logs ids, never people; this filter is the second line: whatever a message, an
+One format for every line a box writes (the supervisor, the API's gunicorn master and workers,
+gunicorn's access log, the sync worker and its applier): structlog's ``ProcessorFormatter``
+sits on the standard library's handlers, so a library's ``logging`` call and our own come out
+the same. ``log_format = "json"`` gives one JSON object per line (for a log shipper);
+``"text"`` gives ``time LEVEL logger: message key=value``. Under systemd (``JOURNAL_STREAM``
+set) each line starts with its syslog priority (``<3>`` error … ``<7>`` debug), which journald
+reads, so ``journalctl -p warning`` filters by level. A request's lines carry its request id.
+
+The code logs ids, never people; redaction is the second line: whatever a message, an
 exception's text or a library's log line carries, e-mail addresses, phone numbers, card-like
-numbers, query strings and API tokens are replaced before a handler writes them. It sits on
-the handlers (filters on a logger do not see records propagated from its children).
+numbers, query strings and API tokens are replaced before a handler writes them. It runs as a
+filter on the handlers (filters on a logger do not see records propagated from its children).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import os
 import re
 import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"pas_[a-z]+_[A-Za-z0-9_-]{8,}"), "[token]"),
@@ -20,6 +34,12 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(/[^\s?\"']*)\?[^\s\"']+"), r"\1?[query]"),
     (re.compile(r"\b[A-Za-z]{0,4}-?\d{8,}\b"), "[number]"),
 ]
+
+# syslog priorities (RFC 5424) as journald reads them from a "<N>" line prefix
+PRIORITY = {"critical": 2, "error": 3, "warning": 4, "info": 6, "debug": 7}
+
+# The request this thread is serving, if any (set and cleared by the web layer).
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
 def redact(text: str) -> str:
@@ -41,17 +61,119 @@ class RedactPersonalData(logging.Filter):
         return True
 
 
+def _add_request_id(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    rid = request_id.get()
+    if rid is not None:
+        event.setdefault("request_id", rid)
+    return event
+
+
+def _exception_text(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The redacted traceback the filter left on the record, as the line's ``exception``."""
+    record = event.get("_record")
+    if isinstance(record, logging.LogRecord) and record.exc_text:
+        event["exception"] = record.exc_text
+    event.pop("exc_info", None)
+    return event
+
+
+def _text(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> str:
+    """``time LEVEL logger: message key=value ...``, the traceback on the lines after."""
+    e = dict(event)
+    head = f"{e.pop('time', '')} {str(e.pop('level', '')).upper()} {e.pop('logger', '')}: "
+    line = head + str(e.pop("event", ""))
+    exc = e.pop("exception", None)
+    if e:
+        line += " " + " ".join(f"{k}={v}" for k, v in e.items())
+    return f"{line}\n{exc}" if exc else line
+
+
+class Formatter(structlog.stdlib.ProcessorFormatter):
+    """The one formatter of every handler: text or JSON, with the journald priority prefix."""
+
+    def __init__(self, fmt: str = "text", journald: bool | None = None) -> None:
+        renderer: Any = (
+            structlog.processors.JSONRenderer(sort_keys=False) if fmt == "json" else _text
+        )
+        super().__init__(
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+                _add_request_id,
+                _exception_text,
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+        )
+        self.journald = bool(os.environ.get("JOURNAL_STREAM")) if journald is None else journald
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        if self.journald:
+            prio = PRIORITY.get(record.levelname.lower(), 6)
+            return "\n".join(f"<{prio}>{part}" for part in line.split("\n"))
+        return line
+
+
 def install(*logger_names: str) -> None:
-    """Put the filter on every handler of these loggers (root: "")."""
+    """Put the redaction filter on every handler of these loggers (root: "")."""
     for name in logger_names:
         for handler in logging.getLogger(name).handlers:
             if not any(isinstance(f, RedactPersonalData) for f in handler.filters):
                 handler.addFilter(RedactPersonalData())
 
 
-def setup(level: str | int = "INFO") -> None:
-    """Logging of an edge process: stderr (the journal under systemd), redacted."""
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    install("", "gunicorn.error", "gunicorn.access")
+def handler(fmt: str = "text") -> logging.Handler:
+    """A stderr handler with the one format and the redaction (the journal under systemd)."""
+    h = logging.StreamHandler(sys.stderr)
+    h.setFormatter(Formatter(fmt))
+    h.addFilter(RedactPersonalData())
+    return h
+
+
+def setup(level: str | int = "INFO", fmt: str = "text") -> None:
+    """Logging of an edge process: every logger through one redacted handler on stderr.
+
+    gunicorn's own loggers lose their handlers and propagate to it, so its access log and its
+    errors read like the app's lines."""
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler(fmt))
+    root.setLevel(level)
+    for name in ("gunicorn.error", "gunicorn.access"):
+        lg = logging.getLogger(name)
+        for old in list(lg.handlers):
+            lg.removeHandler(old)
+        lg.propagate = True
+    logging.getLogger("gunicorn.access").setLevel(logging.INFO)
+
+
+def logconfig_dict(level: str, fmt: str) -> dict[str, Any]:
+    """The same set-up as ``setup``, as gunicorn's ``logconfig_dict`` (its master process)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"one": {"()": Formatter, "fmt": fmt}},
+        "filters": {"redact": {"()": RedactPersonalData}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "one",
+                "filters": ["redact"],
+            }
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+        },
+    }

@@ -60,7 +60,9 @@ def gunicorn_command(settings: Settings) -> list[str]:
         "--access-logfile",
         "-",
         "--access-logformat",
-        '%(h)s "%(m)s %(U)s" %(s)s %(L)ss',  # no query strings: no PII
+        '%(h)s "%(m)s %(U)s" %(s)s %(L)ss rid=%({x-request-id}o)s',  # no query strings: no PII
+        "--config",
+        "python:edge.web.gunicorn_conf",  # the one log format; metrics from every worker
         "edge.web.wsgi:app",
     ]
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
+import uuid
 from typing import Any
 
 from flask import Flask, g, jsonify, request
@@ -14,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from edge.config import Settings, load_settings
 from edge.errors import DomainError
 from edge.store import db, state
-from edge.system import metrics
+from edge.system import logs, metrics
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 
@@ -139,10 +141,22 @@ def _register_errors(app: Flask) -> None:
         return error_response("internal", "internal error; it has been logged", None, 500)
 
 
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
 def _register_metrics(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         g.t0 = time.perf_counter()
+        # One id per request, on every log line it causes and on the answer: a proxy's
+        # X-Request-ID is kept when it looks like an id, else we make one.
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+        logs.request_id.set(g.request_id)
+
+    @app.teardown_request
+    def _forget(_exc: BaseException | None) -> None:
+        logs.request_id.set(None)
 
     @app.after_request
     def _count(resp: Any) -> Any:
@@ -151,4 +165,6 @@ def _register_metrics(app: Flask) -> None:
         if "t0" in g:
             metrics.HTTP_LATENCY.labels(endpoint).observe(time.perf_counter() - g.t0)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if "request_id" in g:
+            resp.headers["X-Request-ID"] = g.request_id
         return resp

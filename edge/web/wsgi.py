@@ -5,4 +5,5 @@ from edge.system import logs
 from edge.web.app import create_app
 
 app = create_app()
-logs.setup(app.config["SETTINGS"].log_level)  # gunicorn's and the app's lines, redacted
+_settings = app.config["SETTINGS"]
+logs.setup(_settings.log_level, _settings.log_format)  # gunicorn's and the app's lines, redacted
