@@ -2,8 +2,8 @@
 
 ``configuration.md`` holds the marker ``<!-- passerelle:settings -->``. This hook replaces it
 with two tables, one row per field of ``Settings`` and of ``PrinterConfig`` (the
-``[[printers]]`` entries): the TOML key, its environment variable, the type, the default, the
-limits pydantic enforces, and what the key means.
+``[[printers]]`` entries): the TOML key and its environment variable, the type and the limits
+pydantic enforces, the default, and what the key means.
 
 The meaning is the field's own ``Field(description=...)`` when the code has one, else the
 line for that key in ``settings.yml`` beside this file. A field with neither, a line in
@@ -82,17 +82,17 @@ def limits_text(field: FieldInfo) -> str:
 
 
 def table(model: type[BaseModel], notes: dict[str, str], env: bool) -> str:
-    """One Markdown table for ``model``; ``env``: show the ``PASSERELLE_<KEY>`` column."""
-    head = ["key", "environment variable"] if env else ["key"]
-    head += ["type", "default", "limits", "meaning"]
+    """One Markdown table for ``model``; ``env``: name the ``PASSERELLE_<KEY>`` variable too."""
+    head = ["key", "type and limits", "default", "meaning"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, field in model.model_fields.items():
         meaning = field.description or notes.get(name)
         if not meaning:
             log.warning("%s.%s has no description (code or settings.yml)", model.__name__, name)
             meaning = "**undocumented**"
-        cells = [f"`{name}`"] + ([f"`PASSERELLE_{name.upper()}`"] if env else [])
-        cells += [type_text(field.annotation), default_text(field), limits_text(field), meaning]
+        key = f"`{name}`" + (f"<br>`PASSERELLE_{name.upper()}`" if env else "")
+        kind = ", ".join(filter(None, [type_text(field.annotation), limits_text(field)]))
+        cells = [key, kind, default_text(field), meaning]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 

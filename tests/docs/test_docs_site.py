@@ -58,7 +58,7 @@ def test_the_configuration_page_has_a_row_for_every_setting() -> None:
     table = hook("settings_table").render()
     for model in (Settings, PrinterConfig):
         for name in model.model_fields:
-            assert re.search(rf"^\| `{name}` \|", table, re.M), f"{model.__name__}.{name}"
+            assert re.search(rf"^\| `{name}`( \||<br>)", table, re.M), f"{model.__name__}.{name}"
     assert "**undocumented**" not in table
 
 
