@@ -26,7 +26,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 MARKER = "<!-- passerelle:settings -->"
 PAGE = "configuration.md"
@@ -57,7 +56,7 @@ def type_text(annotation: Any) -> str:
 
 
 def default_text(field: FieldInfo) -> str:
-    if field.default is PydanticUndefined:
+    if field.is_required():
         return "required"
     value = field.default
     if value is None:
