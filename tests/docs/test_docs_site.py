@@ -93,3 +93,10 @@ def test_the_benchmarks_page_shows_every_figure_of_latest_json() -> None:
     assert results["date"] in out
     for figure in results["figures"]:
         assert f"| {figure['name']} |" in out, figure["name"]
+
+
+def test_every_screenshot_is_shown_in_the_docs() -> None:
+    pages = "".join(p.read_text(encoding="utf-8") for p in DOCS.glob("*.md"))
+    shots = sorted(p.name for p in (DOCS / "screenshots").glob("*.png"))
+    assert shots, "docs/screenshots/ has the screens' PNGs"
+    assert [s for s in shots if f"(screenshots/{s})" not in pages] == []
