@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: installs what is missing, then lint, types, tests.
+# The whole test suite, from a fresh clone: installs what is missing, then lint, types, the
+# docs site (strict), tests.
 #   scripts/test.sh            everything
 #   scripts/test.sh -k sale    extra arguments go to pytest
 set -euo pipefail
@@ -16,5 +17,9 @@ say "ruff (lint and format)"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy"
+say "docs (mkdocs build --strict)"
+docs_site="$(mktemp -d)"
+bash "$ROOT/scripts/docs.sh" "$docs_site"
+rm -rf "$docs_site"
 say "pytest"
 exec "$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,120 @@
+"""MkDocs hook: the configuration reference, generated from ``edge.config`` at build time.
+
+``configuration.md`` holds the marker ``<!-- passerelle:settings -->``. This hook replaces it
+with two tables, one row per field of ``Settings`` and of ``PrinterConfig`` (the
+``[[printers]]`` entries): the TOML key and its environment variable, the type and the limits
+pydantic enforces, the default, and what the key means.
+
+The meaning is the field's own ``Field(description=...)`` when the code has one, else the
+line for that key in ``settings.yml`` beside this file. A field with neither, a line in
+``settings.yml`` for a key the code no longer has, or a page without the marker, is logged as
+a warning: ``mkdocs build --strict`` then fails, so the page cannot drift from the code.
+
+Only the class is read (``model_fields``), never an instance: the environment of the machine
+that builds the docs cannot change the defaults shown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import types
+import typing
+from pathlib import Path, PurePath
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+MARKER = "<!-- passerelle:settings -->"
+PAGE = "configuration.md"
+NOTES = Path(__file__).with_name("settings.yml")
+log = logging.getLogger("mkdocs.plugins.passerelle.settings")  # under "mkdocs": counted by --strict
+
+
+def type_text(annotation: Any) -> str:
+    """A reader's name for a field's type: ``int``, ``path, optional``, ``one of `a`, `b```."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in args)
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in args if a is not type(None)]
+        text = " or ".join(type_text(a) for a in inner)
+        return f"{text}, optional" if len(inner) < len(args) else text
+    if origin is list:
+        return "list of " + type_text(args[0]).removeprefix("one of ")
+    if origin is dict:
+        return f"table of {type_text(args[0])} → {type_text(args[1])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "printer (below)"
+    if isinstance(annotation, type) and issubclass(annotation, PurePath):
+        return "path"
+    return {str: "text", int: "integer", float: "number", bool: "boolean"}.get(
+        annotation, str(annotation)
+    )
+
+
+def default_text(field: FieldInfo) -> str:
+    if field.is_required():
+        return "required"
+    value = field.default
+    if value is None:
+        return "–"
+    if isinstance(value, PurePath):
+        value = str(value)
+    if isinstance(value, dict | list):
+        return f"`{json.dumps(value)}`" if value else "none"
+    return f"`{json.dumps(value) if isinstance(value, str | bool) else value}`"  # as in TOML
+
+
+def limits_text(field: FieldInfo) -> str:
+    """The constraints pydantic checks at start-up (``ge``, ``le``, ``pattern``, ...)."""
+    words = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "min_length": "at least", "pattern": ""}
+    out = []
+    for meta in field.metadata:
+        for attr, word in words.items():
+            value = getattr(meta, attr, None)
+            if value is not None:
+                out.append(f"`{value}`" if attr == "pattern" else f"{word} {value}")
+    return ", ".join(out)
+
+
+def table(model: type[BaseModel], notes: dict[str, str], env: bool) -> str:
+    """One Markdown table for ``model``; ``env``: name the ``PASSERELLE_<KEY>`` variable too."""
+    head = ["key", "type and limits", "default", "meaning"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, field in model.model_fields.items():
+        meaning = field.description or notes.get(name)
+        if not meaning:
+            log.warning("%s.%s has no description (code or settings.yml)", model.__name__, name)
+            meaning = "**undocumented**"
+        key = f"`{name}`" + (f"<br>`PASSERELLE_{name.upper()}`" if env else "")
+        kind = ", ".join(filter(None, [type_text(field.annotation), limits_text(field)]))
+        cells = [key, kind, default_text(field), meaning]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def render() -> str:
+    """Both tables; warns about notes for keys the code no longer has."""
+    from edge.config import PrinterConfig, Settings
+
+    notes: dict[str, dict[str, str]] = yaml.safe_load(NOTES.read_text(encoding="utf-8"))
+    for section, model in (("settings", Settings), ("printers", PrinterConfig)):
+        for stale in sorted(set(notes.get(section, {})) - set(model.model_fields)):
+            log.warning("settings.yml: %s.%s is not a field of %s", section, stale, model.__name__)
+    return (
+        table(Settings, notes.get("settings", {}), env=True)
+        + "\n\n### `[[printers]]`\n\nEach entry of the `printers` list:\n\n"
+        + table(PrinterConfig, notes.get("printers", {}), env=False)
+    )
+
+
+def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+    if page.file.src_uri != PAGE:
+        return markdown
+    if MARKER not in markdown:
+        log.warning("%s lost its %s marker: the settings table is not generated", PAGE, MARKER)
+        return markdown
+    return markdown.replace(MARKER, render())
