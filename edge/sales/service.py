@@ -16,7 +16,10 @@ from typing import Any, Protocol
 from edge.customers import service as customers
 from edge.errors import InvalidInput, NotFound
 from edge.loyalty import service as loyalty
+from edge.offers import rules as offer_rules
 from edge.offers import service as offers
+from edge.offers import views as offer_views
+from edge.offers.texts import pick_locale
 from edge.printing import queue as print_queue
 from edge.products import service as products
 from edge.sales.receipts import sale_receipt_data
@@ -37,7 +40,7 @@ class SaleContext:
     cashier_id: str | None = None
     role: str | None = None
     store_name: str = ""
-    coupon_rules: offers.CouponRules = offers.CouponRules()
+    coupon_rules: offer_rules.CouponRules = offer_rules.CouponRules()
 
 
 class HasLines(Protocol):
@@ -94,11 +97,11 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
     if sale.redeem_points and customer is None:
         raise InvalidInput("points can be redeemed only for a member", field="redeem_points")
 
-    locale = offers.pick_locale(customer["locale"] if customer else None, ctx.coupon_rules.locale)
+    locale = pick_locale(customer["locale"] if customer else None, ctx.coupon_rules.locale)
     applied = offers.apply_codes(
         conn,
         sale.coupon_codes,
-        [offers.BasketLine(ln.sku, ln.qty, ln.unit_price) for ln in lines],
+        [offer_rules.BasketLine(ln.sku, ln.qty, ln.unit_price) for ln in lines],
         rules=ctx.coupon_rules,
         customer_id=customer["customer_id"] if customer else None,
         locale=locale,
@@ -250,7 +253,7 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
             terminal_id=sale.terminal_id,
             customer=customer,
         )
-        | {"coupons": offers.receipt_coupons(applied, locale)},
+        | {"coupons": offer_views.receipt_coupons(applied, locale)},
         ref=sale_id,
         locale=customer["locale"] if customer else None,
         open_drawer=sale.payment_method == "cash",

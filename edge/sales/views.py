@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from edge.loyalty import service as loyalty
-from edge.offers import service as offers
+from edge.offers import views as offers
 
 
 def get_sale(conn: sqlite3.Connection, sale_id: str) -> sqlite3.Row | None:

@@ -1,5 +1,6 @@
 """Coupons at the till and the kiosk, a member's offers, and the overuse flag in /readyz and
-/metrics. The rules are in ``edge/offers.py``; this module parses, calls and renders."""
+/metrics. The rules are in ``edge/offers/rules.py``, checking a code in ``service.py`` and
+what the screens show in ``views.py``; this module parses, calls and renders."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from pydantic import ConfigDict, Field
 from edge.config import Settings
 from edge.customers import service as customers
 from edge.errors import Forbidden, InvalidInput, NotFound
+from edge.offers import rules as offer_rules
 from edge.offers import service as offers
+from edge.offers import views as offer_views
+from edge.offers.texts import pick_locale
 from edge.sales import service as sales
 from edge.store import state
 from edge.system import metrics
@@ -67,7 +71,7 @@ class CouponCheckOut(Out):
     valid: bool = Field(description="the code can be used now (whatever the basket)")
     applies: bool = Field(description="the code applies to the basket sent")
     discount: int = Field(description="what it takes off this basket, in minor units")
-    reason: str | None = Field(description=f"why not: one of {', '.join(offers.REASONS)}")
+    reason: str | None = Field(description=f"why not: one of {', '.join(offer_rules.REASONS)}")
     message: str | None = Field(description="the reason in the shopper's language")
     currency: str
     lines: list[LineDiscount]
@@ -105,9 +109,9 @@ class OffersQuery(In):
     locale: Locale | None = None
 
 
-def coupon_rules() -> offers.CouponRules:
+def coupon_rules() -> offer_rules.CouponRules:
     s = settings()
-    return offers.CouponRules(
+    return offer_rules.CouponRules(
         currency=s.currency,
         locale=s.locale,
         timezone=s.timezone,
@@ -156,10 +160,10 @@ def check(body: CouponCheckIn) -> CouponCheckOut:
     result = offers.check(
         conn,
         body.code,
-        [offers.BasketLine(ln.sku, ln.qty, ln.unit_price) for ln in lines],
+        [offer_rules.BasketLine(ln.sku, ln.qty, ln.unit_price) for ln in lines],
         rules=coupon_rules(),
         customer_id=body.customer_id,
-        locale=offers.pick_locale(body.locale, member_locale, s.locale),
+        locale=pick_locale(body.locale, member_locale, s.locale),
         offline_seconds=state.link(conn)["offline_seconds"],
         reveal_customer=not kiosk,
     )
@@ -180,15 +184,15 @@ def for_customer(customer_id: str, query: OffersQuery) -> MemberOffers:
     offers of the member standing in front of it."""
     conn = get_db()
     row = member_in_front(conn, customer_id, query.card)
-    locale = offers.pick_locale(query.locale, row["locale"], settings().locale)
-    return MemberOffers(**offers.for_customer(conn, customer_id, locale=locale))
+    locale = pick_locale(query.locale, row["locale"], settings().locale)
+    return MemberOffers(**offer_views.for_customer(conn, customer_id, locale=locale))
 
 
 # -- readiness and metrics -----------------------------------------------------------------------
 
 
 def _readiness(conn: sqlite3.Connection, _status: dict[str, Any]) -> tuple[str, Any, str | None]:
-    flagged = offers.overused(conn)
+    flagged = offer_views.overused(conn)
     detail = {"overused": len(flagged), "flagged": flagged[:20]}
     return "coupons", detail, "coupon_overuse" if flagged else None
 
@@ -199,7 +203,7 @@ def _collect(conn: object, _settings: Settings) -> Iterator[Metric]:
         "passerelle_coupon_overuse",
         "Coupons used more often than allowed once every channel was merged",
     )
-    gauge.add_metric([], float(len(offers.overused(conn))))
+    gauge.add_metric([], float(len(offer_views.overused(conn))))
     yield gauge
 
 

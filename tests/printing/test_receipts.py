@@ -196,7 +196,7 @@ def test_a_sale_with_a_coupon_prints_the_coupon_line(
     """Through the real coupon rules: the code and its discount come from the sale itself."""
     from edge import handlers
     from edge.store import inbox
-    from tests.coupons.conftest import coupon, offer
+    from tests.offers.conftest import coupon, offer
 
     ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id="e-1")
     with db.write(conn):

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.coupons.conftest import coupon, offer, redeemed
-from tests.coupons.test_events import deliver, end_state, fresh
+from tests.offers.conftest import coupon, offer, redeemed
+from tests.offers.test_events import deliver, end_state, fresh
 from tests.support.waiting import wait_until
 from tests.sync.conftest import wait_applied
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from edge.store import outbox as edge_outbox
 from sync import contract
-from tests.coupons.conftest import coupon, iso, link_down, link_up, offer, redeemed
+from tests.offers.conftest import coupon, iso, link_down, link_up, offer, redeemed
 
 CHECK = "/api/v1/coupons/check"
 MUGS = [{"sku": "SKU-MUG", "qty": 2}]  # 2 × 12.90 = 25.80

@@ -16,7 +16,7 @@ import pytest
 from edge import handlers
 from edge.store import db, inbox
 from sync import contract
-from tests.coupons.conftest import coupon, link_down, offer, redeemed
+from tests.offers.conftest import coupon, link_down, offer, redeemed
 
 
 def end_state(conn: sqlite3.Connection) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""The discount rules of edge/offers.py, pure: properties (hypothesis) and worked examples."""
+"""The discount rules of edge/offers/rules.py, pure: properties (hypothesis) and worked examples.
+
+No database: this file imports nothing of the edge but ``edge.offers.rules``."""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.offers import service as offers
-from edge.offers.service import BasketLine, Coupon, Offer
+from edge.offers import rules as offers
+from edge.offers.rules import BasketLine, Coupon, Offer
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SKUS = ["A", "B", "C", "D"]
@@ -153,33 +155,3 @@ def test_offline_cap_applies_to_personal_codes_past_the_grace():
     small = Offer("o", "amount", 5000)
     v = offers.evaluate(personal, small, basket, now=NOW, customer_id="c1", cap=5000)
     assert v.applies
-
-
-def test_messages_in_both_languages_name_the_facts():
-    facts = {"min_total": 2000, "missing": 335}
-    fr = offers.message("min_total_not_reached", "fr", currency="EUR", timezone="UTC", facts=facts)
-    en = offers.message("min_total_not_reached", "en", currency="EUR", timezone="UTC", facts=facts)
-    assert "20,00\xa0€" in fr and "3,35\xa0€" in fr
-    assert "€20.00" in en and "€3.35" in en
-    when = {"valid_until": datetime(2026, 1, 31, 22, 59, tzinfo=UTC)}
-    assert "31 janvier 2026" in offers.message(
-        "expired", "fr", currency="EUR", timezone="Europe/Paris", facts=when
-    )
-    for reason in offers.REASONS:
-        for loc in ("fr", "en", "de"):
-            assert offers.message(reason, loc, currency="EUR", timezone="UTC", facts={})
-
-
-def test_receipt_lines_of_the_codes():
-    offer = Offer("o", "percent", 10, title={"fr": "10 % sur tout", "en": "10% off"})
-    applied = [offers.Applied(coupon_of(offer), offer, 258, (258,))]
-    assert offers.receipt_coupons(applied, "en") == [
-        {"code": "CODE", "title": "10% off", "discount": 258}
-    ]
-    only_en = Offer("o", "percent", 10, title={"en": "Spring"})
-    assert (
-        offers.receipt_coupons([offers.Applied(coupon_of(only_en), only_en, 1, (1,))], "fr")[0][
-            "title"
-        ]
-        == "Spring"
-    )
