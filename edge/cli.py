@@ -14,6 +14,7 @@ import click
 from edge.config import ConfigError, Settings, load_settings
 from edge.errors import DomainError
 from edge.staff import service as auth
+from edge.staff.rules import ROLES, STAFF_ROLES
 from edge.store import db
 
 
@@ -164,7 +165,7 @@ def token() -> None:
 
 
 @token.command(name="create")
-@click.option("--role", required=True, type=click.Choice(auth.ROLES))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", required=True, help="Who or what holds it, e.g. pos-1 or kiosk-entrance.")
 @pass_ctx
 def token_create(ctx: Ctx, role: str, name: str) -> None:
@@ -222,7 +223,7 @@ def staff() -> None:
     confirmation_prompt=True,
     help="4 to 12 digits (asked for when not given).",
 )
-@click.option("--role", type=click.Choice(["staff", "pos", "admin"]), default="staff")
+@click.option("--role", type=click.Choice(STAFF_ROLES), default="staff")
 @click.option("--manager", is_flag=True, help="May unlock orders locked by wrong codes.")
 @click.option("--id", "staff_id", default=None, help="Staff id (default: generated).")
 @pass_ctx

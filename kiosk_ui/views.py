@@ -31,6 +31,7 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from edge.actor import Actor
 from edge.staff import service as auth
 from edge.web import access
 from edge.web.context import get_db, settings
@@ -89,7 +90,7 @@ def _page(template: str, screen: str, **extra: Any) -> str:
     )
 
 
-def _login(principal: auth.Actor, *, permanent: bool) -> None:
+def _login(principal: Actor, *, permanent: bool) -> None:
     lang = session.get("lang")
     session.clear()  # a new login never inherits another person's session
     session["principal"] = dataclasses.asdict(principal)

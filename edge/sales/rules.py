@@ -1,14 +1,18 @@
-"""The sales area's pure values: what the till asks for and what a priced line is.
+"""The sales area's pure values and sums: what the till asks for, what a priced line is, what
+a sale comes to, what is paid and what is earned.
 
 No database and no web here: the web layer turns its request model into a ``NewSale``, the
-service prices it from the catalogue and records it.
+service prices it from the catalogue, applies these rules and records it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
+
+from edge.errors import InvalidInput
+from edge.loyalty.rules import LoyaltyRules, points_earned
 
 
 class LineLike(Protocol):
@@ -20,6 +24,13 @@ class LineLike(Protocol):
     def qty(self) -> int: ...
     @property
     def unit_price(self) -> int | None: ...
+
+
+class HasLines(Protocol):
+    """A sale, or a basket checked against a coupon: lines to price from the catalogue."""
+
+    @property
+    def lines(self) -> Sequence[LineLike]: ...
 
 
 @dataclass(frozen=True)
@@ -65,3 +76,62 @@ class PricedLine:
 
     def as_dict(self) -> dict[str, Any]:
         return {"sku": self.sku, "name": self.name, "qty": self.qty, "unit_price": self.unit_price}
+
+
+def check_currency(sale: NewSale, currency: str) -> None:
+    """Refuse a sale in another currency than the store's (checked before anything else)."""
+    if sale.currency != currency:
+        raise InvalidInput(
+            f"this store sells in {currency}", field="currency", code="currency_mismatch"
+        )
+
+
+def check_redeemer(sale: NewSale, *, member: bool) -> None:
+    """Refuse points redeemed in a sale with no member (``member``: one was found)."""
+    if sale.redeem_points and not member:
+        raise InvalidInput("points can be redeemed only for a member", field="redeem_points")
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What a sale comes to: the lines at catalogue prices, less the coupons' discount, less
+    what redeemed points are worth."""
+
+    subtotal: int
+    discount: int = 0
+    points_value: int = 0
+
+    @classmethod
+    def of(cls, lines: Iterable[PricedLine], *, discount: int = 0) -> Totals:
+        return cls(subtotal=sum(ln.amount for ln in lines), discount=discount)
+
+    @property
+    def payable(self) -> int:
+        """What is left after the coupons: the most that points may pay for."""
+        return self.subtotal - self.discount
+
+    @property
+    def total(self) -> int:
+        """What the customer pays, and what earns points."""
+        return self.payable - self.points_value
+
+    def with_points(self, value: int) -> Totals:
+        return replace(self, points_value=value)
+
+
+def earned(totals: Totals, tier: str | None, currency: str, rules: LoyaltyRules) -> int:
+    """Points a sale earns: none without a member (``tier`` None), else on what was paid."""
+    if tier is None:
+        return 0
+    return points_earned(totals.total, tier, currency, rules)
+
+
+def ledger_moves(*, redeem_points: int, earned: int) -> list[tuple[int, str]]:
+    """The ledger entries of a member's sale, as (points, reason): what was redeemed, then
+    what was earned; none for a zero."""
+    moves = []
+    if redeem_points:
+        moves.append((-redeem_points, "redeem"))
+    if earned:
+        moves.append((earned, "purchase"))
+    return moves

@@ -1,31 +1,43 @@
 """Store sales: the till's one write path.
 
-Pure rules first (pricing a basket, what is paid, what is earned), then ``record_sale``,
-which writes the sale, its lines in the one purchase history, its ledger entries and the
-``sale.recorded`` / ``loyalty.entry`` up-events in the caller's single transaction.
-Prices come from the catalogue, never from the client.
+``record`` is the operation: once per idempotency key, in one write transaction of its own,
+``record_sale`` writes the sale, its lines in the one purchase history, its ledger entries,
+its receipt job and the ``sale.recorded`` / ``loyalty.entry`` up-events. Prices come from the
+catalogue (``price_lines``), never from the client; the sums are ``edge.sales.rules``.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from edge.actor import Actor
 from edge.customers import service as customers
+from edge.customers import views as members
 from edge.errors import InvalidInput, NotFound
 from edge.loyalty import service as loyalty
+from edge.loyalty import views as ledger
+from edge.loyalty.rules import LoyaltyRules, check_redemption
 from edge.offers import rules as offer_rules
 from edge.offers import service as offers
 from edge.offers import views as offer_views
 from edge.offers.texts import pick_locale
 from edge.printing import queue as print_queue
-from edge.products import service as products
-from edge.sales.receipts import sale_receipt_data
-from edge.sales.rules import LineLike, NewSale, PricedLine
+from edge.products import views as products
+from edge.sales import receipts
+from edge.sales.rules import (
+    HasLines,
+    NewSale,
+    PricedLine,
+    Totals,
+    check_currency,
+    check_redeemer,
+    earned,
+    ledger_moves,
+)
 from edge.store import audit, idempotency, outbox, state
-from edge.store.db import now_iso
+from edge.store.db import now_iso, write
 from edge.store.ids import new_id
 
 
@@ -36,18 +48,11 @@ class SaleContext:
     store_id: str
     source: str
     currency: str
-    rules: loyalty.LoyaltyRules
+    rules: LoyaltyRules
     cashier_id: str | None = None
     role: str | None = None
     store_name: str = ""
     coupon_rules: offer_rules.CouponRules = offer_rules.CouponRules()
-
-
-class HasLines(Protocol):
-    """A sale, or a basket checked against a coupon: lines to price from the catalogue."""
-
-    @property
-    def lines(self) -> Sequence[LineLike]: ...
 
 
 def price_lines(conn: sqlite3.Connection, sale: HasLines, currency: str) -> list[PricedLine]:
@@ -78,24 +83,19 @@ def price_lines(conn: sqlite3.Connection, sale: HasLines, currency: str) -> list
 
 def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> dict[str, Any]:
     """Write one sale; the caller holds the write transaction (see ``record``)."""
-    if sale.currency != ctx.currency:
-        raise InvalidInput(
-            f"this store sells in {ctx.currency}", field="currency", code="currency_mismatch"
-        )
+    check_currency(sale, ctx.currency)
     lines = price_lines(conn, sale, ctx.currency)
-    subtotal = sum(ln.amount for ln in lines)
     customer = None
     if sale.customer_id:
         try:
-            customer = customers.find(conn, customer_id=sale.customer_id)
+            customer = members.find(conn, customer_id=sale.customer_id)
         except NotFound as exc:
             raise InvalidInput(
                 f"unknown customer {sale.customer_id!r}",
                 field="customer_id",
                 code="unknown_customer",
             ) from exc
-    if sale.redeem_points and customer is None:
-        raise InvalidInput("points can be redeemed only for a member", field="redeem_points")
+    check_redeemer(sale, member=customer is not None)
 
     locale = pick_locale(customer["locale"] if customer else None, ctx.coupon_rules.locale)
     applied = offers.apply_codes(
@@ -107,25 +107,23 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
         locale=locale,
         offline_seconds=state.link(conn)["offline_seconds"] if sale.coupon_codes else None,
     )
-    discount = sum(a.discount for a in applied)
-    payable = subtotal - discount
-    points_value = 0
-    balance_before = loyalty.balance(conn, customer["customer_id"]) if customer else 0
+    totals = Totals.of(lines, discount=sum(a.discount for a in applied))
+    balance_before = ledger.balance(conn, customer["customer_id"]) if customer else 0
     if customer is not None and sale.redeem_points:
         link = state.link(conn)
-        points_value = loyalty.check_redemption(
-            points=sale.redeem_points,
-            balance=balance_before,
-            payable=payable,
-            currency=ctx.currency,
-            rules=ctx.rules,
-            redeemed_today=loyalty.redeemed_on_day(conn, customer["customer_id"]),
-            offline_seconds=link["offline_seconds"],
+        totals = totals.with_points(
+            check_redemption(
+                points=sale.redeem_points,
+                balance=balance_before,
+                payable=totals.payable,
+                currency=ctx.currency,
+                rules=ctx.rules,
+                redeemed_today=ledger.redeemed_on_day(conn, customer["customer_id"]),
+                offline_seconds=link["offline_seconds"],
+            )
         )
-    total = payable - points_value
-    earned = (
-        loyalty.points_earned(total, customer["tier"], ctx.currency, ctx.rules) if customer else 0
-    )
+    total = totals.total
+    points_earned = earned(totals, customer["tier"] if customer else None, ctx.currency, ctx.rules)
 
     sale_id = new_id()
     occurred_at = now_iso()
@@ -140,7 +138,7 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
             "occurred_at": occurred_at,
             "currency": ctx.currency,
             "total": total,
-            "points_earned": earned,
+            "points_earned": points_earned,
             "lines": [ln.as_dict() for ln in lines],
         },
         origin="local",
@@ -156,11 +154,11 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
             customer_id,
             occurred_at,
             ctx.currency,
-            subtotal,
-            discount,
-            points_value,
+            totals.subtotal,
+            totals.discount,
+            totals.points_value,
             total,
-            earned,
+            points_earned,
             sale.redeem_points,
             sale.payment_method,
             customer["locale"] if customer else None,
@@ -179,9 +177,9 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
             "currency": ctx.currency,
             "total": total,
             "lines": [ln.as_dict() for ln in lines],
-            "discount": discount,
+            "discount": totals.discount,
             "coupons": [{"coupon_id": a.coupon.coupon_id, "discount": a.discount} for a in applied],
-            "points_earned": earned,
+            "points_earned": points_earned,
             "points_redeemed": sale.redeem_points,
         },
         time=occurred_at,
@@ -194,16 +192,14 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
         source=ctx.source,
         occurred_at=occurred_at,
     )
-    entries = []
-    if customer_id and sale.redeem_points:
-        entries.append((-sale.redeem_points, "redeem"))
-    if customer_id and earned:
-        entries.append((earned, "purchase"))
-    for points, reason in entries:
+    moves = (
+        ledger_moves(redeem_points=sale.redeem_points, earned=points_earned) if customer_id else []
+    )
+    for moved, reason in moves:
         entry = {
             "entry_id": new_id(),
             "customer_id": customer_id,
-            "points": points,
+            "points": moved,
             "reason": reason,
             "ref": sale_id,
             "channel": "store",
@@ -223,7 +219,7 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
                 "sale_id": sale_id,
                 "terminal_id": sale.terminal_id,
                 "points": sale.redeem_points,
-                "value": points_value,
+                "value": totals.points_value,
                 "currency": ctx.currency,
             },
         )
@@ -232,13 +228,15 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
         "sale_id": sale_id,
         "occurred_at": occurred_at,
         "currency": ctx.currency,
-        "subtotal": subtotal,
-        "discount": discount,
-        "points_value": points_value,
+        "subtotal": totals.subtotal,
+        "discount": totals.discount,
+        "points_value": totals.points_value,
         "total": total,
-        "points_earned": earned,
+        "points_earned": points_earned,
         "points_redeemed": sale.redeem_points,
-        "points_balance": balance_before - sale.redeem_points + earned if customer_id else None,
+        "points_balance": (
+            balance_before - sale.redeem_points + points_earned if customer_id else None
+        ),
         "lines": [ln.as_dict() for ln in lines],
         "coupons": redeemed,
     }
@@ -246,7 +244,7 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
     print_queue.enqueue(
         conn,
         document="sale_receipt",
-        data=sale_receipt_data(
+        data=receipts.sale_receipt_data(
             body,
             store_name=ctx.store_name,
             payment_method=sale.payment_method,
@@ -275,3 +273,21 @@ def record(
         body_hash=idempotency.request_hash(sale.as_dict()),
         produce=lambda: record_sale(conn, sale, ctx),
     )
+
+
+def reprint_receipt(
+    conn: sqlite3.Connection, sale_id: str, *, store_name: str, actor: Actor
+) -> dict[str, Any]:
+    """Queue a recorded sale's receipt again (a copy, never a drawer kick), in one write
+    transaction of its own with its audit row; the print job as the API shows it."""
+    with write(conn):
+        out = receipts.reprint(conn, sale_id, store_name=store_name, requested_by=actor.name)
+        audit.record(
+            conn,
+            actor=actor.name,
+            role=actor.role,
+            action="sale.receipt_reprint",
+            target=sale_id,
+            detail={"job_id": out["job_id"], "reprint_of": out["reprint_of"]},
+        )
+    return out

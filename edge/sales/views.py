@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from edge.loyalty import service as loyalty
+from edge.loyalty import views as loyalty
 from edge.offers import views as offers
 
 

@@ -1,38 +1,35 @@
 """Who is calling: API tokens (terminals, integrations) and staff PINs (the screens).
 
-A token is shown once and only its SHA-256 is stored: tokens are 256-bit random values, so a
-fast hash is enough and lookups stay O(1). PINs are short, so they get a salted slow hash
-(werkzeug's scrypt) and the screens rate-limit their login.
+Tokens are stored as their SHA-256 only (``edge.staff.rules``). PINs are short, so they get a
+salted slow hash (Werkzeug's scrypt, used here and nowhere else) and the screens rate-limit
+their login. Each change opens its own write transaction and leaves an audit row.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import sqlite3
-import uuid
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from edge.actor import Actor
-from edge.errors import Conflict, InvalidInput, NotFound
+from edge.errors import Conflict, NotFound
+from edge.staff.rules import (
+    MAX_TOKEN_LENGTH,
+    check_staff_request,
+    check_token_request,
+    hash_token,
+    new_staff_id,
+    new_token,
+    same_hash,
+)
 from edge.store import audit
 from edge.store.db import now_iso, write
 
-ROLES = ("kiosk", "pos", "staff", "admin")
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
 
 def create_token(conn: sqlite3.Connection, *, name: str, role: str, actor: str = "cli") -> str:
-    if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role")
-    if not name or len(name) > 64:
-        raise InvalidInput("name must be 1 to 64 characters", field="name")
-    token = f"pas_{role}_{secrets.token_urlsafe(32)}"
+    check_token_request(name=name, role=role)
+    token = new_token(role)
     with write(conn):
         row = conn.execute("SELECT revoked_at FROM api_tokens WHERE name = ?", (name,)).fetchone()
         if row and row["revoked_at"] is None:
@@ -40,7 +37,7 @@ def create_token(conn: sqlite3.Connection, *, name: str, role: str, actor: str =
         conn.execute("DELETE FROM api_tokens WHERE name = ?", (name,))
         conn.execute(
             "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?,?,?,?)",
-            (name, role, _hash(token), now_iso()),
+            (name, role, hash_token(token), now_iso()),
         )
         audit.record(
             conn,
@@ -72,13 +69,13 @@ def list_tokens(conn: sqlite3.Connection) -> list[dict[str, str | None]]:
 
 
 def principal_for_token(conn: sqlite3.Connection, token: str) -> Actor | None:
-    if not token or len(token) > 200:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     row = conn.execute(
         "SELECT name, role, token_hash FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-        (_hash(token),),
+        (hash_token(token),),
     ).fetchone()
-    if row is None or not hmac.compare_digest(row["token_hash"], _hash(token)):
+    if row is None or not same_hash(row["token_hash"], token):
         return None
     return Actor(name=row["name"], role=row["role"])
 
@@ -96,11 +93,8 @@ def add_staff(
     staff_id: str | None = None,
     actor: str = "cli",
 ) -> str:
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        raise InvalidInput("a PIN is 4 to 12 digits", field="pin")
-    if role not in ("staff", "pos", "admin"):
-        raise InvalidInput("staff role must be staff, pos or admin", field="role")
-    staff_id = staff_id or f"st-{uuid.uuid4().hex[:8]}"
+    check_staff_request(pin=pin, role=role)
+    staff_id = staff_id or new_staff_id()
     with write(conn):
         if conn.execute("SELECT 1 FROM staff WHERE staff_id = ?", (staff_id,)).fetchone():
             raise Conflict(f"staff member {staff_id!r} exists", field="staff_id")

@@ -10,7 +10,7 @@ from typing import Any
 from edge.config import Settings
 from edge.customers import service as customers
 from edge.loyalty import service as loyalty
-from edge.products import service as products
+from edge.products import handlers as products
 from edge.staff import service as auth
 from edge.store.db import write
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edge.config import Settings
-from edge.loyalty import service as loyalty
+from edge.loyalty import views as loyalty
 from edge.store import outbox, state
 
 

@@ -7,9 +7,9 @@ import sqlite3
 from flask import Blueprint
 
 from edge.customers import service as customers
+from edge.customers import views as members
 from edge.errors import Forbidden, NotFound
-from edge.loyalty import service as loyalty
-from edge.store.db import write
+from edge.loyalty.rules import LoyaltyRules
 from edge.web import access
 from edge.web.context import current_principal, get_db, settings
 from edge.web.models import (
@@ -27,9 +27,9 @@ from edge.web.routing import operation
 bp = Blueprint("customers", __name__)
 
 
-def rules() -> loyalty.LoyaltyRules:
+def rules() -> LoyaltyRules:
     s = settings()
-    return loyalty.LoyaltyRules(
+    return LoyaltyRules(
         points_per_unit=s.points_per_unit,
         redeem_points_per_unit=s.redeem_points_per_unit,
         tier_multipliers=s.tier_multipliers,
@@ -45,14 +45,14 @@ def member_in_front(conn: sqlite3.Connection, customer_id: str, card: str | None
     must send the scanned card, and the card must be that member's.
     """
     if current_principal().role in access.STORE_STAFF:
-        return customers.find(conn, customer_id=customer_id)
+        return members.find(conn, customer_id=customer_id)
     if not card:
         raise Forbidden(
             "the kiosk needs the scanned card to read a member's data",
             field="card",
             code="card_required",
         )
-    row = customers.find(conn, card=card)
+    row = members.find(conn, card=card)
     if row["customer_id"] != customer_id:
         raise NotFound("no member matches this card", field="card", code="customer_not_found")
     return row
@@ -75,10 +75,10 @@ def lookup(query: LookupQuery) -> CustomerSummary:
         raise Forbidden(
             "the kiosk looks members up by card only", field="phone", code="forbidden_role"
         )
-    row = customers.find(get_db(), card=query.card, phone=None if query.card else query.phone)
+    row = members.find(get_db(), card=query.card, phone=None if query.card else query.phone)
     s = settings()
     return CustomerSummary(
-        **customers.summary(
+        **members.summary(
             get_db(),
             row,
             currency=s.currency,
@@ -100,8 +100,8 @@ def lookup(query: LookupQuery) -> CustomerSummary:
 def masked(query: MaskedQuery) -> MaskedSummary:
     """The kiosk's answer to a typed phone number: initials and a masked number, nothing
     more (no points, no history); the screens rate-limit it."""
-    row = customers.find(get_db(), phone=query.phone)
-    return MaskedSummary(**customers.masked_summary(row))
+    row = members.find(get_db(), phone=query.phone)
+    return MaskedSummary(**members.masked_summary(row))
 
 
 @operation(
@@ -118,9 +118,7 @@ def history(customer_id: str, query: HistoryQuery) -> HistoryPage:
     standing in front of it (object-level authorisation)."""
     conn = get_db()
     member_in_front(conn, customer_id, query.card)
-    return HistoryPage(
-        **customers.history(conn, customer_id, limit=query.limit, cursor=query.cursor)
-    )
+    return HistoryPage(**members.history(conn, customer_id, limit=query.limit, cursor=query.cursor))
 
 
 @operation(
@@ -133,7 +131,7 @@ def history(customer_id: str, query: HistoryQuery) -> HistoryPage:
 )
 def get_customer(customer_id: str) -> Customer:
     conn = get_db()
-    return Customer(**customers.detail(conn, customers.find(conn, customer_id=customer_id)))
+    return Customer(**members.detail(conn, members.find(conn, customer_id=customer_id)))
 
 
 @operation(
@@ -149,6 +147,5 @@ def get_customer(customer_id: str) -> Customer:
 def enroll(body: EnrollIn) -> tuple[Customer, int]:
     conn = get_db()
     s = settings()
-    with write(conn):
-        created = customers.enroll(conn, body.model_dump(), source=s.up_source, store_id=s.store_id)
+    created = customers.enroll(conn, body.model_dump(), source=s.up_source, store_id=s.store_id)
     return Customer(**created), 201

@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from pydantic import ConfigDict, Field
 
 from edge.config import Settings
-from edge.customers import service as customers
+from edge.customers import views as customers
 from edge.errors import Forbidden, InvalidInput, NotFound
 from edge.offers import rules as offer_rules
 from edge.offers import service as offers

@@ -17,7 +17,7 @@ from edge.config import Settings
 from edge.errors import NotFound
 from edge.printing import queue
 from edge.printing.worker import role_owners
-from edge.sales import receipts
+from edge.sales import service as sales
 from edge.store import audit, db
 from edge.system import metrics
 from edge.web import health
@@ -176,20 +176,8 @@ def print_jobs_retry(job_id: str) -> PrintJob:
     responses={201: PrintJob},
 )
 def sales_receipt(sale_id: str) -> tuple[PrintJob, int]:
-    conn = get_db()
     who = current_principal()
-    with db.write(conn):
-        out = receipts.reprint(
-            conn, sale_id, store_name=settings().store_name, requested_by=who.name
-        )
-        audit.record(
-            conn,
-            actor=who.name,
-            role=who.role,
-            action="sale.receipt_reprint",
-            target=sale_id,
-            detail={"job_id": out["job_id"], "reprint_of": out["reprint_of"]},
-        )
+    out = sales.reprint_receipt(get_db(), sale_id, store_name=settings().store_name, actor=who)
     return PrintJob(**out), 201
 
 

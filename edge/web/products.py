@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from edge.products import service as products
+from edge.products import views as products
 from edge.web.context import get_db
 from edge.web.models import ProductList, ProductQuery
 from edge.web.routing import operation

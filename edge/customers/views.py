@@ -1,0 +1,150 @@
+"""Read models of the customers area: a member found by card, phone or id, as the till, the
+kiosk and the staff see them, and the one web+store purchase history."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from edge.customers.rules import decode_cursor, encode_cursor, mask_name, mask_phone
+from edge.errors import InvalidInput, NotFound
+from edge.loyalty.rules import LoyaltyRules, redeem_value
+from edge.loyalty.views import balance as points_balance
+
+
+def find(
+    conn: sqlite3.Connection,
+    *,
+    card: str | None = None,
+    phone: str | None = None,
+    customer_id: str | None = None,
+) -> sqlite3.Row:
+    """The one customer matching; NotFound with the field that was searched otherwise."""
+    if card:
+        row = conn.execute(
+            "SELECT * FROM customers WHERE loyalty_card = ? AND erased_at IS NULL", (card,)
+        ).fetchone()
+        field = "card"
+    elif phone:
+        row = conn.execute(
+            "SELECT * FROM customers WHERE phone = ? AND erased_at IS NULL "
+            "ORDER BY updated_at DESC LIMIT 1",
+            (phone,),
+        ).fetchone()
+        field = "phone"
+    elif customer_id:
+        row = conn.execute(
+            "SELECT * FROM customers WHERE customer_id = ? AND erased_at IS NULL", (customer_id,)
+        ).fetchone()
+        field = "customer_id"
+    else:
+        raise InvalidInput("give a card or a phone number", field="card")
+    if row is None:
+        raise NotFound(
+            f"no member matches this {field.replace('_', ' ')}",
+            field=field,
+            code="customer_not_found",
+        )
+    return row
+
+
+def summary(
+    conn: sqlite3.Connection,
+    row: sqlite3.Row,
+    *,
+    currency: str,
+    rules: LoyaltyRules,
+    masked: bool,
+) -> dict[str, Any]:
+    balance = points_balance(conn, row["customer_id"])
+    return {
+        "customer_id": row["customer_id"],
+        "first_name": row["first_name"],
+        "last_name": mask_name(row["last_name"]) if masked else row["last_name"],
+        "tier": row["tier"],
+        "points_balance": balance,
+        "points_value": redeem_value(max(balance, 0), currency, rules),
+        "currency": currency,
+        "locale": row["locale"],
+    }
+
+
+def masked_summary(row: sqlite3.Row) -> dict[str, Any]:
+    """What a phone number alone may reveal at the kiosk: that a card exists, and initials
+    and a masked number the shopper recognises as theirs. No points, no tier, no purchases:
+    whoever types a stranger's number learns nothing worth having; the card itself (proof
+    that its holder is present) unlocks the rest."""
+    return {
+        "first_name": mask_name(row["first_name"]),
+        "last_name": mask_name(row["last_name"]),
+        "phone": mask_phone(row["phone"]),
+        "has_card": bool(row["loyalty_card"]),
+        "locale": row["locale"],
+    }
+
+
+def detail(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "customer_id": row["customer_id"],
+        "loyalty_card": row["loyalty_card"],
+        "first_name": row["first_name"],
+        "last_name": row["last_name"],
+        "email": row["email"],
+        "phone": row["phone"],
+        "tier": row["tier"],
+        "locale": row["locale"],
+        "points_balance": points_balance(conn, row["customer_id"]),
+    }
+
+
+def history(
+    conn: sqlite3.Connection, customer_id: str, *, limit: int = 20, cursor: str | None = None
+) -> dict[str, Any]:
+    """Web and store purchases in one list, newest first, keyset-paginated (stable while new
+    purchases arrive, and as fast on page 500 as on page 1)."""
+    if cursor:
+        at, pid = decode_cursor(cursor)
+        rows = conn.execute(
+            "SELECT * FROM purchases WHERE customer_id = ? AND (occurred_at, purchase_id) < (?, ?) "
+            "ORDER BY occurred_at DESC, purchase_id DESC LIMIT ?",
+            (customer_id, at, pid, limit + 1),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT * FROM purchases WHERE customer_id = ? "
+            "ORDER BY occurred_at DESC, purchase_id DESC LIMIT ?",
+            (customer_id, limit + 1),
+        ).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    lines: dict[str, list[dict[str, Any]]] = {r["purchase_id"]: [] for r in rows}
+    if rows:
+        marks = ",".join("?" * len(rows))
+        for ln in conn.execute(
+            f"SELECT purchase_id, sku, name, qty, unit_price FROM purchase_lines "  # noqa: S608
+            f"WHERE purchase_id IN ({marks}) ORDER BY purchase_id, line_no",
+            list(lines),
+        ):
+            lines[ln["purchase_id"]].append(
+                {
+                    "sku": ln["sku"],
+                    "name": ln["name"],
+                    "qty": ln["qty"],
+                    "unit_price": ln["unit_price"],
+                }
+            )
+    items = [
+        {
+            "purchase_id": r["purchase_id"],
+            "channel": r["channel"],
+            "store_id": r["store_id"],
+            "occurred_at": r["occurred_at"],
+            "currency": r["currency"],
+            "total": r["total"],
+            "lines": lines[r["purchase_id"]],
+            "points_earned": r["points_earned"],
+        }
+        for r in rows
+    ]
+    next_cursor = encode_cursor(rows[-1]["occurred_at"], rows[-1]["purchase_id"]) if more else None
+    return {"items": items, "next_cursor": next_cursor}
