@@ -16,5 +16,6 @@ say "ruff (lint and format)"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy"
+say "import-linter"; "$VENV/bin/lint-imports"
 say "pytest"
 exec "$VENV/bin/python" -m pytest "$@"
