@@ -17,6 +17,8 @@ say "ruff (lint and format)"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy"
+say "import-linter (the walls between packages)"
+"$VENV/bin/lint-imports"
 say "docs (mkdocs build --strict)"
 docs_site="$(mktemp -d)"
 bash "$ROOT/scripts/docs.sh" "$docs_site"

@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from edge.config import Settings
 from edge.staff import service as auth
 from edge.store import db
 from edge.web.app import create_app
@@ -43,6 +44,13 @@ def app_config(db_path: Path) -> dict[str, Any]:
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Flask:
     return create_app(app_config)
+
+
+@pytest.fixture
+def settings(app: Flask) -> Settings:
+    """The app's resolved settings, for tests that call services or workers directly."""
+    s: Settings = app.config["SETTINGS"]
+    return s
 
 
 @pytest.fixture

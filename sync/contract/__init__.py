@@ -146,9 +146,9 @@ def _describe(err: ValidationError) -> str:
     if err.validator == "additionalProperties":
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         return "unexpected field(s): " + ", ".join(repr(k) for k in extra)
+    message = str(err.message)  # typed Any by jsonschema
     if err.validator == "required":
-        return err.message.replace("is a required property", "is required")
-    message = err.message
+        return message.replace("is a required property", "is required")
     return message if len(message) <= 200 else message[:197] + "..."
 
 

@@ -16,10 +16,10 @@ from online_store import OnlineStore
 from online_store.web import create_app
 
 from sync import contract
+from tests.online_store.test_online_store import FakeEdge
 from tests.support import proc
 from tests.support.broker import Broker, free_port, wait_port
 from tests.support.waiting import wait_until
-from tests.sync.test_online_store import FakeEdge
 
 TOKEN = "backfill-secret"
 
