@@ -100,7 +100,7 @@ def test_the_code_as_it_is_keeps_every_contract(repo: Path) -> None:
         ("hardware/render.py", "import sync.contract", "hardware-knows-no-edge"),
         ("edge/store/ids.py", "from edge.system import status", "layers"),
         ("edge/system/status.py", "from edge.web import health", "layers"),
-        ("edge/products/service.py", "from edge import handlers", "layers"),
+        ("edge/products/views.py", "from edge import handlers", "layers"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from sync import contract
+from sync.contract import validation
 from tests.sync.events import data_for, event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ def test_every_type_has_a_valid_example(type_: str) -> None:
         data["channel"] = "store"
     ev = event(source, type_, 1, data)
     contract.validate(ev)
-    assert contract._validator(f"{type_}.json").is_valid(ev)  # the reference agrees
+    assert validation._validator(f"{type_}.json").is_valid(ev)  # the reference agrees
 
 
 def test_up_loyalty_entry_must_say_store() -> None:
@@ -61,8 +62,8 @@ def test_breakage_is_named(mutate: Any, names: str) -> None:
         contract.validate(ev)
     assert names in str(info.value)
     # The compiled fast path and the reference validator agree.
-    assert not contract._fast("purchase.recorded").is_valid(ev)
-    assert not contract._validator("purchase.recorded.json").is_valid(ev)
+    assert not validation._fast("purchase.recorded").is_valid(ev)
+    assert not validation._validator("purchase.recorded.json").is_valid(ev)
 
 
 def test_percent_offer_over_100_is_refused() -> None:
