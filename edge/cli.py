@@ -185,6 +185,10 @@ def token_create(ctx: Ctx, role: str, name: str) -> None:
 @click.argument("name")
 @pass_ctx
 def token_revoke(ctx: Ctx, name: str) -> None:
+    """Revoke the active token NAME: refused from its next request on, kept in the list.
+
+    The revocation is audited. The name can then be given to a new token with `token create`.
+    """
     conn = ctx.db()
     try:
         auth.revoke_token(conn, name)
@@ -198,6 +202,7 @@ def token_revoke(ctx: Ctx, name: str) -> None:
 @token.command(name="list")
 @pass_ctx
 def token_list(ctx: Ctx) -> None:
+    """List every token: name, role, when it was created and, if so, revoked (never the value)."""
     conn = ctx.db()
     try:
         for t in auth.list_tokens(conn):
@@ -230,6 +235,10 @@ def staff() -> None:
 def staff_add(
     ctx: Ctx, name: str, pin: str, role: str, manager: bool, staff_id: str | None
 ) -> None:
+    """Add a staff member who logs in to the screens with a PIN (asked for twice if not given).
+
+    The PIN is kept only as a hash; the new staff id is printed.
+    """
     conn = ctx.db()
     try:
         sid = auth.add_staff(
@@ -245,6 +254,7 @@ def staff_add(
 @staff.command(name="list")
 @pass_ctx
 def staff_list(ctx: Ctx) -> None:
+    """List the staff members: id, name, role, and whether they are a manager."""
     conn = ctx.db()
     try:
         for s in auth.list_staff(conn):

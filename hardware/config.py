@@ -16,32 +16,57 @@ class PrinterConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
-    connection: Literal["network", "usb", "serial", "file", "dummy"] = "network"
-    host: str | None = None
-    port: int = Field(default=9100, ge=1, le=65535)
-    vendor_id: int | None = Field(default=None, ge=0, le=0xFFFF)
-    product_id: int | None = Field(default=None, ge=0, le=0xFFFF)
-    device: str | None = None
-    baudrate: int = Field(default=19200, ge=1200, le=921600)
-    path: str | None = None
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="the printer's name (`passerelle printer test NAME`, `/api/v1/printers`)",
+    )
+    connection: Literal["network", "usb", "serial", "file", "dummy"] = Field(
+        default="network", description="the python-escpos connection"
+    )
+    host: str | None = Field(
+        default=None, description="network printer's address (needed for `network`)"
+    )
+    port: int = Field(default=9100, ge=1, le=65535, description="network printer's TCP port")
+    vendor_id: int | None = Field(
+        default=None, ge=0, le=0xFFFF, description="USB vendor id, e.g. `0x04b8` (needed for `usb`)"
+    )
+    product_id: int | None = Field(
+        default=None, ge=0, le=0xFFFF, description="USB product id (needed for `usb`)"
+    )
+    device: str | None = Field(
+        default=None, description="serial device, e.g. `/dev/ttyUSB0` (needed for `serial`)"
+    )
+    baudrate: int = Field(default=19200, ge=1200, le=921600, description="serial speed")
+    path: str | None = Field(
+        default=None,
+        description="file or device to write to, e.g. `/dev/usb/lp0` (needed for `file`)",
+    )
     width: int = Field(default=48, ge=24, le=64, description="characters per line")
-    profile: str = "default"
+    profile: str = Field(
+        default="default",
+        description=(
+            "a python-escpos capability profile, e.g. `TM-T20II`; an unknown one stops the start"
+        ),
+    )
     codepage: Literal["auto", "CP1252", "ISO_8859-15", "CP858"] = Field(
         default="auto",
         description="auto: CP1252 where the profile has it (every French letter and €)",
     )
     roles: list[Literal["receipts", "pickup_slips", "tickets"]] = Field(
-        default=["receipts"], min_length=1
+        default=["receipts"],
+        min_length=1,
+        description="the jobs it takes; the first printer listed for a role takes that role's jobs",
     )
-    timeout: float = Field(default=5.0, gt=0, le=60)
+    timeout: float = Field(
+        default=5.0, gt=0, le=60, description="seconds to connect and to wait for the printer"
+    )
     status_query: bool | None = Field(
         default=None,
         description="ask the printer for its state (DLE EOT) before and after each job; "
         "default: on for network, usb and serial",
     )
-    cash_drawer: bool = False
-    drawer_pin: Literal[2, 5] = 2
+    cash_drawer: bool = Field(default=False, description="kick the cash drawer on cash sales")
+    drawer_pin: Literal[2, 5] = Field(default=2, description="the drawer's kick pin")
 
     @model_validator(mode="after")
     def _connection_needs(self) -> PrinterConfig:

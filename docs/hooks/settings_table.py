@@ -5,10 +5,10 @@ with two tables, one row per field of ``Settings`` and of ``PrinterConfig`` (the
 ``[[printers]]`` entries): the TOML key and its environment variable, the type and the limits
 pydantic enforces, the default, and what the key means.
 
-The meaning is the field's own ``Field(description=...)`` when the code has one, else the
-line for that key in ``settings.yml`` beside this file. A field with neither, a line in
-``settings.yml`` for a key the code no longer has, or a page without the marker, is logged as
-a warning: ``mkdocs build --strict`` then fails, so the page cannot drift from the code.
+Everything in a row comes from the code, the meaning included: it is the field's own
+``Field(description=...)``, so a key is documented where it is defined and the page cannot
+drift from it. A field without a description, or a page without the marker, is logged as a
+warning: ``mkdocs build --strict`` then fails.
 
 Only the class is read (``model_fields``), never an instance: the environment of the machine
 that builds the docs cannot change the defaults shown.
@@ -20,16 +20,14 @@ import json
 import logging
 import types
 import typing
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
-import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 MARKER = "<!-- passerelle:settings -->"
 PAGE = "configuration.md"
-NOTES = Path(__file__).with_name("settings.yml")
 log = logging.getLogger("mkdocs.plugins.passerelle.settings")  # under "mkdocs": counted by --strict
 
 
@@ -80,14 +78,14 @@ def limits_text(field: FieldInfo) -> str:
     return ", ".join(out)
 
 
-def table(model: type[BaseModel], notes: dict[str, str], env: bool) -> str:
+def table(model: type[BaseModel], env: bool) -> str:
     """One Markdown table for ``model``; ``env``: name the ``PASSERELLE_<KEY>`` variable too."""
     head = ["key", "type and limits", "default", "meaning"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, field in model.model_fields.items():
-        meaning = field.description or notes.get(name)
+        meaning = (field.description or "").strip()
         if not meaning:
-            log.warning("%s.%s has no description (code or settings.yml)", model.__name__, name)
+            log.warning("%s.%s has no Field(description=...)", model.__name__, name)
             meaning = "**undocumented**"
         key = f"`{name}`" + (f"<br>`PASSERELLE_{name.upper()}`" if env else "")
         kind = ", ".join(filter(None, [type_text(field.annotation), limits_text(field)]))
@@ -97,17 +95,13 @@ def table(model: type[BaseModel], notes: dict[str, str], env: bool) -> str:
 
 
 def render() -> str:
-    """Both tables; warns about notes for keys the code no longer has."""
+    """Both tables: the edge's settings, then the keys of each ``[[printers]]`` entry."""
     from edge.config import PrinterConfig, Settings
 
-    notes: dict[str, dict[str, str]] = yaml.safe_load(NOTES.read_text(encoding="utf-8"))
-    for section, model in (("settings", Settings), ("printers", PrinterConfig)):
-        for stale in sorted(set(notes.get(section, {})) - set(model.model_fields)):
-            log.warning("settings.yml: %s.%s is not a field of %s", section, stale, model.__name__)
     return (
-        table(Settings, notes.get("settings", {}), env=True)
+        table(Settings, env=True)
         + "\n\n### `[[printers]]`\n\nEach entry of the `printers` list:\n\n"
-        + table(PrinterConfig, notes.get("printers", {}), env=False)
+        + table(PrinterConfig, env=False)
     )
 
 
