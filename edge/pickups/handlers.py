@@ -15,9 +15,9 @@ from typing import Any
 from edge.errors import InvalidInput
 from edge.pickups.events import OrderCancelled, OrderPlaced, validated
 from edge.pickups.rules import OPEN, Status, cancellation, code_hash, format_time, parse_time
-from edge.pickups.service import emit_update, update_order
+from edge.pickups.service import emit_update, record_audit, update_order
 from edge.pickups.views import get_row
-from edge.store import audit, privacy
+from edge.store import privacy
 from edge.store.db import now_iso
 from edge.store.inbox import ApplyContext, Handler
 
@@ -107,14 +107,7 @@ def on_order_cancelled(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: Appl
         return cur.rowcount == 1
     if row["status"] == "collected":
         emit_update(conn, ctx.source, row, row["collected_by"], row["collected_at"])
-        audit.record(
-            conn,
-            actor="web",
-            role=None,
-            action="pickup.cancel_refused",
-            target=row["order_id"],
-            detail={"order_number": row["order_number"], "reason": event.reason},
-        )
+        record_audit(conn, "web", None, "cancel_refused", row, reason=event.reason)
         return True
     if row["status"] not in OPEN:
         return False

@@ -84,17 +84,29 @@ def _enqueue(
     )
 
 
-def _audit(
-    conn: sqlite3.Connection, who: Actor, action: str, row: sqlite3.Row, **detail: Any
+def record_audit(
+    conn: sqlite3.Connection,
+    actor: str,
+    role: str | None,
+    action: str,
+    row: sqlite3.Row,
+    **detail: Any,
 ) -> None:
+    """The audit row of a move on an order (``pickup.<action>``), naming its number."""
     audit.record(
         conn,
-        actor=who.staff_id or who.name,
-        role=who.role,
+        actor=actor,
+        role=role,
         action=f"pickup.{action}",
         target=row["order_id"],
         detail={"order_number": row["order_number"], **detail},
     )
+
+
+def _audit(
+    conn: sqlite3.Connection, who: Actor, action: str, row: sqlite3.Row, **detail: Any
+) -> None:
+    record_audit(conn, who.staff_id or who.name, who.role, action, row, **detail)
 
 
 def _wrong_code(
@@ -397,14 +409,7 @@ def expire_overdue(
                 updated_by=None,
             )
             emit_update(conn, settings.up_source, row, None, stamp)
-            audit.record(
-                conn,
-                actor="system",
-                role=None,
-                action="pickup.expire",
-                target=row["order_id"],
-                detail={"order_number": row["order_number"], "pickup_by": row["pickup_by"]},
-            )
+            record_audit(conn, "system", None, "expire", row, pickup_by=row["pickup_by"])
             expired.append(row["order_id"])
     return expired
 
