@@ -4,8 +4,8 @@ Each public function here is one operation and runs in one ``db.write`` transact
 changes the order, writes its ``pickup.updated`` up-event, its audit row and its print job
 together, so nothing is ever half-done; it takes an ``Actor`` and returns the order as
 ``views.order_view`` shows it (or raises an ``edge.errors`` domain error). The rules it
-applies are in ``rules``; the down-event handlers (``handlers``) reuse ``emit_update`` and
-``update_order`` inside the inbox's transaction instead.
+applies are in ``rules``; the down-event handlers (``handlers``) reuse ``emit_update``,
+``update_order`` and ``record_audit`` inside the inbox's transaction instead.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from edge.store.db import now_iso, write
 def emit_update(
     conn: sqlite3.Connection, source: str, row: sqlite3.Row, staff_id: str | None, occurred_at: str
 ) -> None:
+    """Tell the web the order's state (``pickup.updated``), in the transaction of the change."""
     outbox.append(
         conn,
         source,
@@ -62,6 +63,7 @@ def emit_update(
 
 
 def update_order(conn: sqlite3.Connection, order_id: str, **changes: Any) -> sqlite3.Row:
+    """Set ``changes`` (column names written here, never from a request) and re-read the row."""
     cols = ", ".join(f"{k} = ?" for k in changes)
     conn.execute(
         f"UPDATE pickup_orders SET {cols} WHERE order_id = ?", (*changes.values(), order_id)
