@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from edge.customers import service as customers
-from edge.pickups import service as pickups
+from edge.pickups import handlers as pickups
 from edge.store.inbox import ApplyContext, Handler
 
 

@@ -1,5 +1,6 @@
 """Click-and-collect: the staff board, the moves of an order, the verified handover and the
-shopper's check-in. Thin routes: the rules are in ``edge.pickups``."""
+shopper's check-in. Thin routes: the rules are in ``edge.pickups``
+(``service`` for the moves, ``views`` for what is read)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from pydantic import ConfigDict, Field, StringConstraints
 
 from edge.config import Settings
-from edge.pickups import service as pickups
+from edge.pickups import rules, service, views
 from edge.system import metrics
 from edge.web import health
 from edge.web.context import current_principal, get_db, settings
@@ -20,7 +21,7 @@ from edge.web.routing import operation
 
 bp = Blueprint("pickups", __name__)
 
-PickupStatus = Literal["received", "preparing", "ready", "collected", "cancelled", "expired"]
+PickupStatus = rules.Status
 Code = Annotated[
     str,
     StringConstraints(min_length=1, max_length=80, strip_whitespace=True),
@@ -29,7 +30,7 @@ OrderNumber = Annotated[str, StringConstraints(min_length=1, max_length=32, stri
 
 CODE_HELP = (
     "the 6-digit pickup code, or the text of the QR code in the shopper's e-mail: "
-    f"`{pickups.qr_payload('W-100234', '123456')}`"
+    f"`{rules.qr_payload('W-100234', '123456')}`"
 )
 
 
@@ -119,7 +120,7 @@ class ReprintOut(Out):
     responses={200: PickupBoard},
 )
 def list_pickups(query: PickupQuery) -> PickupBoard:
-    return PickupBoard(**pickups.board(get_db(), query.status, query.limit))
+    return PickupBoard(**views.board(get_db(), query.status, query.limit))
 
 
 @operation(
@@ -131,7 +132,7 @@ def list_pickups(query: PickupQuery) -> PickupBoard:
     responses={200: Pickup},
 )
 def get_pickup(order_id: str) -> Pickup:
-    return Pickup(**pickups.order_view(get_db(), order_id))
+    return Pickup(**views.order_view(get_db(), order_id))
 
 
 @operation(
@@ -144,7 +145,7 @@ def get_pickup(order_id: str) -> Pickup:
     responses={200: Pickup},
 )
 def preparing(order_id: str) -> Pickup:
-    return Pickup(**pickups.start_preparing(get_db(), order_id, current_principal(), settings()))
+    return Pickup(**service.start_preparing(get_db(), order_id, current_principal(), settings()))
 
 
 @operation(
@@ -157,7 +158,7 @@ def preparing(order_id: str) -> Pickup:
     responses={200: Pickup},
 )
 def ready(order_id: str) -> Pickup:
-    return Pickup(**pickups.mark_ready(get_db(), order_id, current_principal(), settings()))
+    return Pickup(**service.mark_ready(get_db(), order_id, current_principal(), settings()))
 
 
 @operation(
@@ -175,7 +176,7 @@ def collect(order_id: str, body: CollectIn) -> Pickup:
     (`pickup_max_wrong_codes`, 5) the order locks: 423 `pickup_locked` until a manager
     unlocks it. A handover receipt is queued."""
     return Pickup(
-        **pickups.collect(
+        **service.collect(
             get_db(),
             order_id,
             body.pickup_code,
@@ -198,7 +199,7 @@ def collect(order_id: str, body: CollectIn) -> Pickup:
 )
 def cancel(order_id: str, body: CancelIn) -> Pickup:
     return Pickup(
-        **pickups.cancel(get_db(), order_id, body.reason, current_principal(), settings())
+        **service.cancel(get_db(), order_id, body.reason, current_principal(), settings())
     )
 
 
@@ -212,7 +213,7 @@ def cancel(order_id: str, body: CancelIn) -> Pickup:
     responses={200: Pickup},
 )
 def unlock(order_id: str) -> Pickup:
-    return Pickup(**pickups.unlock(get_db(), order_id, current_principal(), settings()))
+    return Pickup(**service.unlock(get_db(), order_id, current_principal(), settings()))
 
 
 @operation(
@@ -225,7 +226,7 @@ def unlock(order_id: str) -> Pickup:
     responses={200: Pickup},
 )
 def put_back(order_id: str) -> Pickup:
-    return Pickup(**pickups.goods_put_back(get_db(), order_id, current_principal(), settings()))
+    return Pickup(**service.goods_put_back(get_db(), order_id, current_principal(), settings()))
 
 
 @operation(
@@ -238,7 +239,7 @@ def put_back(order_id: str) -> Pickup:
     responses={202: ReprintOut},
 )
 def reprint(order_id: str) -> tuple[ReprintOut, int]:
-    return ReprintOut(**pickups.reprint(get_db(), order_id, current_principal(), settings())), 202
+    return ReprintOut(**service.reprint(get_db(), order_id, current_principal(), settings())), 202
 
 
 @operation(
@@ -256,7 +257,7 @@ def checkin(body: CheckinIn) -> CheckinOut:
     `checkin_failed`, with no detail about any order. Wrong codes count toward the order's
     lock. A closed order (with the right code) answers 409 in the shopper's language."""
     return CheckinOut(
-        **pickups.checkin(
+        **service.checkin(
             get_db(),
             body.order_number,
             body.pickup_code,
@@ -271,7 +272,7 @@ def checkin(body: CheckinIn) -> CheckinOut:
 
 
 def collect_metrics(conn: Any, _settings: Settings) -> Iterator[Metric]:
-    st = pickups.stats(conn)
+    st = views.stats(conn)
     per_status = GaugeMetricFamily(
         "passerelle_pickups", "Click-and-collect orders per status", labels=["status"]
     )
@@ -303,7 +304,7 @@ def collect_metrics(conn: Any, _settings: Settings) -> Iterator[Metric]:
 
 def readiness(conn: Any, _status: dict[str, Any]) -> tuple[str, dict[str, Any], str | None]:
     """Shown on /readyz; neither makes the box degraded (they are work for the staff)."""
-    st = pickups.stats(conn)
+    st = views.stats(conn)
     return (
         "pickups",
         {

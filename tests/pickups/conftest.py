@@ -27,6 +27,20 @@ def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+# What the issue allows, written out here independently of edge.pickups.rules.TRANSITIONS.
+ALLOWED = {
+    ("received", "preparing"): "received→preparing",
+    ("preparing", "ready"): "preparing→ready",
+    ("ready", "collect"): "ready→collected",
+    ("received", "cancel"): "→cancelled",
+    ("preparing", "cancel"): "→cancelled",
+    ("ready", "cancel"): "→cancelled",
+    ("received", "checkin"): "check-in",
+    ("preparing", "checkin"): "check-in",
+    ("ready", "checkin"): "check-in",
+}
+
+
 def order_data(**overrides: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     n = next(_numbers)

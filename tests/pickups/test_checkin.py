@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge.pickups import service as pickups
+from edge.pickups import rules
 from tests.pickups.conftest import pickup_events
 
 
@@ -67,7 +67,7 @@ def test_checkin_twice_is_one_event(client, headers, place, conn):
 
 def test_checkin_with_the_scanned_qr_only(client, headers, place):
     order = place()
-    payload = pickups.qr_payload(order["order_number"], order["pickup_code"])
+    payload = rules.qr_payload(order["order_number"], order["pickup_code"])
     r = checkin(client, headers, pickup_code=payload)
     assert r.status_code == 200 and r.json["order_number"] == order["order_number"]
 
@@ -97,12 +97,12 @@ def test_checkin_leaks_nothing_to_a_stranger(client, headers, place, conn, setti
         checkin(client, headers, order_number=order["order_number"], pickup_code="999999"),
         checkin(client, headers, order_number=order["order_number"], pickup_code="12"),
         checkin(client, headers, pickup_code="999999"),
-        checkin(client, headers, pickup_code=pickups.qr_payload("W-404", "123456")),
+        checkin(client, headers, pickup_code=rules.qr_payload("W-404", "123456")),
         checkin(
             client,
             headers,
             order_number=order["order_number"],
-            pickup_code=pickups.qr_payload(locked["order_number"], order["pickup_code"]),
+            pickup_code=rules.qr_payload(locked["order_number"], order["pickup_code"]),
         ),
         # the right code of a locked order: still the same answer
         checkin(

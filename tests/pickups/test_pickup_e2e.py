@@ -22,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.pickups.service import qr_payload
+from edge.pickups.rules import qr_payload
 from sync import contract
 from tests.pickups.conftest import order_data, status_of
 from tests.support import proc

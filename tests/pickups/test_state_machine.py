@@ -1,5 +1,5 @@
-"""The lifecycle's rules: every (state, action) pair through the API, and the pure state
-machine under hypothesis."""
+"""The lifecycle's rules through the API: every (state, action) pair (the pure state machine
+is tested in test_rules.py)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from edge.errors import Conflict
 from edge.pickups import service as pickups
-from tests.pickups.conftest import iso, pickup_events, status_of
+from tests.pickups.conftest import ALLOWED, iso, pickup_events, status_of
 
-# What the issue allows, written out here independently of edge.pickups.TRANSITIONS.
-ALLOWED = {
-    ("received", "preparing"): "received→preparing",
-    ("preparing", "ready"): "preparing→ready",
-    ("ready", "collect"): "ready→collected",
-    ("received", "cancel"): "→cancelled",
-    ("preparing", "cancel"): "→cancelled",
-    ("ready", "cancel"): "→cancelled",
-    ("received", "checkin"): "check-in",
-    ("preparing", "checkin"): "check-in",
-    ("ready", "checkin"): "check-in",
-}
 AFTER = {
     "preparing": "preparing",
     "ready": "ready",
@@ -99,53 +84,3 @@ def test_unknown_order_is_404_for_every_action(client, headers):
         "/api/v1/pickups/nope/collect", json={"pickup_code": "123456"}, headers=headers("staff")
     )
     assert r.status_code == 404
-
-
-def test_the_machine_table_is_the_issues_lifecycle():
-    allowed = {
-        (s, a) for s in pickups.STATUSES for a in pickups.ACTIONS if (s, a) in pickups.TRANSITIONS
-    }
-    api_name = {"prepare": "preparing"}
-    assert {(s, api_name.get(a, a)) for s, a in allowed if a != "expire"} == set(ALLOWED)
-    assert pickups.TRANSITIONS[("ready", "expire")] == "expired"
-    assert [a for a in pickups.ACTIONS if ("expired", a) in pickups.TRANSITIONS] == []
-
-
-@given(st.lists(st.sampled_from(pickups.ACTIONS), max_size=30))
-def test_random_action_sequences_keep_the_rules(actions):
-    """Whatever staff, shoppers, the web and the clock do: a closed order never changes, a
-    refused action names the state, and an order is collected only through preparing and
-    ready."""
-    status: str = "received"
-    seen = [status]
-    for action in actions:
-        try:
-            new = pickups.next_status(status, action, "W-1")
-        except Conflict as exc:
-            assert status in exc.message and exc.status == 409
-            assert (status, action) not in pickups.TRANSITIONS
-            continue
-        if status in pickups.CLOSED:
-            raise AssertionError(f"closed order moved: {status} → {new}")
-        if action == "checkin":
-            assert new == status
-        if new != seen[-1]:
-            seen.append(new)
-        status = new
-    if status == "collected":
-        assert seen == ["received", "preparing", "ready", "collected"]
-    if status == "expired":
-        assert seen[-2] == "ready"
-    assert status in pickups.STATUSES
-
-
-@given(
-    st.datetimes(
-        min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
-    ),
-    st.floats(min_value=0, max_value=240, allow_nan=False),
-    st.integers(min_value=-(10**7), max_value=10**7),
-)
-def test_overdue_is_pickup_by_plus_grace(pickup_by, grace, offset):
-    now = pickup_by + timedelta(hours=grace) + timedelta(seconds=offset)
-    assert pickups.is_overdue(pickup_by, now, grace) == (offset > 0)
