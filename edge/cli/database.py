@@ -1,0 +1,54 @@
+"""``passerelle db``: migrations, online backup and restore of the store database."""
+
+from __future__ import annotations
+
+import click
+
+from edge.cli.base import Ctx, cli, pass_ctx
+from edge.store import db
+
+
+@cli.group(name="db")
+def db_group() -> None:
+    """The store database: migrations, backups."""
+
+
+@db_group.command()
+@pass_ctx
+def upgrade(ctx: Ctx) -> None:
+    """Apply the migrations this version has and the database has not."""
+    try:
+        conn = db.connect(ctx.settings.db_path)
+        applied = db.migrate(conn)
+        conn.close()
+    except db.DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("applied: " + ", ".join(applied) if applied else "the database is up to date")
+
+
+@db_group.command(name="backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_ctx
+def backup_cmd(ctx: Ctx, path: str) -> None:
+    """Online backup to PATH, safe while the service runs."""
+    conn = ctx.db()
+    try:
+        db.backup(conn, path)
+    finally:
+        conn.close()
+    click.echo(f"backup written to {path}")
+
+
+@db_group.command(name="restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def restore_cmd(ctx: Ctx, path: str, yes: bool) -> None:
+    """Replace the store database with a backup (stop the service first)."""
+    if not yes:
+        click.confirm(f"replace {ctx.settings.db_path} with {path}?", abort=True)
+    try:
+        db.restore(path, ctx.settings.db_path)
+    except db.DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {ctx.settings.db_path} from {path}")

@@ -1,0 +1,32 @@
+"""``passerelle demo``: fill a store database with demo members, products and purchases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from edge.cli.base import Ctx, cli, pass_ctx
+
+
+@cli.command()
+@click.option(
+    "--tokens-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the demo tokens as JSON here.",
+)
+@pass_ctx
+def demo(ctx: Ctx, tokens_file: str | None) -> None:
+    """Fill the store database with demo members, products and purchases."""
+    from edge.system import demo as demo_data
+
+    conn = ctx.db()
+    try:
+        out = demo_data.seed(conn, ctx.settings)
+    finally:
+        conn.close()
+    if tokens_file:
+        Path(tokens_file).write_text(json.dumps(out, indent=2))
+    click.echo(json.dumps(out, indent=2))
