@@ -45,277 +45,124 @@ class Settings(BaseSettings):
         case_sensitive=False,
         extra="forbid",
         validate_default=True,
+        # each field's docstring is its description: the docs' configuration page reads it
+        use_attribute_docstrings=True,
     )
 
-    store_id: str = Field(
-        default="S001",
-        description=(
-            "the store's id in the contract (`[A-Za-z0-9_-]{1,32}`); also the MQTT client id "
-            "`passerelle-edge-{store_id}` and the up-stream source `/stores/{store_id}`"
-        ),
-    )
-    store_name: str = Field(
-        default="Passerelle", description="the shop's name on the screens and receipts"
-    )
-    db_path: Path = Field(
-        default=Path("passerelle.db"),
-        description=(
-            "the store database (SQLite, WAL); relative paths are from the working directory "
-            "(`/var/lib/passerelle` under systemd)"
-        ),
-    )
-    http_host: str = Field(
-        default="127.0.0.1",
-        description=(
-            "address the API binds to; loopback by default, see [network "
-            "exposure](deployment.md#network-exposure)"
-        ),
-    )
-    http_port: int = Field(
-        default=8080, ge=1, le=65535, description="port of the API and the screens"
-    )
-    http_workers: int = Field(
-        default=2,
-        ge=1,
-        le=16,
-        description=(
-            "gunicorn worker processes; rate-limit counters are per worker, so a client gets up "
-            "to this many times the configured rate"
-        ),
-    )
-    http_threads: int = Field(
-        default=4,
-        ge=1,
-        le=64,
-        description="threads per gunicorn worker (gthread); each keeps its own SQLite connection",
-    )
-    secret_key: str | None = Field(
-        default=None,
-        description=(
-            "signs the screens' session cookies (paired kiosks, staff logins); when unset, one is"
-            " generated once and kept in the database. Changing it forgets every paired kiosk"
-        ),
-    )
-    secret_key_file: Path | None = Field(
-        default=None,
-        description="read `secret_key` from this file (or the systemd credential `secret_key`)",
-    )
+    store_id: str = "S001"
+    """the store's id in the contract (`[A-Za-z0-9_-]{1,32}`); also the MQTT client id
+    `passerelle-edge-{store_id}` and the up-stream source `/stores/{store_id}`"""
+    store_name: str = "Passerelle"
+    """the shop's name on the screens and receipts"""
+    db_path: Path = Path("passerelle.db")
+    """the store database (SQLite, WAL); relative paths are from the working directory
+    (`/var/lib/passerelle` under systemd)"""
+    http_host: str = "127.0.0.1"
+    """address the API binds to; loopback by default, see [network
+    exposure](deployment.md#network-exposure)"""
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    """port of the API and the screens"""
+    http_workers: int = Field(default=2, ge=1, le=16)
+    """gunicorn worker processes; rate-limit counters are per worker, so a client gets up to this
+    many times the configured rate"""
+    http_threads: int = Field(default=4, ge=1, le=64)
+    """threads per gunicorn worker (gthread); each keeps its own SQLite connection"""
+    secret_key: str | None = None
+    """signs the screens' session cookies (paired kiosks, staff logins); when unset, one is
+    generated once and kept in the database. Changing it forgets every paired kiosk"""
+    secret_key_file: Path | None = None
+    """read `secret_key` from this file (or the systemd credential `secret_key`)"""
 
-    mqtt_url: str = Field(
-        default="mqtt://127.0.0.1:1883",
-        description="the broker, `mqtt://host:port` or `mqtts://host:port` (TLS)",
-    )
-    mqtt_username: str | None = Field(default=None, description="broker user name")
-    mqtt_password: str | None = Field(
-        default=None, description="broker password; better from a file or a systemd credential"
-    )
-    mqtt_password_file: Path | None = Field(
-        default=None,
-        description=(
-            "read `mqtt_password` from this file (or the systemd credential `mqtt_password`)"
-        ),
-    )
-    mqtt_protocol: Literal["5", "3.1.1"] = Field(
-        default="5",
-        description=(
-            "MQTT 5 (persistent session with an expiry, Receive Maximum 4,000) or 3.1.1 "
-            "(`clean_session=False`; the broker's `max_inflight_messages` is then the window)"
-        ),
-    )
-    mqtt_ca_file: Path | None = Field(
-        default=None, description="CA certificate(s) to verify the broker with `mqtts://`"
-    )
-    mqtt_cert_file: Path | None = Field(
-        default=None, description="client certificate, for a broker that asks for one"
-    )
-    mqtt_key_file: Path | None = Field(
-        default=None, description="the client certificate's private key"
-    )
-    mqtt_keepalive: int = Field(
-        default=30,
-        ge=5,
-        le=3600,
-        description=(
-            "MQTT keepalive in seconds; the worker pauses reading the socket at most half of it "
-            "when its queue is full"
-        ),
-    )
-    mqtt_session_expiry: int = Field(
-        default=7 * 24 * 3600,
-        ge=7 * 24 * 3600,
-        description=(
-            "MQTT 5 session expiry in seconds (7 days at least, so a store closed for a week "
-            "finds its queue)"
-        ),
-    )
-    topic_prefix: str = Field(
-        default="passerelle/v1",
-        description="topic prefix of the contract (no wildcards, no leading or trailing `/`)",
-    )
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
+    """the broker, `mqtt://host:port` or `mqtts://host:port` (TLS)"""
+    mqtt_username: str | None = None
+    """broker user name"""
+    mqtt_password: str | None = None
+    """broker password; better from a file or a systemd credential"""
+    mqtt_password_file: Path | None = None
+    """read `mqtt_password` from this file (or the systemd credential `mqtt_password`)"""
+    mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    """MQTT 5 (persistent session with an expiry, Receive Maximum 4,000) or 3.1.1
+    (`clean_session=False`; the broker's `max_inflight_messages` is then the window)"""
+    mqtt_ca_file: Path | None = None
+    """CA certificate(s) to verify the broker with `mqtts://`"""
+    mqtt_cert_file: Path | None = None
+    """client certificate, for a broker that asks for one"""
+    mqtt_key_file: Path | None = None
+    """the client certificate's private key"""
+    mqtt_keepalive: int = Field(default=30, ge=5, le=3600)
+    """MQTT keepalive in seconds; the worker pauses reading the socket at most half of it when its
+    queue is full"""
+    mqtt_session_expiry: int = Field(default=7 * 24 * 3600, ge=7 * 24 * 3600)
+    """MQTT 5 session expiry in seconds (7 days at least, so a store closed for a week finds its
+    queue)"""
+    topic_prefix: str = "passerelle/v1"
+    """topic prefix of the contract (no wildcards, no leading or trailing `/`)"""
 
-    online_store_url: str | None = Field(
-        default=None,
-        description=(
-            "base URL of the online store's backfill endpoint (`…/passerelle/v1/streams/…/events`)"
-        ),
-    )
-    online_store_token: str | None = Field(
-        default=None,
-        description=(
-            "bearer token for the backfill endpoint; better from a file or a systemd credential"
-        ),
-    )
-    online_store_token_file: Path | None = Field(
-        default=None,
-        description=(
-            "read `online_store_token` from this file (or the systemd credential "
-            "`online_store_token`)"
-        ),
-    )
-    backfill_page_size: int = Field(
-        default=500, ge=1, le=1000, description="events asked for per backfill request"
-    )
-    backfill_timeout: float = Field(
-        default=10.0, gt=0, le=120, description="seconds per backfill request"
-    )
+    online_store_url: str | None = None
+    """base URL of the online store's backfill endpoint (`…/passerelle/v1/streams/…/events`)"""
+    online_store_token: str | None = None
+    """bearer token for the backfill endpoint; better from a file or a systemd credential"""
+    online_store_token_file: Path | None = None
+    """read `online_store_token` from this file (or the systemd credential `online_store_token`)"""
+    backfill_page_size: int = Field(default=500, ge=1, le=1000)
+    """events asked for per backfill request"""
+    backfill_timeout: float = Field(default=10.0, gt=0, le=120)
+    """seconds per backfill request"""
 
-    currency: str = Field(
-        default="EUR",
-        pattern=r"^[A-Z]{3}$",
-        description=(
-            "the store's currency (ISO 4217); its minor unit drives the loyalty and discount maths"
-        ),
-    )
-    locale: Literal["fr", "en"] = Field(
-        default="fr",
-        description="the store's language (screens, receipts, the kiosk's start language)",
-    )
-    timezone: str = Field(
-        default="Europe/Paris",
-        description="the store's time zone (IANA name); times on the screens and receipts",
-    )
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    """the store's currency (ISO 4217); its minor unit drives the loyalty and discount maths"""
+    locale: Literal["fr", "en"] = "fr"
+    """the store's language (screens, receipts, the kiosk's start language)"""
+    timezone: str = "Europe/Paris"
+    """the store's time zone (IANA name); times on the screens and receipts"""
 
-    points_per_unit: int = Field(
-        default=1,
-        ge=0,
-        le=1000,
-        description=(
-            "loyalty points earned per whole currency unit paid, before the tier multiplier"
-        ),
-    )
-    redeem_points_per_unit: int = Field(
-        default=100,
-        ge=1,
-        le=100000,
-        description="points worth one currency unit when redeemed (100 = 1.00)",
-    )
-    tier_multipliers: dict[str, float] = Field(
-        default={"standard": 1.0, "silver": 1.25, "gold": 1.5},
-        description="points multiplier per member tier; as an environment variable, JSON",
-    )
-    offline_grace_seconds: int = Field(
-        default=600,
-        ge=0,
-        description=(
-            "how long the link may be down before the offline limits on points and personal "
-            "coupons apply (see [loyalty](loyalty.md#offline-policy))"
-        ),
-    )
-    offline_redeem_cap: int = Field(
-        default=1000,
-        ge=0,
-        description=(
-            "most points a member may redeem per day in this store once the link has been down "
-            "longer than the grace"
-        ),
-    )
-    offline_coupon_max_discount: int = Field(
-        default=5000,
-        ge=0,
-        description=(
-            "past the grace, a personal coupon worth more than this (minor units) is refused "
-            "until the link is back"
-        ),
-    )
+    points_per_unit: int = Field(default=1, ge=0, le=1000)
+    """loyalty points earned per whole currency unit paid, before the tier multiplier"""
+    redeem_points_per_unit: int = Field(default=100, ge=1, le=100000)
+    """points worth one currency unit when redeemed (100 = 1.00)"""
+    tier_multipliers: dict[str, float] = {"standard": 1.0, "silver": 1.25, "gold": 1.5}
+    """points multiplier per member tier; as an environment variable, JSON"""
+    offline_grace_seconds: int = Field(default=600, ge=0)
+    """how long the link may be down before the offline limits on points and personal coupons apply
+    (see [loyalty](loyalty.md#offline-policy))"""
+    offline_redeem_cap: int = Field(default=1000, ge=0)
+    """most points a member may redeem per day in this store once the link has been down longer
+    than the grace"""
+    offline_coupon_max_discount: int = Field(default=5000, ge=0)
+    """past the grace, a personal coupon worth more than this (minor units) is refused until the
+    link is back"""
 
-    pickup_grace_hours: float = Field(
-        default=24.0, ge=0, description="hours after `pickup_by` before a `ready` order expires"
-    )
-    pickup_max_wrong_codes: int = Field(
-        default=5,
-        ge=1,
-        le=100,
-        description=(
-            "wrong pickup codes before an order locks (423 `pickup_locked`) until a manager "
-            "unlocks it"
-        ),
-    )
-    kiosk_idle_seconds: int = Field(
-        default=60,
-        ge=5,
-        le=3600,
-        description=(
-            "seconds without a touch before the kiosk goes back to welcome and forgets the shopper"
-        ),
-    )
-    staff_locale: Literal["fr", "en"] = Field(
-        default="fr", description="start language of the staff screens (board, till)"
-    )
-    staff_session_idle_minutes: int = Field(
-        default=15,
-        ge=1,
-        le=720,
-        description=(
-            "a staff session ends after this long without a touch (the board's own polling does "
-            "not count)"
-        ),
-    )
-    rate_limit_lookup: str = Field(
-        default="30/minute",
-        description=(
-            "limit on member lookups (card, phone) and coupon checks, per terminal and per address"
-        ),
-    )
-    rate_limit_pin: str = Field(
-        default="10/minute",
-        description=(
-            "limit on PIN logins, kiosk pairing and pickup check-in codes, per terminal and per "
-            "address"
-        ),
-    )
+    pickup_grace_hours: float = Field(default=24.0, ge=0)
+    """hours after `pickup_by` before a `ready` order expires"""
+    pickup_max_wrong_codes: int = Field(default=5, ge=1, le=100)
+    """wrong pickup codes before an order locks (423 `pickup_locked`) until a manager unlocks it"""
+    kiosk_idle_seconds: int = Field(default=60, ge=5, le=3600)
+    """seconds without a touch before the kiosk goes back to welcome and forgets the shopper"""
+    staff_locale: Literal["fr", "en"] = "fr"
+    """start language of the staff screens (board, till)"""
+    staff_session_idle_minutes: int = Field(default=15, ge=1, le=720)
+    """a staff session ends after this long without a touch (the board's own polling does not
+    count)"""
+    rate_limit_lookup: str = "30/minute"
+    """limit on member lookups (card, phone) and coupon checks, per terminal and per address"""
+    rate_limit_pin: str = "10/minute"
+    """limit on PIN logins, kiosk pairing and pickup check-in codes, per terminal and per address"""
 
-    outbox_retention_days: int = Field(
-        default=30,
-        ge=30,
-        description="days sent up-events are kept, for `replay.requested` (30 at least)",
-    )
-    printers: list[PrinterConfig] = Field(
-        default=[],
-        description=(
-            "the store's printers, see `[[printers]]` below; as an environment variable, a JSON "
-            "list"
-        ),
-    )
-    print_retry_max_seconds: float = Field(
-        default=30.0,
-        gt=0,
-        le=3600,
-        description=(
-            "longest wait between two tries of a waiting print job (the backoff starts at 0.5 s "
-            "and doubles)"
-        ),
-    )
-    print_status_interval: float = Field(
-        default=30.0, gt=0, le=3600, description="how often an idle printer is asked its state"
-    )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", description="the log's level"
-    )
-    log_format: Literal["text", "json"] = Field(
-        default="text",
-        description="text: one readable line per event; json: one JSON object per line "
-        "(for a log shipper). Either way under systemd each line carries its journald priority",
-    )
+    outbox_retention_days: int = Field(default=30, ge=30)
+    """days sent up-events are kept, for `replay.requested` (30 at least)"""
+    printers: list[PrinterConfig] = []
+    """the store's printers, see `[[printers]]` below; as an environment variable, a JSON list"""
+    print_retry_max_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """longest wait between two tries of a waiting print job (the backoff starts at 0.5 s and
+    doubles)"""
+    print_status_interval: float = Field(default=30.0, gt=0, le=3600)
+    """how often an idle printer is asked its state"""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """the log's level"""
+    log_format: Literal["text", "json"] = "text"
+    """text: one readable line per event; json: one JSON object per line (for a log shipper).
+    Either way under systemd each line carries its journald priority"""
 
     @field_validator("store_id")
     @classmethod

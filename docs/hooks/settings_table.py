@@ -83,7 +83,7 @@ def table(model: type[BaseModel], env: bool) -> str:
     head = ["key", "type and limits", "default", "meaning"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, field in model.model_fields.items():
-        meaning = (field.description or "").strip()
+        meaning = " ".join((field.description or "").split())  # docstrings wrap lines
         if not meaning:
             log.warning("%s.%s has no Field(description=...)", model.__name__, name)
             meaning = "**undocumented**"
