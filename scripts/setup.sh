@@ -68,6 +68,9 @@ ensure_venv() {
             "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation \
                 -e "$online_store" || die "pip install -e sync/online_store failed (see above)"
         fi
+        # --no-deps installed nothing a pyproject.toml declares: each must be in the lock
+        "$VENV/bin/python" -m pip check >&2 ||
+            die "a declared dependency is missing from requirements/dev.txt: add it (pyproject.toml or requirements/dev.in) and run make lock"
         echo "$want" > "$stamp"
     fi
 }
