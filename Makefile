@@ -1,4 +1,4 @@
-.PHONY: demo test docs bench translations
+.PHONY: demo test docs bench translations lock
 demo:
 	bash scripts/demo.sh
 test:
@@ -10,3 +10,25 @@ bench:
 
 translations:
 	bash scripts/translations.sh
+
+# The lock files with hashes, from pyproject.toml and requirements/*.in (pip-tools):
+#   requirements/dev.txt   the runtime + the test extra + requirements/dev.in (scripts/setup.sh)
+#   requirements/base.txt  the runtime alone, at the versions of dev.txt (a store box)
+# Kept pins stay unless asked: make lock LOCK_ARGS=--upgrade, or LOCK_ARGS="-P flask".
+# Resolved on the package index alone: this machine's pip configuration (extra indexes,
+# local wheels) must not leak into the lock; LOCK_ENV= keeps it when it holds your mirror.
+# The lock is resolved for the Python that runs it: 3.11, the store box's.
+LOCK_VENV ?= $(or $(PASSERELLE_VENV),.venv)
+LOCK_ENV ?= PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS=
+LOCK_ARGS ?=
+PIP_COMPILE = $(LOCK_ENV) $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+# sync/online_store/pyproject.toml is not a source here: it depends on `passerelle`, which
+# no index has; its other dependencies are listed in requirements/dev.in, and the `pip check`
+# of scripts/setup.sh fails when one is missing from the lock.
+lock:
+	@test -x $(LOCK_VENV)/bin/pip-compile || \
+		bash -c 'PASSERELLE_VENV=$(LOCK_VENV); source scripts/setup.sh && ensure_venv'
+	$(PIP_COMPILE) --extra test -o requirements/dev.txt \
+		pyproject.toml requirements/dev.in
+	$(PIP_COMPILE) -o requirements/base.txt pyproject.toml requirements/base.in

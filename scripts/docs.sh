@@ -9,13 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 cd "$ROOT"
 
-ensure_venv
-# Until the docs tools are in the project's dependencies, install the pinned ones here.
-if ! "$VENV/bin/python" -c 'import mkdocs, material, mkdocs_click' 2>/dev/null; then
-    say "installing the docs tools (DOCS-DEPS.txt) into $VENV"
-    "$VENV/bin/python" -m pip install --quiet -r "$ROOT/DOCS-DEPS.txt" ||
-        die "pip install -r DOCS-DEPS.txt failed (see above); check the network access to PyPI"
-fi
+ensure_venv  # the docs tools are in the lock, requirements/dev.txt (requirements/dev.in)
 
 export NO_MKDOCS_2_WARNING=1  # Material's notice about MkDocs 2, printed on every build
 "$VENV/bin/mkdocs" build --strict --site-dir "${1:-$ROOT/site}"

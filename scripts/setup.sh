@@ -47,14 +47,30 @@ ensure_venv() {
         say "creating the virtual environment in $VENV"
         "$PYTHON" -m venv "$VENV" || die "could not create $VENV (is python3-venv installed?)"
     fi
+    # Installed from the lock (requirements/dev.txt, with hashes: `make lock` makes it), then
+    # the project's own distributions without their dependencies, editable. The stamp holds
+    # the hash of the lock and of each pyproject.toml: a change to any of them reinstalls.
     local stamp="$VENV/.passerelle-installed"
+    local lock="$ROOT/requirements/dev.txt"
+    local online_store="$ROOT/sync/online_store"
+    local inputs=("$lock" "$ROOT/pyproject.toml")
+    if [ -f "$online_store/pyproject.toml" ]; then inputs+=("$online_store/pyproject.toml"); fi
     local want
-    want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+    want="$(cat "${inputs[@]}" | sha256sum | cut -d' ' -f1)"
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        say "installing Passerelle and its dependencies into $VENV"
-        "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-        "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]" ||
-            die "pip install failed (see above); check the network access to PyPI"
+        say "installing Passerelle and its locked dependencies into $VENV"
+        "$VENV/bin/python" -m pip install --quiet --require-hashes -r "$lock" ||
+            die "pip install -r requirements/dev.txt failed (see above); check the network access to PyPI"
+        # no build isolation: the build backend (setuptools, wheel) comes from the lock too
+        "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT" ||
+            die "pip install -e . failed (see above)"
+        if [ -f "$online_store/pyproject.toml" ]; then
+            "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation \
+                -e "$online_store" || die "pip install -e sync/online_store failed (see above)"
+        fi
+        # --no-deps installed nothing a pyproject.toml declares: each must be in the lock
+        "$VENV/bin/python" -m pip check >&2 ||
+            die "a declared dependency is missing from requirements/dev.txt: add it (pyproject.toml or requirements/dev.in) and run make lock"
         echo "$want" > "$stamp"
     fi
 }

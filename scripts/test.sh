@@ -17,6 +17,8 @@ say "ruff (lint and format)"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy"
+say "deptry"
+"$VENV/bin/deptry" .
 say "import-linter (the walls between packages)"
 "$VENV/bin/lint-imports"
 say "docs (mkdocs build --strict)"
