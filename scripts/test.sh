@@ -17,8 +17,9 @@ say "ruff (lint and format)"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy"
-say "deptry"
+say "deptry (declared dependencies = imported ones)"
 "$VENV/bin/deptry" .
+(cd sync/online_store && "$VENV/bin/deptry" .)  # the online store's own distribution
 say "import-linter (the walls between packages)"
 "$VENV/bin/lint-imports"
 say "docs (mkdocs build --strict)"
