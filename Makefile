@@ -1,4 +1,4 @@
-.PHONY: demo test bench translations
+.PHONY: demo test bench translations screenshots
 demo:
 	bash scripts/demo.sh
 test:
@@ -8,3 +8,7 @@ bench:
 
 translations:
 	bash scripts/translations.sh
+
+# The screens' screenshots in docs/screenshots (the browser tests save them only when asked)
+screenshots:
+	PASSERELLE_SCREENSHOTS=1 bash scripts/test.sh -m browser tests/screens

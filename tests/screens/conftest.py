@@ -271,6 +271,10 @@ def text(s: str) -> str:
 
 
 def screenshot(page: Any, name: str) -> None:
+    """The page as docs/screenshots/<name>.png, only when asked (``make screenshots`` sets
+    PASSERELLE_SCREENSHOTS=1): an ordinary test run writes nothing into tracked files."""
+    if os.environ.get("PASSERELLE_SCREENSHOTS") != "1":
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(150)  # let the last paint land
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
