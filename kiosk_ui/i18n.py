@@ -8,6 +8,12 @@ Babel uses): ``12,50 €`` in French, ``€12.50`` in English.
 
 The kiosk starts in the store's language (``locale``) and follows the member's language once
 a card is scanned; the staff screens use ``staff_locale`` until someone switches.
+
+API errors are shown by their code, never by the API's English ``message`` (for integrators):
+``catalog`` gives each code its text as ``error_<code>``. The sentences the edge already
+writes for a shopper (a failed check-in, a coupon refused) come from the edge's own
+``shopper`` catalogue through ``edge.pickups.texts`` and ``edge.offers.texts``, so each is
+translated once; the printed tickets' words are in ``hardware/translations``.
 """
 
 from __future__ import annotations
