@@ -194,6 +194,25 @@ def test_compiled_catalogs_match_their_po_files(translations: Path, domain: str)
                 assert mo.gettext(message.id) == message.string, f"{lang}: rebuild the .mo"
 
 
+def test_the_templates_hold_every_msgid_the_code_looks_up() -> None:
+    """The shopper and ticket texts are looked up by msgid: extraction (make translations)
+    must have found each one, or it would print in English whatever the language."""
+    from edge.offers.texts import REASONS
+    from edge.pickups.texts import TEXTS as PICKUP_TEXTS
+    from hardware.layouts import TEXTS as TICKET_TEXTS
+
+    for pot, msgids in (
+        (
+            ROOT / "edge" / "translations" / "shopper.pot",
+            [*PICKUP_TEXTS.values(), *REASONS.values()],
+        ),
+        (ROOT / "hardware" / "translations" / "receipts.pot", list(TICKET_TEXTS.values())),
+    ):
+        with open(pot, "rb") as fh:
+            template = {m.id for m in read_po(fh) if m.id}
+        assert set(msgids) <= template, f"{pot.name}: run make translations"
+
+
 def test_money_is_formatted_per_locale_by_the_catalog_rules(app):
     """The screens format in the browser (Intl); Babel, with the same CLDR data, agrees."""
     from babel.numbers import format_currency
