@@ -1,4 +1,4 @@
-.PHONY: demo test docs bench translations lock
+.PHONY: demo test docs bench translations lock screenshots
 demo:
 	bash scripts/demo.sh
 test:
@@ -32,3 +32,7 @@ lock:
 	$(PIP_COMPILE) --extra test -o requirements/dev.txt \
 		pyproject.toml requirements/dev.in
 	$(PIP_COMPILE) -o requirements/base.txt pyproject.toml requirements/base.in
+
+# The screens' screenshots in docs/screenshots (the browser tests save them only when asked)
+screenshots:
+	PASSERELLE_SCREENSHOTS=1 bash scripts/test.sh -m browser tests/screens

@@ -1,4 +1,4 @@
-"""Every printed document as data: a list of blocks and the texts in French and English.
+"""Every printed document as data: a list of blocks and the words they print.
 
 One renderer (``hardware.render``) turns a layout plus a job's data into ESC/POS bytes, so
 a new ticket is a new list here, never a new drawing function. Templates use Python's format
@@ -18,12 +18,33 @@ What each document expects in its data (keys not given print nothing):
 - ``loyalty_ticket``: customer_name, loyalty_card, tier, points_balance, points_value,
   currency, store_name.
 - ``test_page``: printer, width, codepage, store_name.
+
+The words are gettext messages (English msgids, ``TEXTS``) translated in this package's own
+catalogue, ``hardware/translations/<lang>/LC_MESSAGES/receipts.po`` (domain ``receipts``),
+read with ``babel.support.Translations``. Not the edge's or the screens' catalogues: hardware
+imports nothing of the edge (a print server or a test bench renders tickets without it), so
+it ships the words it prints beside the layouts that print them. ``make translations``
+extracts, merges and compiles it with the others.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Literal
+
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("fr", "en")
+DOMAIN = "receipts"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def N_(message: str) -> str:
+    """Marks a msgid for extraction (pybabel knows ``N_``); the lookup happens later."""
+    return message
+
 
 Kind = Literal["text", "pair", "each", "rule", "qr", "feed"]
 
@@ -174,82 +195,56 @@ LAYOUTS: dict[str, tuple[Block, ...]] = {
     ),
 }
 
-TEXTS: dict[str, dict[str, str]] = {
-    "fr": {
-        "copy": "DUPLICATA",
-        "possible_duplicate": "Réimpression après interruption",
-        "receipt": "Ticket de caisse",
-        "till": "Caisse",
-        "customer": "Client",
-        "subtotal": "Sous-total",
-        "coupon": "Bon",
-        "discount": "Remise totale",
-        "points_redeemed": "Points utilisés",
-        "total": "TOTAL",
-        "paid_by": "Payé par",
-        "card": "Carte",
-        "cash": "espèces",
-        "other": "autre",
-        "points_earned": "Points gagnés",
-        "points_balance": "Nouveau solde de points",
-        "returns": "Échange ou remboursement sous 30 jours avec ce ticket",
-        "thanks": "Merci de votre visite !",
-        "each": "l'unité",
-        "pickup_order": "Commande à retirer",
-        "pickup_by": "À retirer avant le",
-        "to_pay": "À encaisser au retrait",
-        "paid_online": "Payé en ligne",
-        "paid_in_store": "Payé en magasin",
-        "handover": "Reçu de remise de commande",
-        "collected_at": "Remise le",
-        "handed_over_by": "Remise par",
-        "loyalty": "Votre fidélité",
-        "tier": "Niveau",
-        "points_worth": "Valeur des points",
-        "test_page": "Page de test",
-        "printer": "Imprimante",
-        "width": "Caractères par ligne",
-        "codepage": "Page de codes",
-        "amount": "Montant",
-        "pangram": "Dès Noël, où un zéphyr haï me vêt de glaçons würmiens, "
-        "je dîne d'exquis rôtis de bœuf au kir, à l'aÿ d'âge mûr et cætera.",
-    },
-    "en": {
-        "copy": "COPY",
-        "possible_duplicate": "Reprinted after an interruption",
-        "receipt": "Receipt",
-        "till": "Till",
-        "customer": "Customer",
-        "subtotal": "Subtotal",
-        "coupon": "Coupon",
-        "discount": "Total discount",
-        "points_redeemed": "Points redeemed",
-        "total": "TOTAL",
-        "paid_by": "Paid by",
-        "card": "Card",
-        "cash": "cash",
-        "other": "other",
-        "points_earned": "Points earned",
-        "points_balance": "New points balance",
-        "returns": "Exchange or refund within 30 days with this receipt",
-        "thanks": "Thank you for your visit!",
-        "each": "each",
-        "pickup_order": "Order to collect",
-        "pickup_by": "Collect before",
-        "to_pay": "To be paid at collection",
-        "paid_online": "Paid online",
-        "paid_in_store": "Paid in store",
-        "handover": "Order handover receipt",
-        "collected_at": "Handed over on",
-        "handed_over_by": "Handed over by",
-        "loyalty": "Your loyalty",
-        "tier": "Tier",
-        "points_worth": "Points worth",
-        "test_page": "Test page",
-        "printer": "Printer",
-        "width": "Characters per line",
-        "codepage": "Code page",
-        "amount": "Amount",
-        "pangram": "The quick brown fox jumps over the lazy dog: déjà vu, café, naïve.",
-    },
+# Every word a ticket prints, by the key its templates use (``{t.total}``), as its English
+# msgid; the French (and the English) are in translations/<lang>/LC_MESSAGES/receipts.po.
+# ``N_`` only marks a msgid for extraction (scripts/translations.sh): the lookup is in texts().
+TEXTS: dict[str, str] = {
+    "copy": N_("COPY"),
+    "possible_duplicate": N_("Reprinted after an interruption"),
+    "receipt": N_("Receipt"),
+    "till": N_("Till"),
+    "customer": N_("Customer"),
+    "subtotal": N_("Subtotal"),
+    "coupon": N_("Coupon"),
+    "discount": N_("Total discount"),
+    "points_redeemed": N_("Points redeemed"),
+    "total": N_("TOTAL"),
+    "paid_by": N_("Paid by"),
+    "card": N_("Card"),
+    "cash": N_("cash"),
+    "other": N_("other"),
+    "points_earned": N_("Points earned"),
+    "points_balance": N_("New points balance"),
+    "returns": N_("Exchange or refund within 30 days with this receipt"),
+    "thanks": N_("Thank you for your visit!"),
+    "each": N_("each"),
+    "pickup_order": N_("Order to collect"),
+    "pickup_by": N_("Collect before"),
+    "to_pay": N_("To be paid at collection"),
+    "paid_online": N_("Paid online"),
+    "paid_in_store": N_("Paid in store"),
+    "handover": N_("Order handover receipt"),
+    "collected_at": N_("Handed over on"),
+    "handed_over_by": N_("Handed over by"),
+    "loyalty": N_("Your loyalty"),
+    "tier": N_("Tier"),
+    "points_worth": N_("Points worth"),
+    "test_page": N_("Test page"),
+    "printer": N_("Printer"),
+    "width": N_("Characters per line"),
+    "codepage": N_("Code page"),
+    "amount": N_("Amount"),
+    "pangram": N_("The quick brown fox jumps over the lazy dog: déjà vu, café, naïve."),
 }
+
+
+@cache
+def _catalogue(locale: str) -> NullTranslations:
+    return Translations.load(str(TRANSLATIONS), [locale], domain=DOMAIN)
+
+
+@cache
+def texts(locale: str) -> dict[str, str]:
+    """Every ticket word in ``locale`` (one of LOCALES), by key."""
+    catalogue = _catalogue(locale)
+    return {key: catalogue.gettext(msgid) for key, msgid in TEXTS.items()}

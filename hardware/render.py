@@ -30,7 +30,7 @@ from babel.numbers import format_currency, format_decimal, get_currency_precisio
 from escpos.capabilities import get_profile
 from escpos.printer import Dummy
 
-from hardware.layouts import LAYOUTS, TEXTS, Block
+from hardware.layouts import LAYOUTS, LOCALES, Block, texts
 
 CODEPAGE_PREFERENCE = ("CP1252", "ISO_8859-15", "CP858")
 PYTHON_CODECS = {"CP1252": "cp1252", "ISO_8859-15": "iso8859_15", "CP858": "cp858"}
@@ -97,7 +97,7 @@ class _Formatter(string.Formatter):
 
     def __init__(self, locale: str, currency: str, timezone: str) -> None:
         super().__init__()
-        self.texts = TEXTS[locale]
+        self.texts = texts(locale)
         self.babel_locale = BABEL_LOCALES[locale]
         self.currency = currency
         self.tz = ZoneInfo(timezone)
@@ -185,7 +185,7 @@ class Renderer:
         currency: str = "EUR",
         timezone: str = "Europe/Paris",
     ) -> None:
-        if locale not in TEXTS:
+        if locale not in LOCALES:
             locale = "fr"
         self.width = width
         self.profile = profile

@@ -8,6 +8,12 @@ Babel uses): ``12,50 €`` in French, ``€12.50`` in English.
 
 The kiosk starts in the store's language (``locale``) and follows the member's language once
 a card is scanned; the staff screens use ``staff_locale`` until someone switches.
+
+API errors are shown by their code, never by the API's English ``message`` (for integrators):
+``catalog`` gives each code its text as ``error_<code>``. The sentences the edge already
+writes for a shopper (a failed check-in, a coupon refused) come from the edge's own
+``shopper`` catalogue through ``edge.pickups.texts`` and ``edge.offers.texts``, so each is
+translated once; the printed tickets' words are in ``hardware/translations``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from typing import Any
 from flask import request, session
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+
+from edge.offers import texts as offer_texts
+from edge.pickups import texts as pickup_texts
 
 LOCALES = ("fr", "en")
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
@@ -210,9 +219,96 @@ MESSAGES: dict[str, Any] = {
 }
 
 
+# What the screens say for each code of an API error ({"error": {"code", "message"}}), under
+# the key "error_<code>": the API's ``message`` is English for integrators (a 429 says
+# Flask-Limiter's "30 per 1 minute"), so the screens show these instead, and the API's text
+# only for a code missing here (common.js, ApiError). Codes a screen cannot cause or a user
+# cannot act on say error_generic.
+ERRORS: dict[str, Any] = {
+    "bad_request": _l("The request was not understood. Please try again."),
+    "invalid": _l("Check what you typed."),
+    "not_found": _l("Not found: it may have been removed."),
+    "conflict": _l("This changed in the meantime. Reload the page and try again."),
+    "forbidden": _l("You are not allowed to do this."),
+    "locked": _l("This is locked: a manager must unlock it."),
+    "already_printed": _l("This document has already been printed."),
+    "printing": _l("This document is being printed now."),
+    "card_required": _l("Scan the member's card."),
+    "card_taken": _l("This loyalty card belongs to another member."),
+    "coupon_duplicate": _l("This code is already in the sale."),
+    "coupon_same_offer": _l("Two codes of the same offer cannot be combined in one sale."),
+    "coupon_not_yet_valid": _l("This code is not valid yet."),
+    "coupon_expired": _l("This code has expired."),
+    "coupon_min_total_not_reached": _l("The basket does not reach this offer's minimum amount."),
+    "coupon_offline_limit": _l(
+        "The link to the online store is down: this personal code cannot be accepted until "
+        "it is back."
+    ),
+    "csrf_failed": _l("This page has expired. Reload it and try again."),
+    "currency_mismatch": _l("This price is not in the store's currency."),
+    "customer_not_found": _l("No member matches."),
+    "forbidden_role": _l("This screen cannot do this."),
+    "insufficient_points": _l("Not enough points."),
+    "invalid_token": _l("This device is no longer paired: pair it again."),
+    "invalid_transition": _l("The order's status does not allow this."),
+    "manager_required": _l("Only a manager may do this."),
+    "not_locked": _l("This order is not locked."),
+    "nothing_to_put_back": _l("There is nothing to put back on the shelf."),
+    "offline_redeem_cap": _l(
+        "The link to the online store is down: fewer points may be redeemed until it is back."
+    ),
+    "payment_required": _l("Not paid online: take the payment at the till first."),
+    "price_mismatch": _l("A price has changed: reload the product and try again."),
+    "redeem_exceeds_total": _l("These points are worth more than the amount to pay."),
+    "unknown_sku": _l("This product is not sold here."),
+    "wrong_pickup_code": _l("Wrong pickup code."),
+    "missing_field": _l("A required field is empty."),
+}
+# Codes that say what another message already says (one msgid, translated once).
+ERROR_SAME_AS: dict[str, str] = {
+    "unauthorized": "session_ended",
+    "missing_token": "session_ended",
+    "rate_limited": "too_many",
+    "pickup_locked": "locked",
+    "unknown_customer": "error_customer_not_found",
+    "forbidden_field": "error_forbidden_role",
+    "unknown_field": "error_invalid",
+    "wrong_type": "error_invalid",
+    "invalid_value": "error_invalid",
+    **dict.fromkeys(
+        (
+            "unsupported_media_type",
+            "malformed_json",
+            "idempotency_key_missing",
+            "idempotency_key_reused",
+            "method_not_allowed",
+            "payload_too_large",
+            "http_error",
+            "internal",
+        ),
+        "error_generic",
+    ),
+}
+
+
+def shopper_errors(locale: str) -> dict[str, str]:
+    """The error codes whose words the edge already writes for the shopper (its ``shopper``
+    catalogue): the screens say the same sentence, so it is translated once. Reasons whose
+    sentence needs the API's facts (dates, amounts) have their own text in ERRORS."""
+    out = {"error_checkin_failed": pickup_texts.shopper_message("failed", locale)}
+    for reason, by_locale in offer_texts.MESSAGES.items():
+        if "{" not in by_locale[locale]:
+            out[f"error_coupon_{reason}"] = by_locale[locale]
+    return out
+
+
 def catalog(locale: str) -> dict[str, str]:
     with force_locale(locale):
-        return {key: str(msg) for key, msg in MESSAGES.items()}
+        texts = {key: str(msg) for key, msg in MESSAGES.items()}
+        texts.update({f"error_{code}": str(msg) for code, msg in ERRORS.items()})
+    texts.update({f"error_{code}": texts[key] for code, key in ERROR_SAME_AS.items()})
+    texts.update(shopper_errors(locale))
+    return texts
 
 
 def catalogs(locales: tuple[str, ...] = LOCALES) -> dict[str, dict[str, str]]:

@@ -26,5 +26,28 @@ say "docs (mkdocs build --strict)"
 docs_site="$(mktemp -d)"
 bash "$ROOT/scripts/docs.sh" "$docs_site"
 rm -rf "$docs_site"
+# A test run must write nothing into the repository's files (screenshots only when asked:
+# make screenshots): compare git's view of the work tree before and after (the status, and
+# a checksum of the diff, so a change to a file already modified shows too).
+tracked_state() {
+    git status --porcelain --untracked-files=all
+    git diff --binary | cksum
+}
+check_tree=""
+if [ "${PASSERELLE_SCREENSHOTS:-}" != "1" ] &&
+   git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    check_tree=1
+    before="$(tracked_state)"
+fi
+
 say "pytest"
-exec "$VENV/bin/python" -m pytest "$@"
+"$VENV/bin/python" -m pytest "$@"
+
+if [ -n "$check_tree" ]; then
+    after="$(tracked_state)"
+    if [ "$before" != "$after" ]; then
+        say "the test run changed files of the repository:"
+        diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") >&2 || true
+        die "tests must not write into the work tree (write under tmp_path instead)"
+    fi
+fi

@@ -1,4 +1,10 @@
-"""Why a code does not apply, and amounts and titles, in the shopper's language."""
+"""Why a code does not apply, and amounts and titles, in the shopper's language.
+
+The reasons are gettext messages in the edge's ``shopper`` catalogue (``edge.translations``,
+which says why that one and not the screens'): ``REASONS`` holds their English msgids,
+``MESSAGES`` the same per language, read once from the catalogues. This module reads files,
+so it is no ``rules.py``; it imports nothing of Flask.
+"""
 
 from __future__ import annotations
 
@@ -10,50 +16,33 @@ from typing import Any
 from babel.dates import format_datetime, get_timezone
 from babel.numbers import format_currency, get_currency_precision
 
-MESSAGES: Mapping[str, Mapping[str, str]] = {
-    "unknown": {
-        "fr": "Ce code n'est pas reconnu.",
-        "en": "This code is not recognised.",
-    },
-    "inactive": {
-        "fr": "Cette offre n'est plus proposée.",
-        "en": "This offer has been withdrawn.",
-    },
-    "not_yet_valid": {
-        "fr": "Ce code sera valable à partir du {valid_from}.",
-        "en": "This code is valid from {valid_from}.",
-    },
-    "expired": {
-        "fr": "Ce code a expiré le {valid_until}.",
-        "en": "This code expired on {valid_until}.",
-    },
-    "other_customer": {
-        "fr": "Ce code est personnel : il ne vaut que pour le membre à qui il a été envoyé, "
-        "sur présentation de sa carte.",
-        "en": "This code is personal: it is valid only for the member it was sent to, "
-        "with their card.",
-    },
-    "already_used": {
-        "fr": "Ce code a déjà été utilisé.",
-        "en": "This code has already been used.",
-    },
-    "no_eligible_item": {
-        "fr": "Aucun article du panier n'est concerné par cette offre.",
-        "en": "No item in the basket is covered by this offer.",
-    },
-    "min_total_not_reached": {
-        "fr": "Cette offre demande un achat d'au moins {min_total} (encore {missing}).",
-        "en": "This offer needs a purchase of at least {min_total} ({missing} to go).",
-    },
-    "offline_limit": {
-        "fr": "La liaison avec la boutique en ligne est coupée : un code personnel de plus de "
-        "{cap} ne peut pas être accepté avant son retour.",
-        "en": "The link to the online store is down: a personal code worth more than {cap} "
-        "cannot be accepted until it is back.",
-    },
+from edge.translations import LOCALES, N_, catalogue
+
+# Each reason a code does not apply, as its English msgid ({placeholders} filled by message()).
+REASONS: dict[str, str] = {
+    "unknown": N_("This code is not recognised."),
+    "inactive": N_("This offer has been withdrawn."),
+    "not_yet_valid": N_("This code is valid from {valid_from}."),
+    "expired": N_("This code expired on {valid_until}."),
+    "other_customer": N_(
+        "This code is personal: it is valid only for the member it was sent to, with their card."
+    ),
+    "already_used": N_("This code has already been used."),
+    "no_eligible_item": N_("No item in the basket is covered by this offer."),
+    "min_total_not_reached": N_(
+        "This offer needs a purchase of at least {min_total} ({missing} to go)."
+    ),
+    "offline_limit": N_(
+        "The link to the online store is down: a personal code worth more than {cap} cannot be "
+        "accepted until it is back."
+    ),
 }
 
-LOCALES = ("fr", "en")
+# reason → locale → sentence, read once from the catalogues
+MESSAGES: Mapping[str, Mapping[str, str]] = {
+    reason: {locale: catalogue(locale).gettext(msgid) for locale in LOCALES}
+    for reason, msgid in REASONS.items()
+}
 
 
 def pick_locale(*candidates: str | None) -> str:

@@ -1,31 +1,47 @@
-"""What the shopper reads at the kiosk about their order, in their language."""
+"""What the shopper reads at the kiosk about their order, in their language.
+
+The sentences are gettext messages in the edge's ``shopper`` catalogue (``edge.translations``,
+which says why that one and not the screens'): ``TEXTS`` names each by its key, as an
+English msgid; ``MESSAGES`` is the same table per language, read once from the catalogues.
+This module reads files, so it is no ``rules.py``; it imports nothing of Flask.
+"""
 
 from __future__ import annotations
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "fr": {
-        "wait_preparing": "Merci, vous êtes enregistré(e). Votre commande {number} est en "
-        "préparation : un membre de l'équipe vous l'apporte dans quelques instants.",
-        "wait_ready": "Merci, vous êtes enregistré(e). Votre commande {number} est prête : un "
-        "membre de l'équipe vous l'apporte.",
-        "pay": " Le paiement se fera au comptoir.",
-        "failed": "Nous ne trouvons pas de commande avec ce numéro et ce code. Vérifiez-les "
-        "dans votre e-mail ou adressez-vous à un membre de l'équipe.",
-        "closed": "La commande {number} ne peut plus être retirée (état : {status}). "
-        "Adressez-vous à un membre de l'équipe.",
-    },
-    "en": {
-        "wait_preparing": "Thank you, you are checked in. Your order {number} is being "
-        "prepared: a member of staff will bring it to you shortly.",
-        "wait_ready": "Thank you, you are checked in. Your order {number} is ready: a member "
-        "of staff is bringing it to you.",
-        "pay": " You will pay at the counter.",
-        "failed": "We cannot find an order with this number and code. Check them in your "
-        "e-mail or ask a member of staff.",
-        "closed": "Order {number} can no longer be picked up (status: {status}). Please ask "
-        "a member of staff.",
-    },
+from edge.translations import LOCALES, N_, catalogue
+
+TEXTS: dict[str, str] = {
+    "wait_preparing": N_(
+        "Thank you, you are checked in. Your order {number} is being prepared: a member of "
+        "staff will bring it to you shortly."
+    ),
+    "wait_ready": N_(
+        "Thank you, you are checked in. Your order {number} is ready: a member of staff is "
+        "bringing it to you."
+    ),
+    # appended to the wait_* sentence, hence the space the caller does not add
+    "pay": N_("You will pay at the counter."),
+    "failed": N_(
+        "We cannot find an order with this number and code. Check them in your e-mail or ask "
+        "a member of staff."
+    ),
+    "closed": N_(
+        "Order {number} can no longer be picked up (status: {status}). Please ask a member "
+        "of staff."
+    ),
 }
+APPENDED = frozenset({"pay"})
+
+
+def _translated(locale: str) -> dict[str, str]:
+    cat = catalogue(locale)
+    return {
+        key: (" " if key in APPENDED else "") + cat.gettext(msgid) for key, msgid in TEXTS.items()
+    }
+
+
+# locale → key → sentence ({number}, {status} to fill)
+MESSAGES: dict[str, dict[str, str]] = {locale: _translated(locale) for locale in LOCALES}
 
 
 def shopper_message(key: str, locale: str, **values: str) -> str:

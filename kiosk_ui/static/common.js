@@ -72,13 +72,27 @@ const P = (() => {
       .format(new Date(iso));
   }
 
+  /* An API error as the screens show it: ``message`` is the screen's own text for the
+     error's code ("error_<code>" in the catalogs, kiosk_ui/i18n.py), in the screen's language;
+     the API's English text (``detail``) only stands in for a code the catalogs do not know.
+     A 429 thus reads "Too many attempts…", never Flask-Limiter's "30 per 1 minute". */
   class ApiError extends Error {
-    constructor(status, code, message, field) {
-      super(message);
+    constructor(status, code, detail, field) {
+      const known = catalogs[locale] && catalogs[locale]["error_" + code];
+      super(known || detail || t("error_generic"));
       this.status = status;
       this.code = code;
+      this.detail = detail || "";
       this.field = field;
     }
+  }
+
+  /* The staff screens' wording of an error: the translated text, then the API's own words
+     when they say more (tries left, the points balance, which SKU) for the staff to act on.
+     The kiosk shows ``err.message`` alone: a shopper never reads the API's English. */
+  function explain(err) {
+    const detail = err.detail || "";
+    return detail && detail !== err.message ? err.message + " — " + detail : err.message;
   }
 
   async function api(method, path, body, options) {
@@ -97,7 +111,7 @@ const P = (() => {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      throw new ApiError(0, "network", t("error_network"), null);
+      throw new ApiError(0, "network", "", null);
     }
     let data = null;
     try {
@@ -110,8 +124,8 @@ const P = (() => {
       if (resp.status === 401 && config.loginUrl) {
         window.location.assign(config.loginUrl + "&expired=1");
       }
-      throw new ApiError(resp.status, e.code || "http_" + resp.status,
-        e.message || t("error_generic"), e.field || null);
+      throw new ApiError(resp.status, e.code || "http_" + resp.status, e.message || "",
+        e.field || null);
     }
     return data;
   }
@@ -279,7 +293,7 @@ const P = (() => {
 
   return {
     config, t, applyTranslations, setLocale, onLocale: (fn) => localeListeners.push(fn),
-    get locale() { return locale; }, money, number, date, time, api, ApiError, onScan, toast,
-    el, uuid, checkLink,
+    get locale() { return locale; }, money, number, date, time, api, ApiError, explain, onScan,
+    toast, el, uuid, checkLink,
   };
 })();

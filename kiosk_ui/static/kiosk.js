@@ -204,8 +204,12 @@
     } catch (err) {
       show("pickup");
       if (orderNumber) $("order-input").value = orderNumber;
-      // The server words its refusals for the shopper (and tells nothing about others' orders).
-      message("pickup-message", err.message);
+      // A refusal tells nothing about others' orders (checkin_failed says the same for an
+      // unknown number, a wrong code and a locked order); a closed order says it is closed.
+      const number = orderNumber || code.split(":")[1];
+      message("pickup-message", err.code === "invalid_transition"
+        ? P.t("checkin_closed", { number }) + " " + P.t("checkin_closed_where")
+        : err.message);
     }
   }
 

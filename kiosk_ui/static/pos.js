@@ -198,7 +198,7 @@
                            : (await tryCard()) || (await tryProduct()) || (await tryCoupon(code));
       if (!found) message(P.t("unknown_code", { code }));
     } catch (err) {
-      message(err.message);
+      message(P.explain(err));
     }
   }
 
@@ -227,7 +227,7 @@
       }
       list.hidden = false;
     } catch (err) {
-      message(err.message);
+      message(P.explain(err));
     }
   });
 
@@ -238,7 +238,7 @@
     const phone = raw.replace(/[\s.()-]/g, "");
     const query = /^\+\d{7,15}$/.test(phone) ? "phone=" + encodeURIComponent(phone)
                                               : "card=" + encodeURIComponent(raw);
-    try { await setCustomerBy(query); } catch (err) { message(err.message); }
+    try { await setCustomerBy(query); } catch (err) { message(P.explain(err)); }
   });
 
   $("customer-clear").addEventListener("click", () => {
@@ -298,7 +298,7 @@
       $("sale-done").hidden = false;
       document.body.dataset.saleId = sale.sale_id;
     } catch (err) {
-      message(err.message);
+      message(P.explain(err));
     } finally {
       busy = false;
       render();
@@ -328,7 +328,7 @@
       await P.api("POST", "/sales/" + encodeURIComponent(sale.sale_id) + "/receipt");
       P.toast(P.t("receipt_queued"));
     } catch (err) {
-      P.toast(err.message, "error");
+      P.toast(P.explain(err), "error");
     }
   });
 
@@ -355,7 +355,7 @@
       await setCustomerBy("card=" + encodeURIComponent(c.loyalty_card));
       P.toast(P.t("enrolled", { name: c.first_name, card: c.loyalty_card }));
     } catch (err) {
-      $("enroll-message").textContent = err.message;
+      $("enroll-message").textContent = P.explain(err);
       $("enroll-message").hidden = false;
     }
   });

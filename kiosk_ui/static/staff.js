@@ -139,7 +139,7 @@
       render();
       document.body.dataset.polls = String(Number(document.body.dataset.polls || 0) + 1);
     } catch (err) {
-      if (err.status !== 401) P.toast(err.message, "error");
+      if (err.status !== 401) P.toast(P.explain(err), "error");
     }
   }
 
@@ -153,7 +153,7 @@
       await P.api("POST", "/pickups/" + encodeURIComponent(order.order_id) + "/" + path);
       if (action === "reprint") P.toast(P.t("slip_queued"));
     } catch (err) {
-      P.toast(err.message, "error");
+      P.toast(P.explain(err), "error");
     }
     poll();
   }
@@ -185,7 +185,7 @@
       P.toast(P.t("handover_done", { number: dialogOrder.order_number }));
       poll();
     } catch (err) {
-      dialogMessage("handover-message", err.message);
+      dialogMessage("handover-message", P.explain(err));
       $("handover-code").value = "";
       if (err.status === 423) poll();
     }
@@ -212,7 +212,7 @@
       P.toast(P.t("cancel_done", { number: dialogOrder.order_number }));
       poll();
     } catch (err) {
-      dialogMessage("cancel-message", err.message);
+      dialogMessage("cancel-message", P.explain(err));
     }
   });
 

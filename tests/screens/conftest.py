@@ -26,6 +26,8 @@ from edge.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+# read once at collection: tests/conftest.py clears PASSERELLE_* around every test
+SAVE_SCREENSHOTS = os.environ.get("PASSERELLE_SCREENSHOTS") == "1"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -271,6 +273,10 @@ def text(s: str) -> str:
 
 
 def screenshot(page: Any, name: str) -> None:
+    """The page as docs/screenshots/<name>.png, only when asked (``make screenshots`` sets
+    PASSERELLE_SCREENSHOTS=1): an ordinary test run writes nothing into tracked files."""
+    if not SAVE_SCREENSHOTS:
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(150)  # let the last paint land
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")

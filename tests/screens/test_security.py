@@ -16,7 +16,8 @@ from babel.messages.pofile import read_po
 from edge.web.app import create_app
 from tests.screens.conftest import copy_demo
 
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "kiosk_ui" / "translations"
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "kiosk_ui" / "translations"
 
 
 @pytest.fixture
@@ -167,18 +168,49 @@ def test_kiosk_phone_lookup_is_masked_and_rate_limited(client, seeded):
     assert r.status_code == 429 and r.json["error"]["code"] == "rate_limited"
 
 
-def test_compiled_catalogs_match_their_po_files():
-    """The .mo files in the repository are compiled from the .po files as they are."""
+@pytest.mark.parametrize(
+    ("translations", "domain"),
+    [
+        (TRANSLATIONS, "messages"),
+        (ROOT / "edge" / "translations", "shopper"),
+        (ROOT / "hardware" / "translations", "receipts"),
+    ],
+)
+def test_compiled_catalogs_match_their_po_files(translations: Path, domain: str) -> None:
+    """The .mo files in the repository are compiled from the .po files as they are, and the
+    .po files hold every msgid of their template (make translations)."""
+    with open(translations / f"{domain}.pot", "rb") as fh:
+        template = {m.id for m in read_po(fh) if m.id}
     for lang in ("fr", "en"):
-        folder = TRANSLATIONS / lang / "LC_MESSAGES"
-        with open(folder / "messages.po", "rb") as fh:
+        folder = translations / lang / "LC_MESSAGES"
+        with open(folder / f"{domain}.po", "rb") as fh:
             po = read_po(fh, locale=lang)
-        with open(folder / "messages.mo", "rb") as fh:
+        with open(folder / f"{domain}.mo", "rb") as fh:
             mo = gettext.GNUTranslations(fh)
+        assert template <= {m.id for m in po if m.id}, f"{lang}: run make translations"
         for message in po:
             if message.id:
                 assert message.string, f"{lang}: {message.id!r} is not translated"
                 assert mo.gettext(message.id) == message.string, f"{lang}: rebuild the .mo"
+
+
+def test_the_templates_hold_every_msgid_the_code_looks_up() -> None:
+    """The shopper and ticket texts are looked up by msgid: extraction (make translations)
+    must have found each one, or it would print in English whatever the language."""
+    from edge.offers.texts import REASONS
+    from edge.pickups.texts import TEXTS as PICKUP_TEXTS
+    from hardware.layouts import TEXTS as TICKET_TEXTS
+
+    for pot, msgids in (
+        (
+            ROOT / "edge" / "translations" / "shopper.pot",
+            [*PICKUP_TEXTS.values(), *REASONS.values()],
+        ),
+        (ROOT / "hardware" / "translations" / "receipts.pot", list(TICKET_TEXTS.values())),
+    ):
+        with open(pot, "rb") as fh:
+            template = {m.id for m in read_po(fh) if m.id}
+        assert set(msgids) <= template, f"{pot.name}: run make translations"
 
 
 def test_money_is_formatted_per_locale_by_the_catalog_rules(app):
