@@ -49,7 +49,7 @@ def check_token_request(*, name: str, role: str) -> None:
 
 def check_staff_request(*, pin: str, role: str) -> None:
     """Refuse a PIN that is not 4 to 12 digits, or a role a person cannot have."""
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 12):
         raise InvalidInput("a PIN is 4 to 12 digits", field="pin")
     if role not in STAFF_ROLES:
         raise InvalidInput("staff role must be staff, pos or admin", field="role")

@@ -116,7 +116,7 @@ def printers_view(conn: Any, s: Settings) -> PrinterList:
 
 
 def _job_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         raise NotFound(f"no print job {raw!r}", field="job_id")
     return int(raw)
 

@@ -335,6 +335,7 @@ def test_a_gap_in_a_store_sequence_requests_a_replay(
 ) -> None:
     store = make_store()
     edge.send("sale.recorded", sale("sale-1"))
+    wait_until(lambda: store.up_sequence("S001") == 1, what="sale-1 applied")
     edge.sequence += 1  # the broker "lost" sequence 2
     edge.send("sale.recorded", sale("sale-3"))
     replay = wait_until(lambda: edge.events("replay.requested"), what="replay.requested published")[

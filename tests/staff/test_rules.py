@@ -39,7 +39,7 @@ def test_a_token_needs_a_known_role_and_a_short_name():
 
 @given(pin=st.text(max_size=16), role=st.sampled_from([*rules.ROLES, "root"]))
 def test_a_pin_is_4_to_12_digits_and_a_person_is_never_a_kiosk(pin, role):
-    ok_pin = pin.isdigit() and 4 <= len(pin) <= 12
+    ok_pin = pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 12  # '¹²³⁴' is no PIN
     try:
         rules.check_staff_request(pin=pin, role=role)
     except InvalidInput as err:
@@ -52,3 +52,9 @@ def test_a_pin_is_4_to_12_digits_and_a_person_is_never_a_kiosk(pin, role):
 def test_a_new_staff_id_is_short_and_fresh():
     ids = {rules.new_staff_id() for _ in range(50)}
     assert len(ids) == 50 and all(i.startswith("st-") and len(i) == 11 for i in ids)
+
+
+def test_digits_of_other_scripts_are_no_pin():
+    for pin in ("¹²³⁴", "١٢٣٤٥٦"):  # str.isdigit() says yes to both
+        with pytest.raises(InvalidInput):
+            rules.check_staff_request(pin=pin, role="staff")

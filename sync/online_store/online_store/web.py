@@ -195,14 +195,14 @@ def _int_arg(name: str, default: int) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return default
-    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 def _form_int(name: str, default: int | None = None) -> int:
     raw = request.form.get(name, "").strip()
     if not raw and default is not None:
         return default
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise shop.ShopError(f"{name.replace('_', ' ')} must be a whole number", field=name)
     return int(raw)
 
