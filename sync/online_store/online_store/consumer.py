@@ -22,7 +22,7 @@ import json
 import sqlite3
 from typing import Any
 
-from online_store import shop, streams
+from online_store import checkout, coupons, shop, streams
 from online_store.db import now_iso
 from sync import contract
 
@@ -194,11 +194,11 @@ def _enrolled(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> Non
 
 
 def _pickup(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
-    shop.pickup_updated(conn, d)
+    checkout.pickup_updated(conn, d)
 
 
 def _redeemed(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
-    shop.record_redemption(
+    coupons.record_redemption(
         conn, {**d, "channel": "store", "store_id": d.get("store_id") or store_id}
     )
 

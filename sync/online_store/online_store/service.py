@@ -37,7 +37,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from online_store import consumer, db, demo, shop, streams
+from online_store import checkout, consumer, coupons, db, demo, shop, streams
 from sync import contract
 
 log = logging.getLogger("passerelle.online_store")
@@ -199,7 +199,7 @@ class OnlineStore:
         coupon_code: str | None = None,
     ) -> dict[str, Any]:
         result: dict[str, Any] = self._change(
-            shop.place_order,
+            checkout.place_order,
             customer_id,
             store_id,
             lines,
@@ -210,23 +210,23 @@ class OnlineStore:
         return result
 
     def cancel_order(self, order_id: str, reason: str = "") -> dict[str, Any]:
-        result: dict[str, Any] = self._change(shop.cancel_order, order_id, reason)
+        result: dict[str, Any] = self._change(checkout.cancel_order, order_id, reason)
         return result
 
     def record_web_purchase(
         self, customer_id: str, lines: dict[str, int], coupon_code: str | None = None
     ) -> dict[str, Any]:
         result: dict[str, Any] = self._change(
-            shop.record_web_purchase, customer_id, lines, coupon_code
+            checkout.record_web_purchase, customer_id, lines, coupon_code
         )
         return result
 
     def create_offer(self, **fields: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self._change(lambda conn: shop.create_offer(conn, **fields))
+        result: dict[str, Any] = self._change(lambda conn: coupons.create_offer(conn, **fields))
         return result
 
     def issue_coupon(self, offer_id: str, customer_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._change(shop.issue_coupon, offer_id, customer_id)
+        result: dict[str, Any] = self._change(coupons.issue_coupon, offer_id, customer_id)
         return result
 
     def publish(
@@ -292,8 +292,8 @@ class OnlineStore:
                 "customer": dict(shop.customer(conn, customer_id)),
                 "purchases": shop.purchases(conn, customer_id),
                 "balance": shop.balance(conn, customer_id),
-                "orders": shop.orders(conn, customer_id),
-                "coupons": shop.coupons(conn, customer_id),
+                "orders": checkout.orders(conn, customer_id),
+                "coupons": coupons.coupons(conn, customer_id),
             }
 
     def up_sequence(self, store_id: str) -> int:

@@ -17,7 +17,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup
 
-from online_store import shop, streams
+from online_store import checkout, coupons, shop, streams
 from sync import contract
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
             return render_template(
                 "index.html",
                 customers=shop.customers(conn),
-                orders=shop.orders(conn)[:20],
+                orders=checkout.orders(conn)[:20],
                 stores=store.stores,
             )
 
@@ -102,7 +102,7 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
     def account(customer_id: str) -> str:
         with store.connection() as conn:
             shop.customer(conn, customer_id)
-            catalogue, offers = shop.products(conn), shop.offers(conn)
+            catalogue, offers = shop.products(conn), coupons.offers(conn)
         return render_template(
             "account.html",
             a=store.account(customer_id),
@@ -145,7 +145,7 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
     def offers() -> str:
         with store.connection() as conn:
             return render_template(
-                "offers.html", offers=shop.offers(conn), products=shop.products(conn)
+                "offers.html", offers=coupons.offers(conn), products=shop.products(conn)
             )
 
     @app.post("/offers")
