@@ -14,8 +14,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
-# Still importable from here: tests/deploy and callers written before the split read it here.
-from edge.loyalty.rules import LoyaltyRules  # noqa: F401
 from edge.loyalty.views import balance
 from edge.store.db import now_iso
 

@@ -47,7 +47,3 @@ MESSAGES: dict[str, dict[str, str]] = {locale: _translated(locale) for locale in
 def shopper_message(key: str, locale: str, **values: str) -> str:
     texts = MESSAGES.get(locale) or MESSAGES["en"]
     return texts[key].format(**values)
-
-
-def next_step(status: str) -> str:
-    return "wait_ready" if status == "ready" else "wait_preparing"

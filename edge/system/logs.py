@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import logging.config
 import os
 import re
-import sys
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -122,42 +122,18 @@ class Formatter(structlog.stdlib.ProcessorFormatter):
         return line
 
 
-def install(*logger_names: str) -> None:
-    """Put the redaction filter on every handler of these loggers (root: "")."""
-    for name in logger_names:
-        for handler in logging.getLogger(name).handlers:
-            if not any(isinstance(f, RedactPersonalData) for f in handler.filters):
-                handler.addFilter(RedactPersonalData())
-
-
-def handler(fmt: str = "text") -> logging.Handler:
-    """A stderr handler with the one format and the redaction (the journal under systemd)."""
-    h = logging.StreamHandler(sys.stderr)
-    h.setFormatter(Formatter(fmt))
-    h.addFilter(RedactPersonalData())
-    return h
-
-
 def setup(level: str | int = "INFO", fmt: str = "text") -> None:
     """Logging of an edge process: every logger through one redacted handler on stderr.
 
-    gunicorn's own loggers lose their handlers and propagate to it, so its access log and its
-    errors read like the app's lines."""
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler(fmt))
-    root.setLevel(level)
-    for name in ("gunicorn.error", "gunicorn.access"):
-        lg = logging.getLogger(name)
-        for old in list(lg.handlers):
-            lg.removeHandler(old)
-        lg.propagate = True
-    logging.getLogger("gunicorn.access").setLevel(logging.INFO)
+    The same configuration gunicorn's master gets (``logconfig_dict``): gunicorn's own
+    loggers lose their handlers and propagate to it, so its access log and its errors read
+    like the app's lines."""
+    logging.config.dictConfig(logconfig_dict(level, fmt))
 
 
-def logconfig_dict(level: str, fmt: str) -> dict[str, Any]:
-    """The same set-up as ``setup``, as gunicorn's ``logconfig_dict`` (its master process)."""
+def logconfig_dict(level: str | int, fmt: str) -> dict[str, Any]:
+    """The one logging set-up, as a ``dictConfig``: ``setup`` applies it, gunicorn's master
+    reads it as its ``logconfig_dict``."""
     return {
         "version": 1,
         "disable_existing_loggers": False,

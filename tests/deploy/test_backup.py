@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from edge.loyalty import service as loyalty
+from edge.loyalty.rules import LoyaltyRules
 from edge.sales import service as sales
 from edge.sales.rules import NewSale, SaleLine
 from edge.store import db
@@ -36,7 +36,7 @@ class Till(threading.Thread):
             store_id="S001",
             source="/stores/S001",
             currency="EUR",
-            rules=loyalty.LoyaltyRules(),
+            rules=LoyaltyRules(),
             cashier_id="st-1",
         )
         try:
