@@ -65,6 +65,7 @@ def revoke_token(conn: sqlite3.Connection, name: str, actor: str = "cli") -> Non
         )
         if cur.rowcount == 0:
             raise NotFound(f"no active token named {name!r}", field="name")
+        conn.execute("DELETE FROM kiosk_pair_codes WHERE token_name = ?", (name,))
         audit.record(conn, actor=actor, role="admin", action="token.revoke", target=name)
 
 

@@ -14,7 +14,14 @@ from tests.screens.conftest import copy_demo, demo_db  # noqa: F401 - the sessio
 @pytest.fixture
 def app_config(db_path: Path, demo_db: Any) -> dict[str, Any]:  # noqa: F811
     copy_demo(demo_db, db_path)
-    return {"DB_PATH": str(db_path), "STORE_ID": "S001", "TESTING": True, "SECRET_KEY": "x" * 40}
+    return {
+        "DB_PATH": str(db_path),
+        "STORE_ID": "S001",
+        "TESTING": True,
+        "SECRET_KEY": "x" * 40,
+        # the per-address limit is tests/screens/test_security.py's; here, the per-person count
+        "RATE_LIMIT_PIN": "1000/minute",
+    }
 
 
 @pytest.fixture

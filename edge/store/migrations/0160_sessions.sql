@@ -14,7 +14,7 @@ DELETE FROM sync_state WHERE key = 'secret_key';
 -- token in a URL. Only the code's SHA-256 is kept; a code works once, until it expires.
 CREATE TABLE kiosk_pair_codes (
     code_hash   TEXT PRIMARY KEY,
-    token_name  TEXT NOT NULL REFERENCES api_tokens (name),
+    token_name  TEXT NOT NULL,              -- an api_tokens name; its revocation voids the code
     created_at  TEXT NOT NULL,
     expires_at  TEXT NOT NULL,
     used_at     TEXT
