@@ -75,6 +75,9 @@ MESSAGES: dict[str, Any] = {
     "phone_invalid": _l("Type the number with its country code, e.g. +33 6 12 34 56 78."),
     "masked_found": _l("A member card is linked to {phone} ({name})."),
     "masked_hint": _l("Scan your card to see your points and your purchases."),
+    "phone_same_answer": _l(
+        "Scan your card, or ask at the till: they can find your card from your phone number."
+    ),
     "checkin_ready": _l("Your order {number} is ready!"),
     "checkin_ready_where": _l(
         "Go to the click & collect counter with your pickup code: a team member is coming."

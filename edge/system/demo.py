@@ -85,7 +85,7 @@ def check_own(conn: sqlite3.Connection) -> None:
         return
     used = [
         table
-        for table in ("staff", "api_tokens", "customers", "sales")
+        for table in ("staff", "customers", "sales")
         if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]  # noqa: S608
     ]
     if used:
