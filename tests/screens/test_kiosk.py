@@ -1,4 +1,4 @@
-"""The shopper kiosk in real Chromium: card scan, phone numbers told nothing, idle reset, language."""
+"""The shopper kiosk in real Chromium: card scan, phone numbers answered alike, idle reset."""
 
 from __future__ import annotations
 
