@@ -25,7 +25,7 @@ content, replays re-send the same events, and the web, which applies only a grea
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ from edge.config import Settings
 from edge.errors import InvalidInput
 from edge.stock import rules
 from edge.stock.rules import Level, Reason, StockFileError, StockRuleError
-from edge.store import outbox
+from edge.store import idempotency, outbox
 from edge.store.db import now_iso, write
 
 EVENT_TYPE = "stock.changed"
@@ -319,6 +319,29 @@ def _apply_many(
     return out
 
 
+def _once(
+    conn: sqlite3.Connection,
+    key: str | None,
+    scope: str,
+    request: dict[str, Any],
+    produce: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """One write transaction; with an idempotency key, once per key (a double tap on the
+    staff screen, or a retry after a timeout, never receives a delivery twice)."""
+    if key is None:
+        with write(conn):
+            return produce()
+    body, _ = idempotency.once(
+        conn,
+        scope=scope,
+        key=key,
+        body_hash=idempotency.request_hash(request),
+        produce=produce,
+        fault_prefix="stock",
+    )
+    return body
+
+
 def receive(
     conn: sqlite3.Connection,
     lines: Mapping[str, int],
@@ -326,11 +349,17 @@ def receive(
     settings: Settings,
     *,
     ref: str | None = None,
-) -> list[Moved]:
-    """Goods from the warehouse (a delivery note): each SKU's on hand grows."""
-    with write(conn):
+    key: str | None = None,
+) -> dict[str, Any]:
+    """Goods from the warehouse (a delivery note ``ref``): each SKU's on hand grows."""
+
+    def produce() -> dict[str, Any]:
         _check_known(conn, lines)
-        return _apply_many(conn, "receipt", lines, who, settings, ref=ref)
+        moved = _apply_many(conn, "receipt", lines, who, settings, ref=ref)
+        return {"reason": "receipt", "ref": ref, "moved": [m.as_dict() for m in moved]}
+
+    request = {"op": "receipt", "lines": dict(lines), "ref": ref}
+    return _once(conn, key, f"stock:{who.name}", request, produce)
 
 
 def adjust(
@@ -342,16 +371,22 @@ def adjust(
     settings: Settings,
     *,
     note: str | None = None,
-) -> Moved:
+    key: str | None = None,
+) -> dict[str, Any]:
     """A correction by hand with its reason: damaged or stolen (down), found (up)."""
     try:
         rules.check_adjustment(qty, why)
     except StockRuleError as exc:
         raise _invalid(exc) from exc
     text = why if not note else f"{why}: {note}"
-    with write(conn):
+
+    def produce() -> dict[str, Any]:
         _check_known(conn, [sku])
-        return _apply_many(conn, "adjustment", {sku: qty}, who, settings, note=text)[0]
+        moved = _apply_many(conn, "adjustment", {sku: qty}, who, settings, note=text)
+        return {"reason": "adjustment", "ref": None, "moved": [m.as_dict() for m in moved]}
+
+    request = {"op": "adjustment", "sku": sku, "qty": qty, "why": why, "note": note}
+    return _once(conn, key, f"stock:{who.name}", request, produce)
 
 
 def count(
@@ -361,12 +396,13 @@ def count(
     settings: Settings,
     *,
     note: str | None = None,
-) -> list[Moved]:
+) -> dict[str, Any]:
     """A stocktake (a shelf, or the whole shop): each SKU's on hand becomes what was counted,
-    and the difference is recorded as the movement."""
+    and the difference is recorded as the movement. Counting twice changes nothing more."""
     with write(conn):
         _check_known(conn, counts)
-        return _apply_many(conn, "count", counts, who, settings, note=note)
+        moved = _apply_many(conn, "count", counts, who, settings, note=note)
+    return {"reason": "count", "ref": None, "moved": [m.as_dict() for m in moved]}
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def test_a_sale_is_never_refused_and_negative_stock_asks_for_a_count(
     assert (here["on_hand"], here["available"], here["needs_count"]) == (-3, -3, True)
     assert [r["sku"] for r in views.needing_count(conn)] == ["SKU-SAVON"]
     counted = stock.count(conn, {"SKU-SAVON": 4}, STAFF, settings, note="shelf B2")
-    assert counted[0].as_dict()["difference"] == 7
+    assert counted["moved"][0]["difference"] == 7
     here = views.level(conn, "SKU-SAVON")
     assert (here["on_hand"], here["needs_count"], here["counted_at"] is not None) == (
         4,
