@@ -79,7 +79,7 @@ def move(
     if not conn.in_transaction:
         raise RuntimeError("stock.move must run inside db.write(conn)")
     row = conn.execute(
-        "SELECT on_hand, reserved, version, event_sequence FROM stock_levels WHERE sku = ?",
+        "SELECT on_hand, reserved, version, event_sequence, dirty FROM stock_levels WHERE sku = ?",
         (sku,),
     ).fetchone()
     before = Level(row[0], row[1], row[2]) if row else Level()
@@ -87,22 +87,27 @@ def move(
     after = rules.apply(before, delta)
     at = now_iso()
     counted_at = at if reason == "count" else None
+    sequence, dirty = (row[3], row[4]) if row else (None, 0)
+    if after.version != before.version:
+        sequence, dirty = announce(conn, source, sku, after, reason, at, sequence)
+    # One write of the figures, with the coalescing state announce() decided.
     conn.execute(
         "INSERT INTO stock_levels (sku, on_hand, reserved, version, last_reason, updated_at, "
-        "counted_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (sku) DO UPDATE SET "
-        "on_hand = excluded.on_hand, reserved = excluded.reserved, version = excluded.version, "
-        "last_reason = excluded.last_reason, updated_at = excluded.updated_at, "
-        "counted_at = COALESCE(excluded.counted_at, stock_levels.counted_at)",
-        (sku, after.on_hand, after.reserved, after.version, reason, at, counted_at),
-    )
+        "counted_at, event_sequence, dirty) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (sku) DO "
+        "UPDATE SET on_hand = excluded.on_hand, reserved = excluded.reserved, "
+        "version = excluded.version, last_reason = excluded.last_reason, "
+        "updated_at = excluded.updated_at, event_sequence = excluded.event_sequence, "
+        "dirty = excluded.dirty, counted_at = COALESCE(excluded.counted_at, "
+        "stock_levels.counted_at)",
+        (sku, after.on_hand, after.reserved, after.version, reason, at, counted_at, sequence,
+         dirty),
+    )  # fmt: skip
     conn.execute(
         "INSERT INTO stock_movements (sku, reason, on_hand_delta, reserved_delta, on_hand_after, "
         "reserved_after, version, ref, note, actor, occurred_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (sku, reason, delta.on_hand, delta.reserved, after.on_hand, after.reserved,
          after.version, ref, note, actor, at),
     )  # fmt: skip
-    if after.version != before.version:
-        announce(conn, source, sku, after, reason, at, row[3] if row else None)
     return after
 
 
@@ -114,19 +119,14 @@ def announce(
     reason: str,
     at: str,
     last_sequence: int | None,
-) -> bool:
-    """Tell the web a SKU's new figures, coalesced: if its last event is still unsent, only
-    mark the SKU dirty (``flush`` sends the latest once that one is out). True if an event
-    was written now."""
+) -> tuple[int | None, int]:
+    """Tell the web a SKU's new figures, coalesced: if its last event is still unsent, write
+    nothing and say the SKU is dirty (``flush`` sends the latest once that one is out).
+    Returns the SKU's new ``(event_sequence, dirty)``; the caller stores them."""
     if last_sequence is not None and outbox.is_unsent(conn, source, last_sequence):
-        conn.execute("UPDATE stock_levels SET dirty = 1 WHERE sku = ?", (sku,))
-        return False
+        return last_sequence, 1
     event = outbox.append(conn, source, EVENT_TYPE, event_data(sku, level, reason, at, source))
-    conn.execute(
-        "UPDATE stock_levels SET event_sequence = ?, dirty = 0 WHERE sku = ?",
-        (event.sequence, sku),
-    )
-    return True
+    return event.sequence, 0
 
 
 def flush(conn: sqlite3.Connection, source: str) -> int:
@@ -135,7 +135,7 @@ def flush(conn: sqlite3.Connection, source: str) -> int:
     written = 0
     for row in conn.execute("SELECT * FROM stock_levels WHERE dirty = 1").fetchall():
         level = Level(row["on_hand"], row["reserved"], row["version"])
-        if announce(
+        sequence, dirty = announce(
             conn,
             source,
             row["sku"],
@@ -143,7 +143,12 @@ def flush(conn: sqlite3.Connection, source: str) -> int:
             row["last_reason"] or "adjustment",
             row["updated_at"],
             row["event_sequence"],
-        ):
+        )
+        if not dirty:
+            conn.execute(
+                "UPDATE stock_levels SET event_sequence = ?, dirty = 0 WHERE sku = ?",
+                (sequence, row["sku"]),
+            )
             written += 1
     return written
 
