@@ -76,3 +76,19 @@ def level(conn: sqlite3.Connection, sku: str) -> tuple[int, int]:
         "SELECT on_hand, reserved FROM stock_levels WHERE sku = ?", (sku,)
     ).fetchone()
     return (row[0], row[1]) if row else (0, 0)
+
+
+@pytest.fixture
+def catalogue(conn: sqlite3.Connection, settings: Settings) -> list[str]:
+    """The demo shop's products only (no members, no staff PINs to hash): what stock needs."""
+    from edge.products import handlers as products
+    from edge.system.demo import PRODUCTS
+
+    with db.write(conn):
+        for sku, name, barcode, price in PRODUCTS:
+            products.apply_upserted(
+                conn,
+                {"sku": sku, "version": 1, "name": name, "barcode": barcode, "price": price,
+                 "currency": settings.currency, "active": True},
+            )  # fmt: skip
+    return [p[0] for p in PRODUCTS]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from click.testing import CliRunner
 from flask.testing import FlaskClient
@@ -15,7 +14,7 @@ from tests.stock.conftest import level
 
 
 def test_kiosk_sees_availability_but_moves_nothing(
-    client: FlaskClient, headers: Callable[..., dict[str, str]], seeded: dict[str, Any]
+    client: FlaskClient, headers: Callable[..., dict[str, str]], catalogue: list[str]
 ) -> None:
     h = headers("staff", Idempotency_Key="r-1")
     body = {"ref": "BL-77", "lines": [{"sku": "SKU-MUG", "qty": 4}]}
@@ -48,7 +47,7 @@ def test_kiosk_sees_availability_but_moves_nothing(
 def test_bad_input_names_the_field_and_changes_nothing(
     client: FlaskClient,
     headers: Callable[..., dict[str, str]],
-    seeded: dict[str, Any],
+    catalogue: list[str],
     conn: sqlite3.Connection,
 ) -> None:
     h = headers("staff", Idempotency_Key="a-1")
@@ -81,7 +80,7 @@ def test_bad_input_names_the_field_and_changes_nothing(
 
 
 def test_cli_import_is_all_or_nothing_and_show_explains(
-    seeded: dict[str, Any], conn: sqlite3.Connection, db_path: Path, tmp_path: Path
+    catalogue: list[str], conn: sqlite3.Connection, db_path: Path, tmp_path: Path
 ) -> None:
     runner = CliRunner()
     env = {"PASSERELLE_DB_PATH": str(db_path)}

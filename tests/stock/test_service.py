@@ -38,7 +38,7 @@ def sell(
 def test_a_sale_of_two_lowers_available_by_two_in_its_transaction(
     client: FlaskClient,
     headers: Callable[..., dict[str, str]],
-    seeded: dict[str, Any],
+    catalogue: list[str],
     conn: sqlite3.Connection,
     settings: Settings,
 ) -> None:
@@ -73,7 +73,7 @@ def test_a_sale_of_two_lowers_available_by_two_in_its_transaction(
 def test_a_sale_is_never_refused_and_negative_stock_asks_for_a_count(
     client: FlaskClient,
     headers: Callable[..., dict[str, str]],
-    seeded: dict[str, Any],
+    catalogue: list[str],
     conn: sqlite3.Connection,
     settings: Settings,
 ) -> None:
@@ -100,7 +100,7 @@ def test_a_sale_is_never_refused_and_negative_stock_asks_for_a_count(
 
 def test_an_order_reserves_its_cancellation_releases_its_collection_consumes(
     deliver: Callable[[str, dict[str, Any]], bool],
-    seeded: dict[str, Any],
+    catalogue: list[str],
     conn: sqlite3.Connection,
     settings: Settings,
 ) -> None:
@@ -134,7 +134,7 @@ def test_an_order_reserves_its_cancellation_releases_its_collection_consumes(
 
 def test_an_expired_order_gives_its_goods_back(
     deliver: Callable[[str, dict[str, Any]], bool],
-    seeded: dict[str, Any],
+    catalogue: list[str],
     conn: sqlite3.Connection,
     settings: Settings,
 ) -> None:
@@ -151,7 +151,7 @@ def test_an_expired_order_gives_its_goods_back(
 
 
 def test_coalescing_never_rewrites_a_row_and_ends_on_the_latest_version(
-    seeded: dict[str, Any], conn: sqlite3.Connection, settings: Settings
+    catalogue: list[str], conn: sqlite3.Connection, settings: Settings
 ) -> None:
     src = settings.up_source
     stock.receive(conn, {"SKU-CREME": 100}, STAFF, settings)
@@ -177,10 +177,28 @@ def test_coalescing_never_rewrites_a_row_and_ends_on_the_latest_version(
     ]
     assert seqs == list(range(1, len(seqs) + 1))  # gapless
     assert len({e["id"] for e in events}) == len(events)
+    # A replay.requested re-sends the same events, same ids, same figures.
+    replayed = [ev for ev in outbox.after(conn, src, 0) if ev.type == "stock.changed"]
+    assert [(ev.id, ev.data["version"]) for ev in replayed] == [
+        (e["id"], e["version"]) for e in stock_events(conn)
+    ]
+
+
+def test_saleable_goods_returned_go_back_on_the_shelf(
+    catalogue: list[str], conn: sqlite3.Connection, settings: Settings
+) -> None:
+    src = settings.up_source
+    with db.write(conn):
+        stock.returned(
+            conn, [("SKU-MUG", 1), ("SKU-MUG", 1)], return_id="r-1", actor="pos-1", source=src
+        )
+    assert level(conn, "SKU-MUG") == (2, 0)
+    move = views.movements(conn, "SKU-MUG")[0]
+    assert (move["reason"], move["on_hand_delta"], move["ref"]) == ("return", 2, "r-1")
 
 
 def test_other_stores_stock_never_older_over_newer_and_own_echo_ignored(
-    deliver: Callable[[str, dict[str, Any]], bool], seeded: dict[str, Any], conn: sqlite3.Connection
+    deliver: Callable[[str, dict[str, Any]], bool], catalogue: list[str], conn: sqlite3.Connection
 ) -> None:
     base = {"sku": "SKU-MUG", "on_hand": 3, "reserved": 0, "available": 3, "reason": "receipt",
             "occurred_at": "2026-11-22T10:15:00Z"}  # fmt: skip
@@ -195,7 +213,7 @@ def test_other_stores_stock_never_older_over_newer_and_own_echo_ignored(
 
 
 def test_a_stock_file_is_applied_whole_or_not_at_all(
-    seeded: dict[str, Any], conn: sqlite3.Connection, settings: Settings
+    catalogue: list[str], conn: sqlite3.Connection, settings: Settings
 ) -> None:
     bad = "sku,on_hand\nSKU-MUG,4\nSKU-NOPE,2\nSKU-SAVON,-1\nSKU-MUG,3\nSKU-CREME,deux\n"
     with pytest.raises(StockFileError) as info:
@@ -214,7 +232,7 @@ def test_a_stock_file_is_applied_whole_or_not_at_all(
 
 
 def test_adjustments_say_why_and_go_the_right_way(
-    seeded: dict[str, Any], conn: sqlite3.Connection, settings: Settings
+    catalogue: list[str], conn: sqlite3.Connection, settings: Settings
 ) -> None:
     stock.adjust(conn, "SKU-MUG", -1, "damaged", STAFF, settings, note="dropped")
     assert views.movements(conn, "SKU-MUG")[0]["note"] == "damaged: dropped"

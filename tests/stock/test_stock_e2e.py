@@ -76,7 +76,7 @@ def web_figures(store: OnlineStore, store_id: str, sku: str) -> dict[str, Any] |
 def test_stock_reaches_the_web_and_comes_back_down_the_chain(
     client: FlaskClient,
     headers: Callable[..., dict[str, str]],
-    seeded: dict[str, Any],
+    catalogue: list[str],
     conn: sqlite3.Connection,
     online: tuple[OnlineStore, str],
     edge_workers: None,
