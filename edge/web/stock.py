@@ -3,9 +3,11 @@ its products, and the staff's receipts, adjustments, counts and the movements of
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, request
+from prometheus_client.core import GaugeMetricFamily
 from pydantic import ConfigDict, Field, StringConstraints
 
 from edge.errors import InvalidInput
@@ -13,6 +15,7 @@ from edge.stock import service as stock
 from edge.stock import views
 from edge.stock.rules import MAX_QTY
 from edge.store import idempotency
+from edge.system import metrics
 from edge.web.context import current_principal, get_db, settings
 from edge.web.models import Id, In, Out
 from edge.web.routing import Header, operation
@@ -290,3 +293,24 @@ def count(body: CountIn) -> tuple[MoveOut, int]:
         note=body.note,
     )
     return MoveOut(**out), 201
+
+
+def collect_metrics(conn: Any, _settings: Any) -> Iterator[GaugeMetricFamily]:
+    """/metrics: SKUs to count (below zero), and SKUs whose newer figures wait for their last
+    ``stock.changed`` to be sent (coalescing at work; it stays high while the link is down)."""
+    st = views.stats(conn)
+    to_count = GaugeMetricFamily(
+        "passerelle_stock_needs_count", "SKUs whose on hand went below zero: count them"
+    )
+    to_count.add_metric([], float(st["needs_count"]))
+    yield to_count
+    pending = GaugeMetricFamily(
+        "passerelle_stock_pending_changes",
+        "SKUs whose newer figures wait for their last stock.changed to be acknowledged",
+    )
+    pending.add_metric([], float(st["pending_changes"]))
+    yield pending
+
+
+if collect_metrics not in metrics.EXTRA_COLLECTORS:
+    metrics.EXTRA_COLLECTORS.append(collect_metrics)

@@ -77,6 +77,9 @@ def test_bad_input_names_the_field_and_changes_nothing(
     assert [(m["reason"], m["note"], m["actor"]) for m in moves["items"]] == [
         ("count", "aisle 3", "test-staff")
     ]
+    scraped = client.get("/metrics", headers=headers("admin")).get_data(as_text=True)
+    assert "passerelle_stock_needs_count 0.0" in scraped
+    assert "passerelle_stock_pending_changes 0.0" in scraped
 
 
 def test_cli_import_is_all_or_nothing_and_show_explains(
