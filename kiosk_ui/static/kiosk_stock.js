@@ -91,6 +91,8 @@
       if (go && go.dataset.go === "product") setTimeout(() => $("product-input").focus(), 0);
     });
     P.onLocale(render);
+    // The kiosk went back to welcome on its own (idle): nothing stays on the page.
+    setInterval(() => { if (document.body.dataset.view !== "product" && shown.length) clear(); }, 1000);
   });
 
   window.KioskStock = { scan, clear };
