@@ -126,3 +126,13 @@ def purge_sent(conn: sqlite3.Connection, older_than_iso: str) -> int:
         "DELETE FROM outbox WHERE sent_at IS NOT NULL AND created_at < ?", (older_than_iso,)
     )
     return cur.rowcount
+
+
+def is_unsent(conn: sqlite3.Connection, source: str, sequence: int) -> bool:
+    """Whether an event still waits for its PUBACK (store stock coalesces on it: a SKU whose
+    last ``stock.changed`` is unsent gets no second event until that one is out)."""
+    row = conn.execute(
+        "SELECT 1 FROM outbox WHERE source = ? AND sequence = ? AND sent_at IS NULL",
+        (source, sequence),
+    ).fetchone()
+    return row is not None

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from edge.config import Settings
 from edge.pickups import service as pickups
+from edge.stock import service as stock
 from edge.store import db, idempotency, outbox
 
 log = logging.getLogger("passerelle.jobs")
@@ -36,6 +37,7 @@ PERIODIC: list[tuple[str, float, Job]] = [
     ("purge_outbox", 3600.0, purge_outbox),
     ("purge_idempotency", 3600.0, purge_idempotency),
     ("pickup_expiry", 60.0, pickups.expiry_job),
+    ("stock_flush", 1.0, stock.flush_job),
 ]
 
 

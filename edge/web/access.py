@@ -48,6 +48,14 @@ ACCESS: dict[str, frozenset[str]] = {
     # offers and coupons (issue 10)
     "coupons.check": frozenset({KIOSK, POS, ADMIN}),
     "offers.for_customer": EVERYONE,
+    # store stock (issue 17): the kiosk asks "is it here?", the till sees on hand, staff move it
+    "stock.lookup": EVERYONE,
+    "stock.levels": STORE_STAFF,
+    "stock.to_count": BOARD,
+    "stock.movements": BOARD,
+    "stock.receive": BOARD,
+    "stock.adjust": BOARD,
+    "stock.count": BOARD,
 }
 
 # Finer rules inside an operation, kept here too so that they are read in one place.

@@ -231,12 +231,14 @@
   });
 
   // -- scans, navigation, idle -----------------------------------------------------------------
-  P.onScan((code) => {
+  P.onScan(async (code) => {
     lastTouch = Date.now();
     const pickup = parsePickup(code);
     if (pickup) checkin(null, pickup.payload);
+    else if (window.KioskStock && await window.KioskStock.scan(code)) return; // a product
     else lookupCard(code);
   });
+  window.KioskShow = show; // kiosk_stock.js opens its view
 
   document.addEventListener("click", (event) => {
     const go = event.target.closest("[data-go]");

@@ -14,6 +14,7 @@ CHAIN_SOURCE = "/web/chain"
 # Which stream may carry which event type (CONTRACT.md, "Event types").
 UP_TYPES = frozenset(
     {"sale.recorded", "loyalty.entry", "customer.enrolled", "pickup.updated", "coupon.redeemed"}
+    | {"stock.changed"}
 )
 CHAIN_TYPES = frozenset(
     {
@@ -25,6 +26,7 @@ CHAIN_TYPES = frozenset(
         "offer.upserted",
         "coupon.issued",
         "coupon.redeemed",
+        "stock.changed",
     }
 )
 STORE_DOWN_TYPES = frozenset({"order.placed", "order.cancelled", "replay.requested"})

@@ -22,7 +22,7 @@ import json
 import sqlite3
 from typing import Any
 
-from online_store import checkout, coupons, shop, streams
+from online_store import checkout, coupons, shop, stock, streams
 from online_store.db import now_iso
 from sync import contract
 
@@ -203,7 +203,12 @@ def _redeemed(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> Non
     )
 
 
+def _stock(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
+    stock.apply_changed(conn, store_id, d)
+
+
 APPLY = {
+    "stock.changed": _stock,
     "sale.recorded": _sale,
     "loyalty.entry": _loyalty,
     "customer.enrolled": _enrolled,

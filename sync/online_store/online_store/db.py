@@ -185,6 +185,19 @@ CREATE TABLE IF NOT EXISTS sent_messages (
     code TEXT,
     sent_at TEXT NOT NULL
 );
+-- Each store's stock, from its stock.changed (online_store/stock.py): never older over newer.
+CREATE TABLE IF NOT EXISTS store_stock (
+    store_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    on_hand INTEGER NOT NULL,
+    reserved INTEGER NOT NULL,
+    available INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (store_id, sku)
+);
 """
 
 
