@@ -22,6 +22,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "customers.masked": EVERYONE,  # screens (issue 6): the kiosk's phone lookup, masked
     "customers.enroll": TILL,
     "customers.get": STORE_STAFF,
+    "customers.update": frozenset({KIOSK, POS, ADMIN}),  # issue 22: details and consents
     "products.search": EVERYONE,
     "sales.create": TILL,
     "sales.get": TILL,

@@ -62,7 +62,9 @@
     $("member-offers-box").hidden = !offers.length;
     $("member-offers").replaceChildren(...offers.map((o) => P.el("li", { class: "offer" },
       P.el("span", { class: "offer-title", text: o.title }),
-      P.el("span", { class: "offer-code", text: o.code }))));
+      P.el("span", { class: "offer-code", text: o.code }),
+      // issue 22: why this member got it ("because you bought … in March")
+      ...(o.why ? [P.el("span", { class: "offer-why", text: o.why })] : []))));
     const list = $("member-history");
     list.replaceChildren();
     if (!history.items.length) {
