@@ -146,7 +146,9 @@ def run(conn: sqlite3.Connection, campaign_id: str, now: datetime | None = None)
         if campaigns.existing_coupon(conn, campaign_id, cid) is None:
             # One channel each, e-mail first: a member gets the coupon once, not twice.
             deliver = ["email"] if consents.allows(conn, cid, "email") else ["sms"]
-            coupon, sent = campaigns.issue(conn, campaign, cid, deliver=deliver, reason=why)
+            coupon, sent = campaigns.issue(
+                conn, campaign, cid, deliver=deliver, reason=why, source="audience"
+            )
             issued.append({"customer_id": cid, "code": coupon["code"], "sent": sent})
     conn.execute(
         "INSERT INTO audience_runs (campaign_id, ran_at, matched, issued) VALUES (?, ?, ?, ?)",

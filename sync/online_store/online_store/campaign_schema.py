@@ -3,7 +3,7 @@
 rowid, no ``INSERT OR ...``, ``?`` placeholders in the code that reads and writes them."""
 
 SCHEMA = """
--- Marketing consent per channel (contract 1.1 ``consents``); no row = no consent.
+-- Marketing consent per channel (contract 1.1 ``consents``), no row = no consent.
 CREATE TABLE IF NOT EXISTS customer_consents (
     customer_id TEXT PRIMARY KEY,
     email INTEGER NOT NULL DEFAULT 0,
@@ -86,11 +86,13 @@ CREATE TABLE IF NOT EXISTS campaign_signups (
     created_at TEXT NOT NULL,
     PRIMARY KEY (campaign_id, customer_id)
 );
--- The personal coupons a campaign issued, and why (shown at the kiosk).
+-- The personal coupons a campaign issued, from the landing page or its audience rule, and
+-- why (shown at the kiosk).
 CREATE TABLE IF NOT EXISTS campaign_coupons (
     coupon_id TEXT PRIMARY KEY,
     campaign_id TEXT NOT NULL,
     customer_id TEXT NOT NULL,
+    source TEXT NOT NULL,
     reason TEXT,
     UNIQUE (campaign_id, customer_id)
 );

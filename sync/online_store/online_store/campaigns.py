@@ -235,6 +235,7 @@ def issue(
     *,
     deliver: list[str],
     reason: dict[str, str] | None = None,
+    source: str = "landing",
 ) -> tuple[dict[str, Any], list[str]]:
     """One personal coupon of the campaign's offer for a member (once per campaign), sent on
     the ``deliver`` channels the member consented to → (coupon.issued data, channels sent)."""
@@ -258,9 +259,15 @@ def issue(
         data,
     )
     conn.execute(
-        "INSERT INTO campaign_coupons (coupon_id, campaign_id, customer_id, reason) "
-        "VALUES (?, ?, ?, ?)",
-        (data["coupon_id"], campaign["campaign_id"], customer_id, json.dumps(reason or {})),
+        "INSERT INTO campaign_coupons (coupon_id, campaign_id, customer_id, source, reason) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (
+            data["coupon_id"],
+            campaign["campaign_id"],
+            customer_id,
+            source,
+            json.dumps(reason or {}),
+        ),
     )
     streams.append(conn, streams.CHAIN, "coupon.issued", data)
     sent = [c for c in allowed if send_coupon(conn, campaign, member, data, c, reason)]

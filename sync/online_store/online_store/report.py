@@ -2,8 +2,8 @@
 
 Each step counts people (or codes) once, however often they repeat it: SMS received = the
 distinct numbers that texted the keyword; landing visits = distinct visitors (a cookie);
-sign-ups = members signed up for this campaign; coupons issued by channel; coupons redeemed,
-by channel and by store (a code counts once, whatever the number of echoes of its use); the
+sign-ups = members signed up for this campaign; their coupons, and those the audience rule
+issued, counted apart; coupons issued by channel; coupons redeemed, by channel and by store (a code counts once, whatever the number of echoes of its use); the
 revenue of the baskets that used them (the store sale or the web order the use names).
 """
 
@@ -51,7 +51,8 @@ def build(conn: sqlite3.Connection, campaign_id: str) -> dict[str, Any]:
     # The first use of each code (a code of max_uses 1 is used once; an overuse during an
     # outage is not a second conversion).
     uses = conn.execute(
-        "SELECT r.coupon_id, r.channel, r.store_id, r.ref, r.discount FROM redemptions r "
+        "SELECT r.coupon_id, r.channel, r.store_id, r.ref, r.discount, cc.source "
+        "FROM redemptions r "
         "JOIN campaign_coupons cc ON cc.coupon_id = r.coupon_id WHERE cc.campaign_id = ? "
         "ORDER BY r.occurred_at, r.redemption_id",
         (campaign_id,),
@@ -77,14 +78,24 @@ def build(conn: sqlite3.Connection, campaign_id: str) -> dict[str, Any]:
             ).fetchone()
         )
         revenue += int(row[0]) if row else 0
-    redeemed = len(first)
-    coupons_issued = sum(issued.values())
+    by_source = {
+        r[0]: int(r[1])
+        for r in conn.execute(
+            "SELECT source, COUNT(*) FROM campaign_coupons WHERE campaign_id = ? GROUP BY source",
+            (campaign_id,),
+        )
+    }
+    redeemed_by_source: dict[str, int] = {}
+    for u in first.values():
+        redeemed_by_source[u["source"]] = redeemed_by_source.get(u["source"], 0) + 1
+    # The funnel follows the landing page's path; the audience rule's coupons (issued to
+    # members chosen from the history, not to sign-ups) are counted beside it.
     steps = [
         ("sms_received", "SMS received", sms_numbers),
         ("landing_visits", "Landing-page visits", visits),
         ("signups", "Sign-ups", signups),
-        ("coupons_issued", "Coupons issued", coupons_issued),
-        ("coupons_redeemed", "Coupons redeemed", redeemed),
+        ("coupons_issued", "Coupons issued to sign-ups", by_source.get("landing", 0)),
+        ("coupons_redeemed", "Sign-up coupons redeemed", redeemed_by_source.get("landing", 0)),
     ]
     funnel = []
     for i, (key, label, n) in enumerate(steps):
@@ -103,6 +114,9 @@ def build(conn: sqlite3.Connection, campaign_id: str) -> dict[str, Any]:
         "visits_by_sms": visits_by_sms,
         "new_members": new_members,
         "issued_by_channel": issued,
+        "audience_issued": by_source.get("audience", 0),
+        "audience_redeemed": redeemed_by_source.get("audience", 0),
+        "redeemed": len(first),
         "redeemed_by_channel": by_channel,
         "redeemed_by_store": by_store,
         "revenue": revenue,
@@ -121,6 +135,9 @@ def to_csv(report: dict[str, Any]) -> str:
         w.writerow(["funnel", step["key"], step["count"], "" if conv is None else conv])
     w.writerow(["landing", "visits_by_sms", report["visits_by_sms"], ""])
     w.writerow(["signups", "new_members", report["new_members"], ""])
+    w.writerow(["audience", "coupons_issued", report["audience_issued"], ""])
+    w.writerow(["audience", "coupons_redeemed", report["audience_redeemed"], ""])
+    w.writerow(["all", "coupons_redeemed", report["redeemed"], ""])
     for section in ("issued_by_channel", "redeemed_by_channel", "redeemed_by_store"):
         for key, n in sorted(report[section].items()):
             w.writerow([section, key, n, ""])
