@@ -52,6 +52,7 @@ class Dispatcher:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self.failed = False  # the last round met a failure: the thread waits a little
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="online-dispatch", daemon=True)
@@ -76,12 +77,15 @@ class Dispatcher:
                     self.send_pending(conn)
                 except Exception:  # the thread must outlive a bad moment
                     log.exception("dispatching messages")
+                    self.failed = True
+                if self.failed:
                     self._stop.wait(2)
         finally:
             conn.close()
 
     def send_pending(self, conn: Any) -> tuple[int, int]:
         """One round: (e-mails sent, texts sent)."""
+        self.failed = False
         return (self._mails(conn) if self.mail else 0), self._texts(conn)
 
     def _mark_mail(self, conn: Any, ids: list[int], status: str, error: str | None) -> None:
@@ -116,7 +120,7 @@ class Dispatcher:
         except (smtplib.SMTPException, OSError) as exc:
             log.warning("SMTP: %s (will retry)", exc)
             self._mark_mail(conn, [r["id"] for r in sendable], "retry", str(exc)[:300])
-            self._stop.wait(2)
+            self.failed = True
             return 0
         self._mark_mail(conn, [r["id"] for r in sendable], "sent", None)
         return len(sendable)
@@ -141,7 +145,7 @@ class Dispatcher:
                 )
             if provider_id is None:
                 log.warning("SMS gateway: %s (will retry)", error)
-                self._stop.wait(2)
+                self.failed = True
                 break
             sent += 1
         return sent
