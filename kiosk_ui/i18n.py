@@ -88,6 +88,14 @@ MESSAGES: dict[str, Any] = {
     "checkin_wrong": _l("This order number and code do not match. Check your e-mail."),
     "checkin_locked": _l("Too many attempts for this order. Please ask at the counter."),
     "fill_both": _l("Type the order number and the 6-digit code."),
+    # consents and contact details, kiosk and till (issue 22)
+    "prefs_title": _l("Offers and contact details"),
+    "prefs_email": _l("I agree to receive offers by e-mail"),
+    "prefs_sms": _l("I agree to receive offers by text message"),
+    "prefs_new_email": _l("New e-mail address (optional)"),
+    "prefs_new_phone": _l("New mobile number (optional)"),
+    "prefs_save": _l("Save my choices"),
+    "prefs_saved": _l("Saved. Thank you!"),
     # staff board
     "status_received": _l("To prepare"),
     "status_preparing": _l("Being prepared"),

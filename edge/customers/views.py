@@ -66,6 +66,7 @@ def summary(
         "points_value": redeem_value(max(balance, 0), currency, rules),
         "currency": currency,
         "locale": row["locale"],
+        "consents": consents(row),  # issue 22: what the member agreed to, per channel
     }
 
 

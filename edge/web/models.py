@@ -54,6 +54,12 @@ class LookupQuery(In):
     phone: E164 | None = None
 
 
+class Consents(Out):
+    email: bool = Field(description="offers by e-mail")
+    sms: bool = Field(description="offers by SMS")
+    updated_at: str | None = Field(description="when the member last changed them")
+
+
 class CustomerSummary(Out):
     customer_id: str
     first_name: str | None
@@ -63,6 +69,7 @@ class CustomerSummary(Out):
     points_value: int = Field(description="what the balance is worth, in minor units")
     currency: str
     locale: str
+    consents: Consents
 
 
 class MaskedQuery(In):
@@ -120,12 +127,6 @@ class EnrollIn(In):
     phone: E164 | None = None
     loyalty_card: Card | None = None
     locale: Locale = "fr"
-
-
-class Consents(Out):
-    email: bool = Field(description="offers by e-mail")
-    sms: bool = Field(description="offers by SMS")
-    updated_at: str | None = Field(description="when the member last changed them")
 
 
 class Customer(Out):

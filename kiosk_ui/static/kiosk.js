@@ -21,6 +21,7 @@
 
   /* Back to welcome, forgetting the shopper: nothing of theirs stays on the page. */
   function reset() {
+    document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));  // forgets the card
     $("member-hello").textContent = "";
     $("member-tier").textContent = "";
     $("member-points").textContent = "";
@@ -106,6 +107,8 @@
       P.setLocale(summary.locale);
       renderMember();
       show("member");
+      // issue 22: the member's consents and details (preferences.js), for this card only
+      document.dispatchEvent(new CustomEvent("passerelle:member", { detail: { ...summary, card } }));
     } catch (err) {
       const unknown = err.code === "customer_not_found" || err.status === 422;
       if (unknown && await checkCoupon(card)) return;

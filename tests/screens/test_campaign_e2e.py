@@ -164,7 +164,31 @@ def test_the_campaign_from_the_text_to_the_till(
     scan(kiosk, card.group(0))
     expect(kiosk.locator("#member-hello")).to_have_text("Bonjour Zoé !")
     expect(kiosk.locator("#member-offers .offer-code")).to_have_text([code])
+    # She also agrees to texts, there at the kiosk: the edge tells the online store, which
+    # merges it into a new version of her record and publishes it back to every store.
+    expect(kiosk.locator("#pref-email")).to_be_checked()
+    expect(kiosk.locator("#pref-sms")).not_to_be_checked()
+    kiosk.check("#pref-sms")
+    kiosk.click("#pref-save")
+    expect(kiosk.locator("#pref-message")).to_have_text("C'est enregistré. Merci !")
     kctx.close()
+    wait_until(
+        lambda: (
+            conn.execute(
+                "SELECT version FROM customers WHERE customer_id = ?", (member["customer_id"],)
+            ).fetchone()[0]
+            > member["version"]
+        ),
+        30,
+        what="the online store's new version back at the edge",
+    )
+    with online.connection() as oconn:
+        assert (
+            oconn.execute(
+                "SELECT sms FROM customer_consents WHERE customer_id = ?", (member["customer_id"],)
+            ).fetchone()[0]
+            == 1
+        )
 
     # 7. The till redeems it (retried once with the same key: still one use).
     sale = {"terminal_id": "pos-1", "currency": "EUR", "customer_id": member["customer_id"],
