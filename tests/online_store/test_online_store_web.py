@@ -108,9 +108,10 @@ def test_forms_need_the_csrf_token(web: FlaskClient, store: OnlineStore) -> None
 
 
 def test_offer_coupon_sent_message_and_redemption(web: FlaskClient, store: OnlineStore) -> None:
-    cid = store.upsert_customer(first_name="Jo", last_name="Lee", email="jo@example.com")[
-        "customer_id"
-    ]
+    # Jo agreed to offers by e-mail (issue 22: no coupon e-mail without consent).
+    cid = store.upsert_customer(
+        first_name="Jo", last_name="Lee", email="jo@example.com", consent_email=True
+    )["customer_id"]
     # No offer yet: the account says where to make one instead of hiding the coupon form.
     page = web.get(f"/customers/{cid}").get_data(as_text=True)
     assert 'id="no-offer"' in page and 'href="/offers"' in page
