@@ -69,8 +69,14 @@ say "seeding demo data"
 "$VENV/bin/passerelle" demo --tokens-file "$DATA/tokens.json" >/dev/null
 
 if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
+    # A real SMTP server (aiosmtpd) receives the demo's e-mails into demo-data/mail (Maildir):
+    # the online store sends them over smtplib, as it would to the chain's mail relay.
+    SMTP_PORT="$(free_port)"
+    "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+        -c aiosmtpd.handlers.Mailbox "$DATA/mail" & pids+=($!)
     say "starting the reference online store on http://127.0.0.1:$WEB_PORT"
     "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
+        --smtp-url "smtp://127.0.0.1:$SMTP_PORT" --sms-gateway demo \
         --mqtt-url "$PASSERELLE_MQTT_URL" --token "$PASSERELLE_ONLINE_STORE_TOKEN" \
         --stores S001 & pids+=($!)
 fi
@@ -99,6 +105,8 @@ cat <<MSG
   Staff pickup board     http://127.0.0.1:$EDGE_PORT/staff     PIN login: Lucas 2345, Manon 1234
   Cashier POS            http://127.0.0.1:$EDGE_PORT/pos       PIN login: Inès 3456
   Online store (web)     http://127.0.0.1:$WEB_PORT/   offers: /offers   e-mails sent: /messages
+  Campaign (TV spot)     http://127.0.0.1:$WEB_PORT/campaigns   text THE from the demo phone there
+  E-mails received       $DATA/mail   (the demo's SMTP server, aiosmtpd)
   Readiness / metrics    http://127.0.0.1:$EDGE_PORT/readyz  /metrics
   API description        http://127.0.0.1:$EDGE_PORT/api/v1/openapi.json
   Loyalty cards          PC000000000001 (Élodie, gold), PC000000000002 (James, en)

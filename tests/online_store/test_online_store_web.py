@@ -190,7 +190,8 @@ def test_the_command_line_runs_it(tmp_path: Path, mosquitto: Broker) -> None:
             headers={"Authorization": f"Bearer {TOKEN}"},
             timeout=5,
         )
-        assert [e["type"] for e in r.json()] == ["product.upserted"] * 10
+        # the catalogue, then the demo campaign's offer (issue 22)
+        assert [e["type"] for e in r.json()] == ["product.upserted"] * 10 + ["offer.upserted"]
         assert "Élodie" in requests.get(base, timeout=5).text
         # The demo members and their history: the same balance as the store's demo shows.
         account = requests.get(f"{base}/customers/c-0001", timeout=5).text

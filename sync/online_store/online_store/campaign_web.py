@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from online_store import audience, campaigns, consents, landing, report, shop
+from online_store.desk import Store
 from online_store.landing_texts import LANGS, TEXTS
-
-if TYPE_CHECKING:
-    from online_store.service import OnlineStore
 
 VISITOR_COOKIE = "pv"
 
 
-def register(app: Flask, store: OnlineStore, csrf: CSRFProtect) -> None:
+def register(app: Flask, store: Store, csrf: CSRFProtect) -> None:
     bp = Blueprint("campaigns", __name__)
 
     def change(fn: Any, *args: Any, **kwargs: Any) -> Any:

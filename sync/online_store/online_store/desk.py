@@ -4,16 +4,28 @@ web pages (``campaign_web.py``) call the same modules."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import sqlite3
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from online_store import audience, campaigns, landing, profiles, report
+from online_store.dispatch import Dispatcher, Outreach
 
-if TYPE_CHECKING:
-    from online_store.service import OnlineStore
+
+class Store(Protocol):
+    """What the campaign side needs of ``OnlineStore`` (named here, not imported: the
+    service builds the desk)."""
+
+    outreach: Outreach
+    dispatcher: Dispatcher
+
+    def connection(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def _change(self, fn: Any, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class CampaignDesk:
-    def __init__(self, store: OnlineStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def _change(self, fn: Any, *args: Any, **kwargs: Any) -> Any:

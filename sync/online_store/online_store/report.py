@@ -3,8 +3,9 @@
 Each step counts people (or codes) once, however often they repeat it: SMS received = the
 distinct numbers that texted the keyword; landing visits = distinct visitors (a cookie);
 sign-ups = members signed up for this campaign; their coupons, and those the audience rule
-issued, counted apart; coupons issued by channel; coupons redeemed, by channel and by store (a code counts once, whatever the number of echoes of its use); the
-revenue of the baskets that used them (the store sale or the web order the use names).
+issued, counted apart; coupons issued by channel; coupons redeemed, by channel and by store
+(a code counts once, whatever the number of echoes of its use); the revenue of the baskets
+that used them (the store sale or the web order the use names).
 """
 
 from __future__ import annotations
