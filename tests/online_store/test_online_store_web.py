@@ -215,7 +215,7 @@ def test_its_last_will_marks_it_offline_when_killed(tmp_path: Path, mosquitto: B
     topic = "passerelle/v1/status/web/chain"
     try:
         wait_until(lambda: edge.statuses().get(topic, {}).get("online"), what="online status")
-        assert edge.statuses()[topic]["last_sequence"] == "10"
+        assert edge.statuses()[topic]["last_sequence"] == "11"  # catalogue + demo campaign offer
         child.kill()  # no goodbye: the broker publishes the will
         child.wait(timeout=10)
         wait_until(lambda: edge.statuses()[topic]["online"] is False, what="the last will")
