@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from online_store import OnlineStore, campaign_demo, db, demo, landing, profiles, shop
+from online_store import OnlineStore, campaign_demo, campaigns, db, demo, landing, profiles, shop
 from online_store.landing_texts import TEXTS
 from online_store.web import create_app
 
@@ -88,6 +88,13 @@ def test_keyword_gets_the_link_stop_withdraws_and_silences(store: OnlineStore) -
     assert store.campaigns.sms_inbound("not a number", "THE")["outcome"] == "invalid"
     assert store.campaigns.sms_inbound("+33611223344", "HELLO")["outcome"] == "unknown"
     assert count(store, "sms_out") == before
+    # Even with SMS consent set again on her web account, a stopped number gets no coupon
+    # text (only a ticked box on a landing page lifts a STOP).
+    store.campaigns.set_consents("c-0001", sms=True)
+    with store.connection() as conn, db.write(conn):
+        c = campaigns.get(conn, campaign(store)["campaign_id"])
+        _, sent = campaigns.issue(conn, c, "c-0001", deliver=["sms"])
+    assert sent == [] and count(store, "sms_out") == before
 
 
 @pytest.mark.parametrize(
@@ -114,7 +121,10 @@ def test_sign_up_enrols_with_explicit_consent_and_sends_the_coupon(
     web: FlaskClient, store: OnlineStore
 ) -> None:
     sms = store.campaigns.sms_inbound("+33611223344", "THE")
-    assert web.get(f"/c/{SLUG}?sms={sms['sms_id']}").status_code == 200
+    first = web.get(f"/c/{SLUG}?sms={sms['sms_id']}")
+    assert first.status_code == 200
+    # Small and fast on a phone: one page, no script, nothing fetched from elsewhere.
+    assert len(first.data) < 6_000 and b"<script" not in first.data and b"src=" not in first.data
     web.get(f"/c/{SLUG}?lang=en")  # the same visitor (cookie) reloads in English
     resp = web.post(f"/c/{SLUG}", data={**FORM, "lang": "fr"})
     page = resp.get_data(as_text=True)

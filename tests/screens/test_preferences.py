@@ -5,11 +5,12 @@ corrects a member's phone and consents, the store's copy changes at once and
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.screens.conftest import staff_login
+from tests.screens.conftest import iso, kiosk_page, scan, staff_login
 
 pytestmark = pytest.mark.browser
 
@@ -40,4 +41,25 @@ def test_the_cashier_sets_consents_and_corrects_the_phone(new_page, shop):
         c.close()
     changes = json.loads(data)["changes"]
     assert changes["phone"] == "+447911123456" and changes["consents"]["email"] is False
+    assert page.js_errors == []
+
+
+def test_the_kiosk_says_why_an_offer_is_meant_for_this_member(new_page, shop):
+    shop.offer("of-tea", {"fr": "−20 % sur le thé", "en": "20% off tea"}, "percent", 20)
+    shop.deliver(
+        "coupon.issued",
+        {
+            "coupon_id": "cp-tea", "offer_id": "of-tea", "code": "TEA20", "customer_id": "c-0001",
+            "issued_at": iso(datetime.now(UTC) - timedelta(hours=1)), "channel": "email",
+            "reason": {"fr": "parce que vous avez acheté Café moulu 250 g en mars",
+                       "en": "because you bought Café moulu 250 g in March"},
+        },
+    )  # fmt: skip
+    page = kiosk_page(new_page, shop)
+    scan(page, "PC000000000001")
+    offer = page.locator("#member-offers .offer")
+    expect(offer.locator(".offer-code")).to_have_text("TEA20")
+    expect(offer.locator(".offer-why")).to_have_text(
+        "parce que vous avez acheté Café moulu 250 g en mars"
+    )
     assert page.js_errors == []
