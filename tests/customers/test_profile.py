@@ -6,14 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from edge.customers import rules
 from edge.customers import service as customers
 from edge.offers import handlers as offer_handlers
 from edge.store import outbox
 from edge.store.db import write
+from edge.system import demo
 from sync import contract
 
 URL = "/api/v1/customers/c-0001"
+
+
+@pytest.fixture
+def seeded(conn: Any) -> None:
+    """The demo's three members alone (the full demo hashes staff PINs: slow on purpose)."""
+    with write(conn):
+        for m in demo.MEMBERS:
+            customers.apply_upserted(conn, {**m, "version": 1})
 
 
 def ups(conn: Any) -> list[dict[str, Any]]:
