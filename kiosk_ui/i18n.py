@@ -255,6 +255,8 @@ ERRORS: dict[str, Any] = {
     "csrf_failed": _l("This page has expired. Reload it and try again."),
     "currency_mismatch": _l("This price is not in the store's currency."),
     "customer_not_found": _l("No member matches."),
+    "phone_invalid": _l("This phone number is not valid."),  # issue 22
+    "email_invalid": _l("This e-mail address is not valid."),
     "forbidden_role": _l("This screen cannot do this."),
     "insufficient_points": _l("Not enough points."),
     "invalid_token": _l("This device is no longer paired: pair it again."),

@@ -71,9 +71,11 @@ def e164(raw: str, locale: str = "fr") -> str:
     try:
         number = phonenumbers.parse(text, REGIONS.get(locale, "FR"))
     except phonenumbers.NumberParseException as exc:
-        raise InvalidInput("this is not a phone number", field="phone") from exc
+        raise InvalidInput(
+            "this is not a phone number", field="phone", code="phone_invalid"
+        ) from exc
     if len(text) > 32 or not phonenumbers.is_valid_number(number):
-        raise InvalidInput("this is not a valid phone number", field="phone")
+        raise InvalidInput("this is not a valid phone number", field="phone", code="phone_invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -96,7 +98,9 @@ def profile_changes(
         if name == "email" and value is not None:
             value = str(value).strip()
             if len(value) > 254 or not EMAIL_RE.match(value):
-                raise InvalidInput("this is not an e-mail address", field="email")
+                raise InvalidInput(
+                    "this is not an e-mail address", field="email", code="email_invalid"
+                )
         if name in ("first_name", "last_name", "locale") and not value:
             raise InvalidInput(f"{name.replace('_', ' ')} cannot be empty", field=name)
         if value != current.get(name):

@@ -158,7 +158,7 @@ class ProfileIn(In):
         Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
         | None
     ) = None
-    phone: Annotated[str, StringConstraints(min_length=3, max_length=32)] | None = Field(
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
         default=None, description="as typed (06 12 34 56 78 or +33...): stored in E.164"
     )
     locale: Locale | None = None

@@ -25,7 +25,9 @@ def test_the_cashier_sets_consents_and_corrects_the_phone(new_page, shop):
 
     page.fill("#pref-phone", "12")
     page.click("#pref-save")
-    expect(page.locator("#pref-message")).to_contain_text("phone")
+    expect(page.locator("#pref-message")).to_contain_text(
+        "Ce numéro de téléphone n'est pas valide."
+    )
     assert shop.count("SELECT COUNT(*) FROM outbox WHERE type = 'customer.updated'") == 0
 
     page.fill("#pref-phone", "+44 7911 123456")
