@@ -69,19 +69,38 @@ def edge(
     conn = db.connect(settings["db_path"])
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    worker = proc.start(
-        proc.passerelle("worker", "sync"),
-        proc.env(
-            **settings,
-            mqtt_url=mosquitto.url,
-            online_store_url=online.web_url,  # type: ignore[attr-defined]
-            online_store_token=TOKEN,
-        ),
-        tmp_path / "worker.log",
-    )
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "conn": conn, **seeded}
-    worker.terminate()
-    worker.wait(timeout=30)
+    workers: list[Any] = []
+
+    def start_worker() -> None:
+        workers.append(
+            proc.start(
+                proc.passerelle("worker", "sync"),
+                proc.env(
+                    **settings,
+                    mqtt_url=mosquitto.url,
+                    online_store_url=online.web_url,  # type: ignore[attr-defined]
+                    online_store_token=TOKEN,
+                ),
+                tmp_path / f"worker{len(workers)}.log",
+            )
+        )
+
+    def stop_worker() -> None:
+        workers[-1].terminate()
+        workers[-1].wait(timeout=30)
+
+    start_worker()
+    yield {
+        "url": f"http://127.0.0.1:{server.server_port}",
+        "conn": conn,
+        "start_worker": start_worker,
+        "stop_worker": stop_worker,
+        **seeded,
+    }
+    for w in workers:
+        if w.poll() is None:
+            w.terminate()
+            w.wait(timeout=30)
     server.shutdown()
     conn.close()
 
@@ -218,4 +237,39 @@ def test_the_campaign_from_the_text_to_the_till(
     assert r["revenue"] == 2 * 590 - 236 and r["discount"] == 236
     page = requests.get(f"{web_url}/campaigns/{campaign['campaign_id']}", timeout=10).text
     assert '<svg id="funnel"' in page and "9.44 EUR" in page
+    assert online.dead_letters() == []
+
+    # 9. The link goes down. At the till Zoé withdraws her SMS consent and corrects her
+    #    phone; meanwhile on the web she turns SMS off and on again (a newer change of that
+    #    same field). When the link is back the till's phone is kept, the web's SMS consent
+    #    wins, and the store ends with the online store's version.
+    cid = member["customer_id"]
+    edge["stop_worker"]()
+    r = requests.patch(
+        f"{edge['url']}/api/v1/customers/{cid}",
+        json={"phone": "06 55 44 33 22", "consents": {"sms": False}},
+        headers={"Authorization": f"Bearer {edge['tokens']['pos']}"},
+        timeout=10,
+    )
+    assert r.status_code == 200 and r.json()["consents"]["sms"] is False
+    online.campaigns.set_consents(cid, sms=False)
+    online.campaigns.set_consents(cid, sms=True)
+    edge["start_worker"]()
+
+    def settled() -> bool:
+        with online.connection() as oconn:
+            web = oconn.execute(
+                "SELECT c.version, c.phone, k.sms FROM customers c "
+                "JOIN customer_consents k ON k.customer_id = c.customer_id "
+                "WHERE c.customer_id = ?",
+                (cid,),
+            ).fetchone()
+        here = conn.execute(
+            "SELECT version, phone, consent_sms FROM customers WHERE customer_id = ?", (cid,)
+        ).fetchone()
+        return web["phone"] == "+33655443322" and tuple(web) == tuple(here)
+
+    wait_until(settled, 30, what="the till's change merged and the web's version back")
+    row = conn.execute("SELECT consent_sms FROM customers WHERE customer_id = ?", (cid,)).fetchone()
+    assert row[0] == 1  # the newer web change of the SMS consent won
     assert online.dead_letters() == []
