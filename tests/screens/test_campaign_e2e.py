@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from werkzeug.serving import make_server
 
 from edge.store import db
 from edge.web.app import create_app
-from tests.screens.conftest import KIOSK_VIEWPORT, copy_demo, scan
+from tests.screens.conftest import KIOSK_VIEWPORT, copy_demo, pair_kiosk, scan
 from tests.support import proc
 from tests.support.broker import Broker
 from tests.support.smtp import Inbox, smtp_server
@@ -178,7 +179,7 @@ def test_the_campaign_from_the_text_to_the_till(
     # 6. The kiosk shows it after a card scan.
     kctx = browser.new_context(viewport=KIOSK_VIEWPORT, locale="fr-FR")
     kiosk = kctx.new_page()
-    kiosk.goto(f"{edge['url']}/kiosk/pair?token={edge['tokens']['kiosk']}")
+    pair_kiosk(kiosk, SimpleNamespace(url=edge["url"], demo=edge))
     kiosk.wait_for_selector("#view-welcome:not([hidden])")
     scan(kiosk, card.group(0))
     expect(kiosk.locator("#member-hello")).to_have_text("Bonjour Zoé !")
