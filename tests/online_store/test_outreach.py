@@ -150,3 +150,20 @@ def test_settings_are_checked() -> None:
     assert e164("06 12 34 56 78") == "+33612345678"
     assert e164("07911 123456", "en") == "+447911123456"
     assert e164("12") is None and e164("+33 1") is None
+
+
+def test_a_text_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from online_store import sms_cli
+
+    store = demo_store(tmp_path / "o.db", Outreach(sms_token="s3cret"))
+    url = store.serve()
+    try:
+        assert sms_cli.main(["--url", url, "--from", "+33611223344", "THE"]) == 1  # no token
+        assert "401" in capsys.readouterr().err
+        args = ["--url", url, "--token", "s3cret", "--from", "+33611223344", "the"]
+        assert sms_cli.main(args) == 0
+        assert capsys.readouterr().out.startswith("keyword: −20 % sur le thé vert bio")
+        assert sms_cli.main([*args[:-1], "STOP"]) == 0
+        assert capsys.readouterr().out == "stop: no reply\n"
+    finally:
+        store.stop()
