@@ -23,7 +23,13 @@ from werkzeug.serving import make_server
 
 from edge.store import db
 from edge.web.app import create_app
-from tests.screens.conftest import KIOSK_VIEWPORT, copy_demo, pair_kiosk, scan
+from tests.screens.conftest import (
+    KIOSK_VIEWPORT,
+    check_accessibility,
+    copy_demo,
+    pair_kiosk,
+    scan,
+)
 from tests.support import proc
 from tests.support.broker import Broker
 from tests.support.smtp import Inbox, smtp_server
@@ -150,6 +156,7 @@ def test_the_campaign_from_the_text_to_the_till(
     phone.check("#send_email")  # but no consent ticked: refused, in French, nothing saved
     phone.get_by_role("button", name="Recevoir mon bon").click()
     expect(phone.locator("#send_email-err")).to_contain_text("cochez l'accord e-mail")
+    check_accessibility(phone)  # the form with its errors, as a screen reader meets it
     assert online.campaigns.report(campaign["campaign_id"])["funnel"][2]["count"] == 0
     phone.check("#consent_email")
     phone.get_by_role("button", name="Recevoir mon bon").click()
