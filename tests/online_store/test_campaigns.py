@@ -259,3 +259,37 @@ def test_report_page_chart_and_csv(web: FlaskClient, store: OnlineStore) -> None
 
 def test_both_languages_have_every_text() -> None:
     assert set(TEXTS["fr"]) == set(TEXTS["en"])
+
+
+def test_a_campaign_is_created_on_the_pages(web: FlaskClient, store: OnlineStore) -> None:
+    form = {
+        "name": "Bébé gourmand",
+        "keyword": "bebe",
+        "slug": "bebe-gourmand",
+        "channels": ["tv", "sms", "email"],
+        "title_fr": "−2 € sur les petits pots",
+        "title_en": "€2 off baby food",
+        "kind": "amount",
+        "value": "200",
+        "question_fr": "Quel âge a votre enfant ?",
+        "question_en": "How old is your child?",
+        "options_fr": "0–6 mois, 6–12 mois, 1–3 ans",
+        "options_en": "0–6 months, 6–12 months, 1–3 years",
+    }
+    resp = web.post("/campaigns", data=form, follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Bébé gourmand" in page and "BEBE" in page
+    landing_page = web.get("/c/bebe-gourmand?lang=en").get_data(as_text=True)
+    assert "How old is your child?" in landing_page and "6–12 months" in landing_page
+    offers = events(store, "offer.upserted")
+    assert offers[-1]["title"] == {"fr": "−2 € sur les petits pots", "en": "€2 off baby food"}
+    for bad, field in (
+        ({"keyword": "THE"}, "another campaign uses this keyword"),
+        ({"keyword": "STOP", "slug": "x"}, "keyword"),
+        ({"keyword": "NEW", "slug": "Bad Slug"}, "slug"),
+        ({"keyword": "NEW", "slug": "new", "options_en": "one"}, "the same number of answers"),
+    ):
+        before = count(store, "campaigns")
+        resp = web.post("/campaigns", data={**form, **bad})
+        assert resp.status_code == 400 and field in resp.get_data(as_text=True), bad
+        assert count(store, "campaigns") == before
