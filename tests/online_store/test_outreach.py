@@ -167,3 +167,46 @@ def test_a_text_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixt
         assert capsys.readouterr().out == "stop: no reply\n"
     finally:
         store.stop()
+
+
+def test_starttls_and_credentials_from_the_settings(tmp_path: Path) -> None:
+    """The relay wants STARTTLS and a login: the mailer checks its certificate (a private CA
+    given in the settings), logs in, sends; without the login, or with a certificate it does
+    not trust, it sends nothing and leaves the e-mail for a retry."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from tests.deploy.tls import make_pki
+
+    pki = make_pki(tmp_path / "pki")
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(pki.server_cert, pki.server_key)
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"shop", b"p@ss")
+        return AuthResult(success=ok)
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True,
+        authenticator=check, auth_require_tls=True, auth_required=True,
+    )  # fmt: skip
+    controller.start()
+    try:
+        for url, expected in (
+            (f"smtp+starttls://localhost:{port}?cafile={pki.ca}", (0, 0)),  # no login
+            (f"smtp+starttls://shop:p%40ss@localhost:{port}?cafile={pki.other_ca}", (0, 0)),
+            (f"smtp+starttls://shop:p%40ss@localhost:{port}?cafile={pki.ca}", (1, 0)),
+        ):
+            store = demo_store(tmp_path / "o.db", Outreach(smtp_url=url))
+            if not store.campaigns.outbox()["mail"]:
+                offer = store.create_offer(title_fr="x", title_en="x", kind="percent", value=5)
+                store.issue_coupon(offer["offer_id"], "c-0001")
+            with store.connection() as conn:
+                assert store.dispatcher.send_pending(conn) == expected, url
+            store._conn.close()
+    finally:
+        controller.stop()
+    (mail,) = inbox.messages
+    assert mail["To"] == "elodie.durand@example.fr"

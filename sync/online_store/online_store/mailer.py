@@ -5,7 +5,9 @@ Building a message (its subject, text, code) is the business of whoever writes t
 transaction that wrote it committed (``dispatch.py`` calls ``send``). The connection's security
 and credentials come from the settings: ``smtp://`` (plain, for a local relay or the test
 server), ``smtp+starttls://`` (STARTTLS, port 587) or ``smtps://`` (TLS from the first byte,
-port 465), with ``user:password@`` when the server wants a login.
+port 465), with ``user:password@`` when the server wants a login, and ``?cafile=/path/ca.pem``
+when the relay's certificate comes from a private authority (else the system's CAs decide).
+The server's certificate and name are always checked.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
@@ -30,6 +32,7 @@ class MailSettings:
     password: str | None
     sender: str
     timeout: float = 10.0
+    cafile: str | None = None
 
     @classmethod
     def from_url(cls, url: str, sender: str) -> MailSettings:
@@ -41,6 +44,7 @@ class MailSettings:
         if "@" not in sender:
             raise ValueError(f"--mail-from {sender!r}: expected an e-mail address")
         security = {"smtp": "none", "smtp+starttls": "starttls", "smtps": "tls"}[u.scheme]
+        cafile = parse_qs(u.query).get("cafile", [None])[0]
         return cls(
             host=u.hostname,
             port=u.port or DEFAULT_PORTS[u.scheme],
@@ -48,6 +52,7 @@ class MailSettings:
             username=unquote(u.username) if u.username else None,
             password=unquote(u.password) if u.password else None,
             sender=sender,
+            cafile=cafile,
         )
 
 
@@ -68,7 +73,7 @@ def build(settings: MailSettings, row: Any) -> EmailMessage:
 def send(settings: MailSettings, messages: list[EmailMessage]) -> None:
     """Send some messages over one SMTP connection; raises ``smtplib.SMTPException`` or
     ``OSError`` (the caller keeps them for a retry)."""
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=settings.cafile)
     smtp: smtplib.SMTP
     if settings.security == "tls":
         smtp = smtplib.SMTP_SSL(
@@ -76,10 +81,16 @@ def send(settings: MailSettings, messages: list[EmailMessage]) -> None:
         )
     else:
         smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-    with smtp:
+    try:
         if settings.security == "starttls":
             smtp.starttls(context=context)
         if settings.username:
             smtp.login(settings.username, settings.password or "")
         for msg in messages:
             smtp.send_message(msg)
+    except BaseException:
+        # No polite QUIT on a failed session: after a refused certificate the socket is
+        # mid-handshake, and waiting for the answer to QUIT would only wait for the timeout.
+        smtp.close()
+        raise
+    smtp.quit()
