@@ -91,6 +91,14 @@ MESSAGES: dict[str, Any] = {
     "checkin_wrong": _l("This order number and code do not match. Check your e-mail."),
     "checkin_locked": _l("Too many attempts for this order. Please ask at the counter."),
     "fill_both": _l("Type the order number and the 6-digit code."),
+    # consents and contact details, kiosk and till (issue 22)
+    "prefs_title": _l("Offers and contact details"),
+    "prefs_email": _l("I agree to receive offers by e-mail"),
+    "prefs_sms": _l("I agree to receive offers by text message"),
+    "prefs_new_email": _l("New e-mail address (optional)"),
+    "prefs_new_phone": _l("New mobile number (optional)"),
+    "prefs_save": _l("Save my choices"),
+    "prefs_saved": _l("Saved. Thank you!"),
     # staff board
     "status_received": _l("To prepare"),
     "status_preparing": _l("Being prepared"),
@@ -297,6 +305,8 @@ ERRORS: dict[str, Any] = {
     "csrf_failed": _l("This page has expired. Reload it and try again."),
     "currency_mismatch": _l("This price is not in the store's currency."),
     "customer_not_found": _l("No member matches."),
+    "phone_invalid": _l("This phone number is not valid."),  # issue 22
+    "email_invalid": _l("This e-mail address is not valid."),
     "forbidden_role": _l("This screen cannot do this."),
     "insufficient_points": _l("Not enough points."),
     "invalid_token": _l("This device is no longer paired: pair it again."),

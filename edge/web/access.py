@@ -24,6 +24,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "customers.masked": STORE_STAFF,
     "customers.enroll": TILL,
     "customers.get": STORE_STAFF,
+    "customers.update": frozenset({KIOSK, POS, ADMIN}),  # issue 22: details and consents
     "products.search": EVERYONE,
     "sales.create": TILL,
     "sales.get": TILL,

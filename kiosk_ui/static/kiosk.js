@@ -21,6 +21,7 @@
 
   /* Back to welcome, forgetting the shopper: nothing of theirs stays on the page. */
   function reset() {
+    document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));  // forgets the card
     $("member-hello").textContent = "";
     $("member-tier").textContent = "";
     $("member-points").textContent = "";
@@ -62,7 +63,9 @@
     $("member-offers-box").hidden = !offers.length;
     $("member-offers").replaceChildren(...offers.map((o) => P.el("li", { class: "offer" },
       P.el("span", { class: "offer-title", text: o.title }),
-      P.el("span", { class: "offer-code", text: o.code }))));
+      P.el("span", { class: "offer-code", text: o.code }),
+      // issue 22: why this member got it ("because you bought … in March")
+      ...(o.why ? [P.el("span", { class: "offer-why", text: o.why })] : []))));
     const list = $("member-history");
     list.replaceChildren();
     if (!history.items.length) {
@@ -104,6 +107,8 @@
       P.setLocale(summary.locale);
       renderMember();
       show("member");
+      // issue 22: the member's consents and details (preferences.js), for this card only
+      document.dispatchEvent(new CustomEvent("passerelle:member", { detail: { ...summary, card } }));
     } catch (err) {
       const unknown = err.code === "customer_not_found" || err.status === 422;
       if (unknown && await checkCoupon(card)) return;

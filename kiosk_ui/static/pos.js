@@ -120,6 +120,7 @@
   async function setCustomerBy(query) {
     const c = await P.api("GET", "/customers/lookup?" + query);
     customer = c;
+    document.dispatchEvent(new CustomEvent("passerelle:member", { detail: c }));  // issue 22
     $("redeem-input").value = "0";
     $("customer-input").value = "";
     message("");
@@ -258,6 +259,7 @@
 
   $("customer-clear").addEventListener("click", () => {
     customer = null;
+    document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));
     $("redeem-input").value = "0";
     message("");
     render();
@@ -326,6 +328,7 @@
   function newSale() {
     lines = [];
     customer = null;
+    document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));
     coupons = [];
     sale = null;
     saleKey = P.uuid();

@@ -133,6 +133,14 @@ def data_for(type_: str, n: int = 1, store_id: str = "S001") -> dict[str, Any]:
             "phone": None,
             "locale": "fr",
         },
+        "customer.updated": {
+            "customer_id": f"C{n}",
+            "base_version": 1,
+            "changes": {
+                "email": f"new{n}@example.com",
+                "consents": {"sms": False, "updated_at": T},
+            },
+        },
         "pickup.updated": {
             "order_id": f"ORD{n}",
             "status": "ready",

@@ -22,7 +22,7 @@ import json
 import sqlite3
 from typing import Any
 
-from online_store import checkout, coupons, shop, stock, streams
+from online_store import checkout, coupons, profiles, shop, stock, streams
 from online_store.db import now_iso
 from sync import contract
 
@@ -214,6 +214,7 @@ APPLY = {
     "customer.enrolled": _enrolled,
     "pickup.updated": _pickup,
     "coupon.redeemed": _redeemed,
+    "customer.updated": profiles.apply_updated,  # 1.1: details or consents from a till
 }
 
 

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from online_store import campaign_schema
+
 SCHEMA = """
 -- Outgoing streams: one row per source we publish (/web/chain, /web/stores/{id}).
 CREATE TABLE IF NOT EXISTS streams (
@@ -223,7 +225,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
 def create_schema(conn: sqlite3.Connection) -> None:
     """Create what is missing (a reference service: one idempotent schema, no migrations)."""
     with write(conn):
-        for statement in SCHEMA.split(";"):
+        for statement in (SCHEMA + campaign_schema.SCHEMA).split(";"):
             if statement.strip():
                 conn.execute(statement)
 

@@ -17,7 +17,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup
 
-from online_store import checkout, coupons, shop, stock, streams
+from online_store import campaign_web, checkout, coupons, shop, stock, streams
 from sync import contract
 
 if TYPE_CHECKING:
@@ -174,6 +174,8 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
                 for m in shop.sent_messages(conn)
             ]
         return render_template("messages.html", messages=sent)
+
+    campaign_web.register(app, store, csrf)  # issue 22: campaigns, landing pages, SMS
 
     @app.get("/healthz")
     def healthz() -> Response:
