@@ -216,6 +216,9 @@ MESSAGES: dict[str, Any] = {
     "reason_out_of_stock": _l("Out of stock"),
     "reason_damaged": _l("Item damaged"),
     "reason_customer": _l("The customer no longer wants it"),
+    # typing a card or code by hand (common.js's bar, the kiosk's card field)
+    "typed_hint": _l("Enter to confirm · Esc to clear"),
+    "card_type_label": _l("Or type the number of your card"),
 }
 
 

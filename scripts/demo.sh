@@ -46,24 +46,57 @@ CONF
 # Started as root, Mosquitto would switch to the mosquitto user, which cannot write here.
 [ "$(id -u)" -eq 0 ] && echo "user root" >> "$DATA/mosquitto.conf"
 
+# Stopping: Ctrl-C (or SIGTERM) is a stop the user asked for: quiet, quick, exit 0. The parts
+# stop in the reverse order of their start: the edge first (its workers say goodbye to the
+# broker), then the online store, then the broker; one that has not gone after STOP_WAIT
+# seconds is killed. See stop_demo below.
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+STOP_WAIT_MS="${DEMO_STOP_WAIT_MS:-2000}"
+stopping=0
+now_ms() { local t="${EPOCHREALTIME/[.,]/}"; echo $((t / 1000)); }
+stop_parts() {
+    local p i deadline
+    deadline=$(($(now_ms) + STOP_WAIT_MS))
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        p="${pids[i]}"
+        kill -TERM "$p" 2>/dev/null || continue
+        # each part in turn: the broker must outlive the edge's goodbye
+        while kill -0 "$p" 2>/dev/null && [ "$(now_ms)" -lt "$deadline" ]; do sleep 0.05; done
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    pids=()
+}
+restore_tty() { [ -n "${TTY_STATE:-}" ] && stty "$TTY_STATE" 2>/dev/null || true; }
+trap 'restore_tty; stop_parts' EXIT
+trap 'stopping=1' INT TERM
 
 MOSQ="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
 "$MOSQ" -c "$DATA/mosquitto.conf" & pids+=($!)
 
-export PASSERELLE_STORE_ID=S001
-export PASSERELLE_DB_PATH="$DATA/store.db"
-export PASSERELLE_MQTT_URL="mqtt://127.0.0.1:$BROKER_PORT"
-export PASSERELLE_HTTP_PORT="$EDGE_PORT"
-export PASSERELLE_ONLINE_STORE_URL="http://127.0.0.1:$WEB_PORT"
-export PASSERELLE_ONLINE_STORE_TOKEN="demo-backfill-token"
-export PASSERELLE_LOCALE=fr
+# The edge's settings in one file, so that the CLI reads the same data as the running demo:
+#   passerelle --config demo-data/passerelle.toml sync status
+ONLINE_STORE_TOKEN="demo-backfill-token"
+MQTT_URL="mqtt://127.0.0.1:$BROKER_PORT"
+cat > "$DATA/passerelle.toml" <<TOML
+# Written by scripts/demo.sh at each start: the demo's store edge.
+store_id = "S001"
+db_path = "$DATA/store.db"
+mqtt_url = "$MQTT_URL"
+http_port = $EDGE_PORT
+online_store_url = "http://127.0.0.1:$WEB_PORT"
+online_store_token = "$ONLINE_STORE_TOKEN"
+locale = "fr"
+
 # No real printer here: receipts and pickup slips go to a file (each job replaces the last),
 # so print jobs do not pile up and /readyz does not report them as waiting.
-export PASSERELLE_PRINTERS="[{\"name\": \"demo\", \"connection\": \"file\", \"path\": \"$DATA/printer.escpos\", \"roles\": [\"receipts\", \"pickup_slips\", \"tickets\"]}]"
+[[printers]]
+name = "demo"
+connection = "file"
+path = "$DATA/printer.escpos"
+roles = ["receipts", "pickup_slips", "tickets"]
+TOML
+export PASSERELLE_CONFIG="$DATA/passerelle.toml"
 
 say "seeding demo data"
 "$VENV/bin/passerelle" demo --tokens-file "$DATA/tokens.json" >/dev/null
@@ -71,7 +104,7 @@ say "seeding demo data"
 if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
     say "starting the reference online store on http://127.0.0.1:$WEB_PORT"
     "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
-        --mqtt-url "$PASSERELLE_MQTT_URL" --token "$PASSERELLE_ONLINE_STORE_TOKEN" \
+        --mqtt-url "$MQTT_URL" --token "$ONLINE_STORE_TOKEN" \
         --stores S001 & pids+=($!)
 fi
 
@@ -83,6 +116,7 @@ healthy() {
         "http://127.0.0.1:$EDGE_PORT/healthz" 2>/dev/null
 }
 for _ in $(seq 1 150); do
+    [ "$stopping" = 1 ] && exit 0
     healthy && break
     kill -0 "$EDGE_PID" 2>/dev/null || die "the store edge stopped (see its messages above)."
     sleep 0.2
@@ -106,12 +140,38 @@ cat <<MSG
   Printer                $DATA/printer.escpos   (the last receipt or slip, ESC/POS bytes)
   MQTT broker            mqtt://127.0.0.1:$BROKER_PORT
 
+  Command line           $VENV/bin/passerelle --config $DATA/passerelle.toml sync status
+                         (the demo's settings and database: every passerelle command takes --config)
+
   A walk through web, board, kiosk and till: README.md, "Walk-through".
 
   Demo API tokens (Authorization: Bearer …):
 $(echo "$TOKENS" | "$VENV/bin/python" -c 'import json,sys; t=json.load(sys.stdin)["tokens"]; print("\n".join(f"    {k:<6} {v}" for k,v in t.items()))')
 
 MSG
+# Ctrl-C at the terminal: read as a key, so that the terminal's SIGINT does not reach every
+# part at once (each would stop in its own way and make would report an error); a SIGINT or
+# SIGTERM sent otherwise stops the demo the same way.
+if [ -t 0 ] && [ "$(ps -o tpgid= -p $$ | tr -d ' ')" = "$(ps -o pgid= -p $$ | tr -d ' ')" ]; then
+    TTY_STATE="$(stty -g)"
+    stty -isig -icanon -echo
+fi
+all_alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done; }
+while [ "$stopping" = 0 ] && all_alive; do
+    if [ -n "${TTY_STATE:-}" ]; then
+        key=""
+        IFS= read -rsn1 -t 0.3 key || true
+        case "$key" in $'\x03' | $'\x04') stopping=1 ;; esac
+    else
+        sleep 0.2
+    fi
+done
+restore_tty
+if [ "$stopping" = 1 ]; then
+    say "stopping the demo"
+    stop_parts
+    exit 0
+fi
 # Stop everything when one part stops, rather than leave a demo that half works.
-wait -n || true
+stop_parts
 die "a part of the demo stopped (see its messages above); stopping the rest."
