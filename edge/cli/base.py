@@ -37,7 +37,9 @@ class Ctx:
         path = self.config_path or os.environ.get(f"{ENV_PREFIX}CONFIG")
         source = str(Path(path).resolve()) if path else "no file (built-in defaults)"
         env = sorted(
-            k for k in os.environ if k.startswith(ENV_PREFIX) and k != f"{ENV_PREFIX}CONFIG"
+            k
+            for k in os.environ
+            if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() in Settings.model_fields
         )
         return source + (f", environment {', '.join(env)}" if env else "")
 

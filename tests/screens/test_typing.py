@@ -1,0 +1,132 @@
+"""Typing by hand on the kiosk and the till (issue 23): a person's speed, a visible field, and
+codes told apart by their format; the till's placeholder and the board's messages in view."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.screens.conftest import kiosk_page, scan, staff_login
+
+pytestmark = pytest.mark.browser
+
+CARD = "PC000000000001"  # Élodie's
+HUMAN_MS = 150  # between two keys: a person, far slower than a scanner
+
+
+def lookups(page) -> list[str]:
+    """The card lookups the page asks for, as they are sent."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url) if "/customers/lookup" in r.url else None)
+    return seen
+
+
+def test_a_card_typed_by_hand_on_the_kiosk_shows_as_typed(new_page, shop):
+    page = kiosk_page(new_page, shop)
+    page.keyboard.type(CARD[:6], delay=HUMAN_MS)
+    bar = page.locator("#typed-bar")
+    expect(bar).to_be_visible()
+    expect(bar.locator(".typed-text")).to_have_text(CARD[:6])
+    page.keyboard.press("Backspace")  # a person corrects a key
+    expect(bar.locator(".typed-text")).to_have_text(CARD[:5])
+    page.keyboard.type(CARD[5:], delay=HUMAN_MS)
+    page.keyboard.press("Enter")
+    expect(page.locator("#member-hello")).to_have_text("Bonjour Élodie !")
+    expect(bar).to_be_hidden()
+
+
+def test_the_kiosk_card_field_and_its_keypad(new_page, shop):
+    page = kiosk_page(new_page, shop)
+    page.locator("[data-go='scan-help']").click()
+    page.locator("#view-scan-help .keypad button[data-key='PC']").click()
+    page.locator("#card-input").press("End")  # after what the keypad typed
+    page.keyboard.type("000000000001", delay=HUMAN_MS)
+    expect(page.locator("#card-input")).to_have_value(CARD)
+    page.locator("#card-input").press("Enter")
+    expect(page.locator("#member-hello")).to_have_text("Bonjour Élodie !")
+
+
+def test_a_coupon_on_the_kiosk_is_never_asked_for_as_a_card(new_page, shop):
+    shop.offer("OFF-5", {"fr": "5 € offerts", "en": "5 EUR off"}, "amount", 500)
+    shop.coupon("cp-x", "OFF-5", "BIENVENUE5", None, "sms")
+    page = kiosk_page(new_page, shop)
+    asked = lookups(page)
+    page.keyboard.type("BIENVENUE5", delay=HUMAN_MS)
+    page.keyboard.press("Enter")
+    expect(page.locator("#coupon-title")).to_have_text("5 € offerts")
+    assert asked == []
+
+
+def test_the_till_takes_a_card_typed_by_hand_anywhere_or_in_the_search_field(new_page, shop):
+    page = staff_login(new_page, shop, "pos", "st-ines")
+    page.keyboard.type(CARD, delay=HUMAN_MS)
+    expect(page.locator("#typed-bar .typed-text")).to_have_text(CARD)
+    page.keyboard.press("Enter")
+    expect(page.locator("#customer-name")).to_have_text("Élodie Durand")
+
+    page.locator("#customer-clear").click()
+    page.locator("#search-input").press_sequentially(CARD, delay=HUMAN_MS)
+    page.locator("#search-input").press("Enter")
+    expect(page.locator("#customer-name")).to_have_text("Élodie Durand")
+    expect(page.locator("#search-input")).to_have_value("")
+
+
+def test_a_coupon_scanned_at_the_till_is_not_tried_as_a_card_first(new_page, shop):
+    shop.offer("OFF-5", {"fr": "5 € offerts", "en": "5 EUR off"}, "amount", 500)
+    shop.coupon("cp-x", "OFF-5", "BIENVENUE5", None, "sms")
+    page = staff_login(new_page, shop, "pos", "st-ines")
+    scan(page, "3760123450031")  # a product, so that the code applies
+    expect(page.locator("#basket-lines tr")).to_have_count(1)
+    asked = lookups(page)
+    errors: list[int] = []
+    page.on("response", lambda r: errors.append(r.status) if r.status >= 400 else None)
+    scan(page, "BIENVENUE5")
+    expect(page.locator(".coupon-row[data-code='BIENVENUE5']")).to_be_visible()
+    assert asked == [] and errors == []
+
+
+def _fits(page, selector: str) -> bool:
+    """Whether a field's placeholder fits in its box (the text measured in the field's font)."""
+    return page.evaluate(
+        """(sel) => {
+          const el = document.querySelector(sel);
+          const cs = getComputedStyle(el);
+          const ctx = document.createElement("canvas").getContext("2d");
+          ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+          const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+          return ctx.measureText(el.placeholder).width <= room;
+        }""",
+        selector,
+    )
+
+
+def test_the_till_placeholders_are_not_cut_off(new_page, shop):
+    page = staff_login(new_page, shop, "pos", "st-ines")
+    expect(page.locator("#customer-input")).to_have_attribute(
+        "placeholder", "Scannez la carte ou tapez un numéro"
+    )
+    assert _fits(page, "#customer-input")
+    assert _fits(page, "#search-input")
+
+
+def test_the_boards_messages_leave_the_days_counters_in_view(new_page, shop):
+    page = staff_login(new_page, shop, "staff", "st-lucas")
+    page.evaluate("P.toast(P.t('handover_done', { number: 'W-100001' }))")
+    toast = page.locator("#toast")
+    expect(toast).to_be_visible()
+    t = toast.bounding_box()
+    covered = [
+        page.locator("section.closed"),
+        page.locator(".brand"),
+        page.locator(".topbar-tools"),
+    ]
+    covered += page.locator(".columns h2").all()  # each column's counter
+    for counters in covered:
+        c = counters.bounding_box()
+        overlap = not (
+            t["x"] + t["width"] <= c["x"]
+            or c["x"] + c["width"] <= t["x"]
+            or t["y"] + t["height"] <= c["y"]
+            or c["y"] + c["height"] <= t["y"]
+        )
+        assert not overlap, (t, c)
