@@ -66,7 +66,7 @@ stop_group() {
         left=0
         for p in "$@"; do kill -0 "$p" 2>/dev/null && left=1; done
         [ "$left" = 0 ] || [ "$(now_ms)" -ge "$deadline" ] && break
-        sleep 0.05
+        sleep 0.05 || true
     done
     for p in "$@"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
 }
@@ -103,7 +103,7 @@ wait_key() {
         IFS= read -r -t "$1" key || true
         case "$key" in *$'\x03'* | *$'\x04'*) stopping=1 ;; esac
     else
-        sleep "$1"
+        sleep "$1" || true  # a signal cuts it short: the trap has noted it
     fi
 }
 all_alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done; }
