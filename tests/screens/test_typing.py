@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.screens.conftest import kiosk_page, scan, staff_login
+from tests.screens.conftest import check_accessibility, kiosk_page, scan, staff_login
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +33,7 @@ def test_the_kiosk_takes_a_card_typed_by_hand_and_a_coupon_by_its_format(new_pag
     expect(bar.locator(".typed-text")).to_have_text(CARD[:6])
     page.keyboard.press("Backspace")  # a person corrects a key
     expect(bar.locator(".typed-text")).to_have_text(CARD[:5])
+    check_accessibility(page)
     page.keyboard.type(CARD[5:], delay=HUMAN_MS)
     page.keyboard.press("Enter")
     expect(page.locator("#member-hello")).to_have_text("Bonjour Élodie !")
@@ -46,6 +47,7 @@ def test_the_kiosk_takes_a_card_typed_by_hand_and_a_coupon_by_its_format(new_pag
     page.locator("#card-input").press("End")  # after what the keypad typed
     page.keyboard.type("000000000001", delay=HUMAN_MS)
     expect(page.locator("#card-input")).to_have_value(CARD)
+    check_accessibility(page)
     page.locator("#card-input").press("Enter")
     expect(page.locator("#member-hello")).to_have_text("Bonjour Élodie !")
 
