@@ -126,6 +126,8 @@ def walk(demo: Demo, ctx) -> None:
     # 2. Kiosk check-in, the number typed as printed on the confirmation.
     kiosk = ctx.new_page()
     kiosk.goto(demo.printed.kiosk_pairing)
+    if "/kiosk/pair" in kiosk.url:  # the pairing page, its code filled in: press Pair
+        kiosk.locator("form:has(#code) button[type=submit]").click()
     kiosk.wait_for_url(re.compile(r"/kiosk$"))
     kiosk.get_by_role("button", name=re.compile("Retirer une commande")).click()
     kiosk.locator("#order-input").click()

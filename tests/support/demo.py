@@ -41,7 +41,7 @@ class Output:
 
     @property
     def kiosk_pairing(self) -> str:
-        return self.find(r"(https?://\S+/kiosk/pair\?token=\S+)")
+        return self.find(r"(https?://\S+/kiosk/pair\?\w+=\S+)")
 
     @property
     def edge(self) -> str:
