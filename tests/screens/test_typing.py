@@ -103,26 +103,3 @@ def _fits(page, selector: str) -> bool:
         }""",
         selector,
     )
-
-
-def test_the_boards_messages_leave_the_days_counters_in_view(new_page, shop):
-    page = staff_login(new_page, shop, "staff", "st-lucas")
-    page.evaluate("P.toast(P.t('handover_done', { number: 'W-100001' }))")
-    toast = page.locator("#toast")
-    expect(toast).to_be_visible()
-    t = toast.bounding_box()
-    covered = [
-        page.locator("section.closed"),
-        page.locator(".brand"),
-        page.locator(".topbar-tools"),
-    ]
-    covered += page.locator(".columns h2").all()  # each column's counter
-    for counters in covered:
-        c = counters.bounding_box()
-        overlap = not (
-            t["x"] + t["width"] <= c["x"]
-            or c["x"] + c["width"] <= t["x"]
-            or t["y"] + t["height"] <= c["y"]
-            or c["y"] + c["height"] <= t["y"]
-        )
-        assert not overlap, (t, c)

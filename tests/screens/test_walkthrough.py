@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from tests.screens.conftest import STAFF_VIEWPORT
 from tests.support import demo as demo_support
-from tests.support import proc
+from tests.support import layout, proc
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -152,6 +152,9 @@ def walk(demo: Demo, ctx) -> None:
         dialog.locator(f".keypad button[data-key='{digit}']").click()
     dialog.get_by_role("button", name="Confirmer la remise").click()
     expect(dialog).to_be_hidden()
+    # the board's message leaves the day's counters and the columns' counts in view
+    expect(board.locator("#toast")).to_contain_text(number)
+    assert layout.covered(board, "#toast", "section.closed", ".columns h2") == []
     expect(board.locator("#closed-list")).to_contain_text("Retirées : 1")
     web.bring_to_front()
     web.goto(account)
