@@ -90,7 +90,14 @@ trap 'stopping=1' INT TERM
 # Ctrl-C at the terminal: read as a key (wait_key), so that the terminal's SIGINT does not
 # reach make and every part at once (each would stop in its own way and make would report an
 # error); a SIGINT or SIGTERM sent otherwise stops the demo the same way (the trap above).
-if [ -t 0 ] && [ "$(ps -o tpgid= -p $$ | tr -d ' ')" = "$(ps -o pgid= -p $$ | tr -d ' ')" ]; then
+# In the terminal's foreground (not `make demo &`): our process group is the terminal's.
+foreground() {
+    local s f
+    s="$(< /proc/$$/stat)"
+    read -r -a f <<< "${s##*) }"  # state ppid pgrp session tty_nr tpgid …
+    [ "${f[2]}" = "${f[5]}" ]
+}
+if [ -t 0 ] && foreground; then
     TTY_STATE="$(stty -g)"
     stty -isig -icanon -echo
 fi
