@@ -31,7 +31,7 @@ def upgrade(ctx: Ctx) -> None:
 @pass_ctx
 def backup_cmd(ctx: Ctx, path: str) -> None:
     """Online backup to PATH, safe while the service runs."""
-    conn = ctx.db()
+    conn = ctx.db(read_only=True)
     try:
         db.backup(conn, path)
     finally:

@@ -33,6 +33,13 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def format_time(t: datetime | None) -> str | None:
+    """A time as every other time the box reports (``now_iso``'s RFC 3339 UTC, ``…Z``)."""
+    if t is None:
+        return None
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def link(conn: sqlite3.Connection) -> dict[str, Any]:
     """The link to the online store as the sync worker last reported it.
 
@@ -53,7 +60,7 @@ def link(conn: sqlite3.Connection) -> dict[str, Any]:
         down_since = parse_time(row[0]) if row and row[0] else now
     return {
         "connected": connected,
-        "down_since": None if connected else (down_since.isoformat() if down_since else None),
+        "down_since": None if connected else format_time(down_since),
         "offline_seconds": None
         if connected
         else ((now - down_since).total_seconds() if down_since else None),
