@@ -30,7 +30,7 @@ from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
 from edge.config import Settings
-from edge.store import db, faults
+from edge.store import db, faults, state
 from edge.system import logs
 from sync import contract
 from sync.backfill import Backfill, BackfillError
@@ -163,6 +163,7 @@ class Ready:
 @dataclass
 class _Gap:
     since: float
+    wall: str = ""  # when it opened, as a timestamp other processes can read
     last: int = 0
     next_try: float = 0.0
     failures: int = 0
@@ -190,6 +191,7 @@ class Applier:
             )
         self._gaps: dict[str, _Gap] = {}
         self._resync: set[str] = set()
+        self._reported_behind: dict[str, str] | None = None
         self._pending: list[Item] = []
         self._stopping = False
 
@@ -207,6 +209,7 @@ class Applier:
                         return
                 if not self._stopping:
                     self._check_gaps()
+                    self._report_behind()
         finally:
             if self.backfill is not None:
                 self.backfill.close()
@@ -296,6 +299,17 @@ class Applier:
             return
         if source is not None:
             self.inbox.record_remote(conn, source, int(payload["last_sequence"]))
+        if source == contract.CHAIN_SOURCE:
+            # The online store's heartbeat: state.link judges "reachable" by its age.
+            state.put(
+                conn,
+                state.ONLINE_STORE_KEY,
+                {
+                    "online": bool(payload["online"]),
+                    "time": payload["time"],
+                    "received_at": db.now_iso(),
+                },
+            )
 
     # -- gaps ---------------------------------------------------------------------------------
 
@@ -313,7 +327,9 @@ class Applier:
             if not behind:
                 self._gaps.pop(source, None)
                 continue
-            gap = self._gaps.setdefault(source, _Gap(since=now, last=s["last_sequence"]))
+            if source not in self._gaps:
+                self._gaps[source] = _Gap(since=now, last=s["last_sequence"], wall=db.now_iso())
+            gap = self._gaps[source]
             if s["last_sequence"] > gap.last:  # still moving: the gap may close by itself
                 gap.since, gap.last = now, s["last_sequence"]
             urgent = source in self._resync
@@ -339,6 +355,17 @@ class Applier:
             # announced or parked yet): ask again later, less and less often.
             gap.failures += 1
             gap.next_try = now + min(BACKFILL_RETRY_MAX, 2.0**gap.failures)
+
+    def _report_behind(self) -> None:
+        """Which down-streams are behind, and since when, for state.link (a stream behind
+        for longer than its grace counts as "unreachable") and /readyz. Written only when
+        that changes."""
+        behind = {src: g.wall for src, g in self._gaps.items()}
+        if behind == self._reported_behind:
+            return
+        with db.write(self.conn) as conn:
+            state.put(conn, state.STREAMS_BEHIND_KEY, behind)
+        self._reported_behind = behind
 
     def _fill(self, source: str) -> None:
         assert self.backfill is not None

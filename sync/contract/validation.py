@@ -88,11 +88,40 @@ def _fast(name: str) -> Any:
     return jsonschema_rs.validator_for(inlined(name))
 
 
-def _check(name: str, instance: Any) -> None:
-    fast = _fast(name)
+def _tolerant(node: Any) -> Any:
+    """The schema as a reader applies it: fields it does not know are allowed (and ignored by
+    the handlers), everything it knows is checked as strictly as a writer's."""
+    if isinstance(node, dict):
+        return {
+            k: _tolerant(v)
+            for k, v in node.items()
+            if not (k in ("additionalProperties", "unevaluatedProperties") and v is False)
+        }
+    if isinstance(node, list):
+        return [_tolerant(v) for v in node]
+    return node
+
+
+@cache
+def _tolerant_validators(name: str) -> tuple[Any, Draft202012Validator]:
+    schema = _tolerant(inlined(name))
+    try:
+        import jsonschema_rs
+    except ImportError:
+        fast = None
+    else:
+        fast = jsonschema_rs.validator_for(schema)
+    return fast, Draft202012Validator(schema)
+
+
+def _check(name: str, instance: Any, tolerant: bool = False) -> None:
+    if tolerant:
+        fast, reference = _tolerant_validators(name)
+    else:
+        fast, reference = _fast(name), _validator(name)
     if fast is not None and fast.is_valid(instance):
         return
-    err = best_match(_validator(name).iter_errors(instance))
+    err = best_match(reference.iter_errors(instance))
     if err is not None:
         raise ContractError(_describe(err), path=_path(err))
 
@@ -136,20 +165,24 @@ def parse(payload: bytes | bytearray | str) -> dict[str, Any]:
     return value
 
 
-def validate(event: dict[str, Any]) -> None:
+def validate(event: dict[str, Any], *, tolerant: bool = False) -> None:
     """Check one CloudEvent against the envelope, then against its type's schema.
 
     Raises ContractError naming the field and the problem ("data.total: -1 is less than the
     minimum of 0", "unknown event type 'sale.deleted'", ...). An event type that is not part
     of this contract version is an error: it has no schema.
+
+    Writers check strictly (the default): an event we publish carries exactly the contract's
+    fields. Readers pass ``tolerant=True`` (CONTRACT.md 1.1, "Readers are tolerant"): a field
+    a newer publisher added is ignored, not a reason to refuse the event.
     """
     if not isinstance(event, dict):
         raise ContractError("event is not a JSON object")
     type_ = event.get("type")
     if isinstance(type_, str) and type_ in EVENT_TYPES:
-        _check(f"{type_}.json", event)  # includes the envelope
+        _check(f"{type_}.json", event, tolerant)  # includes the envelope
         return
-    _check("envelope.json", event)
+    _check("envelope.json", event, tolerant)
     raise ContractError(f"unknown event type {type_!r}", path="type")
 
 
@@ -163,7 +196,7 @@ def conforms(prefix: str, topic: str, payload: bytes | bytearray) -> bool:
     """
     try:
         event = parse(payload)
-        validate(event)
+        validate(event, tolerant=True)
         check_topic(prefix, topic, event)
     except ContractError:
         return False
@@ -174,7 +207,7 @@ def validate_status(payload: dict[str, Any]) -> None:
     """Check a retained link-status payload (``{"online", "last_sequence", "time"}``)."""
     if not isinstance(payload, dict):
         raise ContractError("status is not a JSON object")
-    _check("status.json", payload)
+    _check("status.json", payload, tolerant=True)  # only ever read: a tolerant reader
 
 
 def sequence_of(event: dict[str, Any]) -> int | None:

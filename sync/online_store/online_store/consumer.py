@@ -158,7 +158,7 @@ def _apply(
     )
     try:
         contract.check_topic(prefix, topic, event)
-        contract.validate(event)
+        contract.validate(event, tolerant=True)
         if event["type"] not in contract.UP_TYPES:
             raise contract.ContractError(f"{event['type']!r} is not an up-event", path="type")
     except contract.ContractError as exc:
