@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 from edge.config import Settings
 from edge.store import db, faults, state
 from edge.system import logs
-from sync import contract
+from sync import contract, redrive
 from sync.backfill import Backfill, BackfillError
 from sync.consumer import HandlerFailed, Inbox, Outcome
 
@@ -173,6 +173,7 @@ class Applier:
     def __init__(self, settings: Settings, rx: Connection, tx: Connection) -> None:
         self.rx, self.tx = rx, tx
         self.inbox = Inbox(settings.store_id, settings.topic_prefix)
+        self.store_id, self.prefix = settings.store_id, settings.topic_prefix
         self.status_topics = contract.web_status_topics(settings.topic_prefix, settings.store_id)
         self._status_source = {t: s for s, t in self.status_topics.items()}
         self.conn = db.connect(settings.db_path)
@@ -199,6 +200,7 @@ class Applier:
         try:
             with db.write(self.conn):
                 self.inbox.ensure_streams(self.conn)
+            self._redrive_known_types()
             self.tx.send(Ready())
             while not self._stopping or self._pending:
                 self._take_input(block=not self._pending)
@@ -215,6 +217,14 @@ class Applier:
                 self.backfill.close()
             self.checkpointer.close()
             self.conn.close()
+
+    def _redrive_known_types(self) -> None:
+        """Dead letters of a type an earlier version did not know, applied now that this one
+        does (an upgrade): the contract keeps them for that."""
+        for dead_id in redrive.known_again(self.conn):
+            with db.write(self.conn) as conn:
+                res = redrive.retry(conn, dead_id, store_id=self.store_id, prefix=self.prefix)
+            log.info("dead letter %d of a type now known: %s", dead_id, res.outcome)
 
     def _take_input(self, *, block: bool) -> None:
         """Move what the worker sent into ``_pending``; wait a little when idle."""
