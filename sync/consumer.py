@@ -297,6 +297,7 @@ class Inbox:
                 contract.validate(event, tolerant=True)
                 if topic is not None:
                     contract.check_topic(self.prefix, topic, event)
+                event = contract.known(event)  # a tolerant reader: the rest is ignored
         except contract.ContractError as exc:
             raw_text = raw_text or _text(event)
             dead = self._dead(conn, topic, stream, event_id, seq, str(exc), raw_text, seen=True)
@@ -325,6 +326,7 @@ class Inbox:
                 contract.validate(event, tolerant=True)
                 if topic is not None:
                     contract.check_topic(self.prefix, topic, event)
+                event = contract.known(event)  # a tolerant reader: the rest is ignored
         except contract.ContractError:
             return Outcome()
         out = self._apply(conn, stream, seq, topic, event, raw_text, Outcome())

@@ -77,6 +77,7 @@ def retry(
             raise contract.ContractError(f"source {event['source']!r} is not one of ours")
     except contract.ContractError as exc:
         return _failed(conn, dead_id, str(exc))
+    event = contract.known(event)
     source, event_id, type_ = event["source"], event["id"], event["type"]
     seen = conn.execute(
         "SELECT outcome FROM inbox WHERE source = ? AND id = ?", (source, event_id)

@@ -191,12 +191,12 @@ def conforms(prefix: str, topic: str, payload: bytes | bytearray) -> bool:
 
     The edge's sync worker asks it of each message as it hands it to the inbox applier
     (sync/worker.py), so that this check runs on the worker's core instead of the applier's.
-    On False the applier checks that message again, in the same way, and dead-letters it
-    with the reason.
+    Strict: on False the applier checks that message again as a tolerant reader, keeps only
+    the fields it knows (``known``) or dead-letters it with the reason.
     """
     try:
         event = parse(payload)
-        validate(event, tolerant=True)
+        validate(event)  # strict: a message with extra fields takes the tolerant path
         check_topic(prefix, topic, event)
     except ContractError:
         return False
@@ -217,3 +217,33 @@ def sequence_of(event: dict[str, Any]) -> int | None:
     if isinstance(raw, str) and 0 < len(raw) <= 18 and raw.isascii() and raw.isdigit():
         return int(raw) if raw[0] != "0" else None
     return None
+
+
+def known(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with only the ``data`` fields this version's schema names, at every depth
+    (a tolerant reader ignores the rest: the handlers' own models may refuse extra fields).
+    Call it on an event that passed ``validate(event, tolerant=True)``."""
+    type_ = event.get("type")
+    if not isinstance(type_, str) or type_ not in EVENT_TYPES:
+        return event
+    data_schema = inlined(f"{type_}.json").get("properties", {}).get("data", {})
+    return {**event, "data": _prune(event.get("data"), data_schema)}
+
+
+def _prune(value: Any, schema: Any) -> Any:
+    if not isinstance(schema, dict):
+        return value
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(key, []):
+            if isinstance(value, dict) and isinstance(sub, dict) and "properties" in sub:
+                value = _prune(value, sub)
+            elif isinstance(value, list) and isinstance(sub, dict) and "items" in sub:
+                value = _prune(value, sub)
+    if isinstance(value, dict) and "properties" in schema:
+        props = schema["properties"]
+        if schema.get("additionalProperties") is False:
+            value = {k: v for k, v in value.items() if k in props}
+        return {k: _prune(v, props.get(k)) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_prune(v, schema["items"]) for v in value]
+    return value

@@ -170,7 +170,7 @@ def _apply(
     except contract.ContractError as exc:
         dead_letter(conn, topic, json.dumps(event, ensure_ascii=False), str(exc))
         return
-    APPLY[event["type"]](conn, store_id, event["data"])
+    APPLY[event["type"]](conn, store_id, contract.known(event)["data"])  # tolerant reader
 
 
 def _sale(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
