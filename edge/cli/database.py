@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from edge.cli.base import Ctx, cli, pass_ctx
 from edge.store import db, state
+from edge.system import retention
 
 
 @cli.group(name="db")
@@ -37,6 +40,12 @@ def backup_cmd(ctx: Ctx, path: str) -> None:
     finally:
         conn.close()
     click.echo(f"backup written to {path}")
+    target = Path(path)
+    if target.name.startswith("passerelle-"):  # the nightly unit's folder: keep it bounded
+        for old in retention.prune_backups(
+            target.parent, ctx.settings.backup_retention_days, keep=target
+        ):
+            click.echo(f"removed {old} (older than {ctx.settings.backup_retention_days} days)")
 
 
 @db_group.command(name="restore")

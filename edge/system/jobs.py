@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from edge.config import Settings
 from edge.pickups import service as pickups
 from edge.store import db, idempotency, outbox
+from edge.system import retention
 
 log = logging.getLogger("passerelle.jobs")
 
@@ -36,6 +37,7 @@ PERIODIC: list[tuple[str, float, Job]] = [
     ("purge_outbox", 3600.0, purge_outbox),
     ("purge_idempotency", 3600.0, purge_idempotency),
     ("pickup_expiry", 60.0, pickups.expiry_job),
+    ("retention", 3600.0, retention.purge_all),  # inbox, dead letters, print jobs (issue 18)
 ]
 
 

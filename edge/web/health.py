@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from edge.store import db
-from edge.system import metrics, status
+from edge.system import metrics, retention, status
 from edge.web.context import settings
 
 bp = Blueprint("health", __name__)
@@ -27,6 +27,7 @@ def readyz() -> Any:
         try:
             pending = db.pending_migrations(conn)
             st = status.sync_status(conn, settings())
+            st["storage"] = retention.storage(conn, settings())
             extras = [extra(conn, st) for extra in READINESS_EXTRAS]
         finally:
             conn.close()
@@ -46,6 +47,8 @@ def readyz() -> Any:
     if not st["link"].get("reachable", st["link"]["connected"]):
         degraded.append("online_store_unreachable")  # the one judgement (CONTRACT.md 1.1)
     degraded += sync_problems(st)
+    if st["storage"]["disk_low"]:
+        degraded.append("disk_space_low")  # long before SQLite fails and sales are refused
     if st["loyalty"]["negative_balances"]:
         degraded.append("negative_balances")
     if any(s["behind"] for s in st["inbox"]["streams"]):
@@ -88,3 +91,7 @@ READINESS_EXTRAS: list[Any] = []
 @bp.get("/metrics")
 def metrics_view() -> Response:
     return Response(metrics.render(settings()), mimetype="text/plain; version=0.0.4")
+
+
+if retention.collect not in metrics.EXTRA_COLLECTORS:
+    metrics.EXTRA_COLLECTORS.append(retention.collect)  # table sizes, disk, retention limits
