@@ -191,14 +191,13 @@ def reconcile(
             continue
         if local is not None:  # our number, their id: ours must move
             moved.append(local)
-            conn.execute(
-                "DELETE FROM outbox WHERE source = ? AND sequence = ?", (source, seq)
-            )
+            conn.execute("DELETE FROM outbox WHERE source = ? AND sequence = ?", (source, seq))
         known = conn.execute("SELECT 1 FROM outbox WHERE id = ?", (ev["id"],)).fetchone()
         if known is not None:
             continue  # we have it under another number (moved earlier): nothing to restore
         restorer = RESTORERS.get(str(ev.get("type")))
-        data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+        raw = ev.get("data")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
         if restorer is not None:
             restorer(conn, data, store_id)
         conn.execute(
@@ -219,9 +218,7 @@ def reconcile(
     highest = max(
         [retained_last, *(contract.sequence_of(e) or 0 for e in remote)],
     )
-    row = conn.execute(
-        "SELECT MAX(sequence) FROM outbox WHERE source = ?", (source,)
-    ).fetchone()
+    row = conn.execute("SELECT MAX(sequence) FROM outbox WHERE source = ?", (source,)).fetchone()
     counter = conn.execute(
         "SELECT last_sequence FROM outbox_streams WHERE source = ?", (source,)
     ).fetchone()
@@ -257,7 +254,8 @@ def reconcile(
         renumbered += 1
     conn.execute(
         "INSERT INTO outbox_streams (source, last_sequence) VALUES (?, ?) "
-        "ON CONFLICT (source) DO UPDATE SET last_sequence = MAX(last_sequence, excluded.last_sequence)",
+        "ON CONFLICT (source) DO UPDATE SET "
+        "last_sequence = MAX(last_sequence, excluded.last_sequence)",
         (source, last),
     )
     return {"restored": restored, "renumbered": renumbered, "confirmed": confirmed}
@@ -276,7 +274,7 @@ class Recovery:
         self._next_try = 0.0
         self._failures = 0
 
-    def note_retained(self, payload: bytes) -> None:
+    def note_retained(self, payload: bytes | bytearray) -> None:
         """Our own retained status arrived (network thread: no database work)."""
         try:
             status = contract.parse(payload)
@@ -320,8 +318,11 @@ class Recovery:
                     return False
                 log.warning("own up-stream not checked (%s); going on", exc)
         elif pending:
-            log.warning("restored database and no online_store_url: the day's events after "
-                        "the backup cannot be taken back; numbering after %d", retained)  # fmt: skip
+            log.warning(
+                "restored database and no online_store_url: the day's events after "
+                "the backup cannot be taken back; numbering after %d",
+                retained,
+            )
         with db.write(conn):
             counts = reconcile(conn, self.settings.store_id, remote, retained)
             conn.execute("DELETE FROM sync_state WHERE key = ?", (PENDING_KEY,))
@@ -346,7 +347,9 @@ class Recovery:
         )
         try:
             events: list[dict[str, Any]] = []
-            for page in backfill.pages(self.source, after, stream=up_stream(self.settings.store_id)):
+            for page in backfill.pages(
+                self.source, after, stream=up_stream(self.settings.store_id)
+            ):
                 events.extend(e for e in page if isinstance(e, dict))
             return events
         finally:

@@ -55,9 +55,7 @@ def drop(conn: sqlite3.Connection, dead_ids: list[int]) -> int:
     )
 
 
-def retry(
-    conn: sqlite3.Connection, dead_id: int, *, store_id: str, prefix: str
-) -> Result:
+def retry(conn: sqlite3.Connection, dead_id: int, *, store_id: str, prefix: str) -> Result:
     """Apply one dead letter again (the caller holds ``db.write``); on success it is gone.
 
     Only an event of one of this store's down-streams, whole and valid now, is applied; its

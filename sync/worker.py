@@ -107,7 +107,7 @@ class SyncWorker:
         self.recovery = Recovery(settings, self.pub_conn)
         self._status_topic_set = frozenset(self.status_topics.values())
         self._own_status_topic = contract.edge_status_topic(self.prefix, settings.store_id)
-        self._sub_mid = self._own_mid = -1
+        self._own_mid = -1  # the mid of our own status topic's SUBSCRIBE
         self._started_at = db.now_iso()
         self._applier: Any = None  # multiprocessing's SpawnProcess, started by run()
         self._applier_ready = threading.Event()  # its Ready came: the forwarder may send
@@ -129,11 +129,11 @@ class SyncWorker:
         with self._gen_lock:
             self._generation += 1
         filters = contract.edge_down_filters(self.prefix, self.settings.store_id)
-        self._sub_mid = client.subscribe([(f, 1) for f in [*filters, *self.status_topics.values()]])[1]
+        client.subscribe([(f, 1) for f in [*filters, *self.status_topics.values()]])
         if not self.recovery.done:
             # Our own retained status (its last_sequence) tells a restored box how far it had
             # gone. Apart: an ACL that refuses it must not cost the down-streams.
-            self._own_mid = client.subscribe(self._own_status_topic, 1)[1]
+            self._own_mid = client.subscribe(self._own_status_topic, 1)[1] or -1
         if not flags.session_present:
             # A new store, an expired session, or a broker that lost it (RELIABILITY #4, #7):
             # what was queued for us is gone, so fetch everything after the last applied.
@@ -166,9 +166,7 @@ class SyncWorker:
             self.subscribed.set()
         self._announce.set()
 
-    def _on_publish(
-        self, _c: mqtt.Client, _u: Any, mid: int, reason_code: Any, _p: Any
-    ) -> None:
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason_code: Any, _p: Any) -> None:
         if reason_code.is_failure:
             self._refused_mids[mid] = str(reason_code)
 
@@ -402,8 +400,9 @@ class SyncWorker:
         if held is not None:
             ev, reason = held
             alerts["held"] = {"sequence": ev.sequence, "type": ev.type, "reason": reason}
-            log.error("up-event %s #%d held: it breaks the contract: %s", ev.type, ev.sequence,
-                      reason)  # fmt: skip
+            log.error(
+                "up-event %s #%d held: it breaks the contract: %s", ev.type, ev.sequence, reason
+            )
         if refused is not None:
             ev, reason = refused
             self._refusals += 1
@@ -413,8 +412,9 @@ class SyncWorker:
                 "reason": reason,
                 "count": self._refusals,
             }
-            log.error("broker refused up-event %s #%d: %s; retried later", ev.type, ev.sequence,
-                      reason)  # fmt: skip
+            log.error(
+                "broker refused up-event %s #%d: %s; retried later", ev.type, ev.sequence, reason
+            )
         else:
             self._refusals = 0
         if alerts:
@@ -527,9 +527,14 @@ class SyncWorker:
                 if self._sub_refused and self.connected.is_set() and now >= self._retry_at:
                     self._retry_at = now + 30.0  # the broker may be fixed: ask again
                     self.client.subscribe(
-                        [(f, 1) for f in [*contract.edge_down_filters(self.prefix,
-                         self.settings.store_id), *self.status_topics.values()]]
-                    )  # fmt: skip
+                        [
+                            (f, 1)
+                            for f in [
+                                *contract.edge_down_filters(self.prefix, self.settings.store_id),
+                                *self.status_topics.values(),
+                            ]
+                        ]
+                    )
                 if self.connected.is_set() and self.recovery.done and now >= next_status:
                     self.publish_status(True)
                     next_status = now + STATUS_INTERVAL

@@ -9,7 +9,17 @@ from __future__ import annotations
 from edge.cli import access, database, demo, printers, processes, sync_dead_letters, sync_status
 from edge.cli.base import cli
 
-__all__ = ["access", "cli", "database", "demo", "main", "printers", "processes", "sync_dead_letters", "sync_status"]
+__all__ = [
+    "access",
+    "cli",
+    "database",
+    "demo",
+    "main",
+    "printers",
+    "processes",
+    "sync_dead_letters",
+    "sync_status",
+]
 
 
 def main() -> None:

@@ -138,7 +138,9 @@ def _own_value(value: str, who: Identity, forced: bool) -> str | None:
     return _scrub_text(value, who)
 
 
-def _text_columns(db: sqlite_utils.Database, table: str) -> tuple[list[str], list[tuple[str, bool]]]:
+def _text_columns(
+    db: sqlite_utils.Database, table: str
+) -> tuple[list[str], list[tuple[str, bool]]]:
     """The table's key columns (rowid when it has none), and (column, nullable) of its other
     text columns, as sqlite-utils reads them from the schema."""
     t = db.table(table)

@@ -121,7 +121,9 @@ def collect(conn: object, settings: Settings) -> Iterator[Metric]:
     """Prometheus gauges (``edge.system.metrics.EXTRA_COLLECTORS``)."""
     assert isinstance(conn, sqlite3.Connection)
     st = storage(conn, settings)
-    rows = GaugeMetricFamily("passerelle_table_rows", "Rows of the tables that grow", labels=["table"])
+    rows = GaugeMetricFamily(
+        "passerelle_table_rows", "Rows of the tables that grow", labels=["table"]
+    )
     for table, n in st["rows"].items():
         rows.add_metric([table], float(n))
     yield rows

@@ -235,9 +235,11 @@ def _prune(value: Any, schema: Any) -> Any:
         return value
     for key in ("anyOf", "oneOf", "allOf"):
         for sub in schema.get(key, []):
-            if isinstance(value, dict) and isinstance(sub, dict) and "properties" in sub:
-                value = _prune(value, sub)
-            elif isinstance(value, list) and isinstance(sub, dict) and "items" in sub:
+            if not isinstance(sub, dict):
+                continue
+            if (isinstance(value, dict) and "properties" in sub) or (
+                isinstance(value, list) and "items" in sub
+            ):
                 value = _prune(value, sub)
     if isinstance(value, dict) and "properties" in schema:
         props = schema["properties"]

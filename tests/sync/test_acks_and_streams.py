@@ -38,8 +38,9 @@ REFUSE_UP = (
 
 def _sale(conn: sqlite3.Connection, n: int, **changes: Any) -> outbox.OutboxEvent:
     with db.write(conn):
-        return outbox.append(conn, SOURCE, "sale.recorded", {**data_for("sale.recorded", n),
-                                                             **changes})  # fmt: skip
+        return outbox.append(
+            conn, SOURCE, "sale.recorded", {**data_for("sale.recorded", n), **changes}
+        )
 
 
 def _alerts(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -112,13 +113,16 @@ def test_a_web_order_reaches_the_board_while_backfill_is_down(
         web.publish(placed)  # the one before it was lost by the broker
         order_id = placed["data"]["order_id"]
         wait_until(
-            lambda: scalar(edge_db, "SELECT status FROM pickup_orders WHERE order_id = ?",
-                           order_id) == "received",  # fmt: skip
+            lambda: (
+                scalar(edge_db, "SELECT status FROM pickup_orders WHERE order_id = ?", order_id)
+                == "received"
+            ),
             10,
             what="the order on the board",
         )
-        assert scalar(edge_db, "SELECT last_sequence FROM inbox_streams WHERE source = ?",
-                      store) == 0  # fmt: skip
+        assert (
+            scalar(edge_db, "SELECT last_sequence FROM inbox_streams WHERE source = ?", store) == 0
+        )
         # The stream is behind: past its grace, the online store counts as unreachable.
         wait_until(
             lambda: f"stream_behind:{store}" in state.link(edge_db)["reasons"],
@@ -129,8 +133,10 @@ def test_a_web_order_reaches_the_board_while_backfill_is_down(
         # The endpoint is back: the hole closes, the order is not applied twice.
         web.down = False
         wait_until(
-            lambda: scalar(edge_db, "SELECT last_sequence FROM inbox_streams WHERE source = ?",
-                           store) == 2,  # fmt: skip
+            lambda: (
+                scalar(edge_db, "SELECT last_sequence FROM inbox_streams WHERE source = ?", store)
+                == 2
+            ),
             70,
             what="the hole filled by backfill",
         )

@@ -34,8 +34,9 @@ class Heartbeat:
 
     def __init__(self, port: int) -> None:
         self.stop = threading.Event()
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                  client_id="test-online-heartbeat")  # fmt: skip
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2, client_id="test-online-heartbeat"
+        )
         self.client.connect_async("127.0.0.1", port)
         self.client.reconnect_delay_set(1, 1)
         self.client.loop_start()
@@ -78,9 +79,7 @@ def test_a_cut_bridge_switches_the_offline_policy_on(
 ) -> None:
     central, store = bridged
     beat = Heartbeat(central.port)
-    edge = EdgeSync(
-        edge_settings(db_path, store, None, online_status_max_age=MAX_AGE)
-    ).start()
+    edge = EdgeSync(edge_settings(db_path, store, None, online_status_max_age=MAX_AGE)).start()
     app: Flask = create_app({"DB_PATH": str(db_path), "STORE_ID": "S001", "SECRET_KEY": "t"})
     try:
         wait_until(lambda: state.link(edge_db)["reachable"], 20, what="reachable via the bridge")
@@ -89,8 +88,11 @@ def test_a_cut_bridge_switches_the_offline_policy_on(
         assert ready["link"]["reachable"] and "online_store_unreachable" not in ready["degraded"]
 
         central.kill()  # the internet behind the store's broker is gone
-        wait_until(lambda: not state.link(edge_db)["reachable"], 4 * MAX_AGE,
-                   what="the online store judged unreachable")  # fmt: skip
+        wait_until(
+            lambda: not state.link(edge_db)["reachable"],
+            4 * MAX_AGE,
+            what="the online store judged unreachable",
+        )
         link = state.link(edge_db)
         assert link["connected"]  # the edge's own MQTT link never went down
         assert "heartbeat_stale" in link["reasons"]
@@ -122,8 +124,11 @@ def test_an_online_store_that_says_offline_is_unreachable(
             pub.publish(
                 topic, json.dumps(contract.status_payload(online, 0, db.now_iso())), 1, True
             ).wait_for_publish(5)
-            wait_until(lambda o=online: state.link(edge_db)["reachable"] is o, 10,  # type: ignore[misc]
-                       what=f"reachable={online}")  # fmt: skip
+            wait_until(
+                lambda o=online: state.link(edge_db)["reachable"] is o,
+                10,  # type: ignore[misc]
+                what=f"reachable={online}",
+            )
         assert "online_store_offline" in state.link(edge_db)["reasons"]
     finally:
         pub.disconnect()

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from online_store import consumer as web_consumer
+from online_store import db as web_db
+from online_store import streams as web_streams
 
 from edge.cli import cli
 from edge.config import Settings
@@ -20,9 +23,6 @@ from edge.loyalty.rules import LoyaltyRules
 from edge.sales import service as sales
 from edge.sales.rules import NewSale, SaleLine
 from edge.store import db, outbox, state
-from online_store import consumer as web_consumer
-from online_store import db as web_db
-from online_store import streams as web_streams
 from sync import contract
 from sync.recovery import PENDING_KEY
 from tests.support.broker import Broker
@@ -43,8 +43,12 @@ def _sell(conn: sqlite3.Connection, settings: Settings) -> str:
         role="pos",
         store_name="Test",
     )
-    sale = NewSale(terminal_id="pos-1", currency="EUR", customer_id="c-0001",
-                   lines=(SaleLine(sku="SKU-MUG", qty=1),))  # fmt: skip
+    sale = NewSale(
+        terminal_id="pos-1",
+        currency="EUR",
+        customer_id="c-0001",
+        lines=(SaleLine(sku="SKU-MUG", qty=1),),
+    )
     body, _ = sales.record(conn, sale, ctx, scope="sale:pos-1", key=uuid.uuid4().hex)
     return str(body["sale_id"])
 
@@ -106,10 +110,13 @@ def test_a_restore_takes_the_days_sales_back_and_reuses_no_number(
         # The day's sales are back in the store's own history and ledger, once each.
         for sale_id in [before_backup, *days_sales, after_restore]:
             assert scalar(restored, "SELECT COUNT(*) FROM sales WHERE sale_id = ?", sale_id) == 1
-            assert scalar(restored, "SELECT COUNT(*) FROM purchases WHERE purchase_id = ?",
-                          sale_id) == 1  # fmt: skip
-            assert scalar(restored, "SELECT COUNT(*) FROM loyalty_entries WHERE ref = ?",
-                          sale_id) == 1  # fmt: skip
+            assert (
+                scalar(restored, "SELECT COUNT(*) FROM purchases WHERE purchase_id = ?", sale_id)
+                == 1
+            )
+            assert (
+                scalar(restored, "SELECT COUNT(*) FROM loyalty_entries WHERE ref = ?", sale_id) == 1
+            )
         assert state.get(restored, PENDING_KEY) is None
         assert state.get(restored, "up_recovered")["restored"] == published - scalar(
             restored, "SELECT COUNT(*) FROM outbox WHERE sequence <= 2"
@@ -144,8 +151,9 @@ def test_the_online_store_serves_the_up_stream_and_reports_conflicts(tmp_path: P
         }
         topic = contract.up_topic(PREFIX, "S001", "loyalty.entry")
         with web_db.write(conn):
-            return web_consumer.handle_up(conn, PREFIX, ["S001"], topic, json.dumps(ev).encode(),
-                                          0.0)  # fmt: skip
+            return web_consumer.handle_up(
+                conn, PREFIX, ["S001"], topic, json.dumps(ev).encode(), 0.0
+            )
 
     assert up(1, "e-1") == "applied"
     assert up(1, "e-1") == "duplicate"

@@ -24,8 +24,9 @@ def _count(conn: sqlite3.Connection, sql: str) -> int:
 
 def test_purges_keep_what_is_still_needed(conn: sqlite3.Connection, settings: Settings) -> None:
     with db.write(conn):
-        conn.execute("INSERT OR IGNORE INTO inbox_streams (source, last_sequence) "
-                     "VALUES ('/web/chain', 10)")  # fmt: skip
+        conn.execute(
+            "INSERT OR IGNORE INTO inbox_streams (source, last_sequence) VALUES ('/web/chain', 10)"
+        )
         conn.execute("UPDATE inbox_streams SET last_sequence = 10 WHERE source = '/web/chain'")
         rows = [("old-1", 1, OLD), ("old-2", 2, OLD), ("new-3", 3, NEW), ("ahead", 12, OLD)]
         conn.executemany(
@@ -40,14 +41,26 @@ def test_purges_keep_what_is_still_needed(conn: sqlite3.Connection, settings: Se
         conn.executemany(
             "INSERT INTO dead_letters (received_at, reason) VALUES (?, 'r')", [(OLD,), (NEW,)]
         )
-        conn.execute("INSERT INTO print_jobs (job_id, document, data, status, created_at) "
-                     "VALUES (1, 'sale_receipt', '{}', 'done', ?)", (OLD,))  # fmt: skip
-        conn.execute("INSERT INTO print_jobs (job_id, document, data, status, created_at, "
-                     "reprint_of) VALUES (2, 'sale_receipt', '{}', 'done', ?, 1)", (NEW,))  # fmt: skip
-        conn.execute("INSERT INTO print_jobs (job_id, document, data, status, created_at) "
-                     "VALUES (3, 'sale_receipt', '{}', 'queued', ?)", (OLD,))  # fmt: skip
-        conn.execute("INSERT INTO print_jobs (job_id, document, data, status, created_at) "
-                     "VALUES (4, 'sale_receipt', '{}', 'done', ?)", (OLD,))  # fmt: skip
+        conn.execute(
+            "INSERT INTO print_jobs (job_id, document, data, status, created_at) "
+            "VALUES (1, 'sale_receipt', '{}', 'done', ?)",
+            (OLD,),
+        )
+        conn.execute(
+            "INSERT INTO print_jobs (job_id, document, data, status, created_at, "
+            "reprint_of) VALUES (2, 'sale_receipt', '{}', 'done', ?, 1)",
+            (NEW,),
+        )
+        conn.execute(
+            "INSERT INTO print_jobs (job_id, document, data, status, created_at) "
+            "VALUES (3, 'sale_receipt', '{}', 'queued', ?)",
+            (OLD,),
+        )
+        conn.execute(
+            "INSERT INTO print_jobs (job_id, document, data, status, created_at) "
+            "VALUES (4, 'sale_receipt', '{}', 'done', ?)",
+            (OLD,),
+        )
     done = retention.purge_all(conn, settings)
     assert done == {"inbox": 2, "inbox_pending": 1, "dead_letters": 1, "print_jobs": 1}
     ids = {r[0] for r in conn.execute("SELECT id FROM inbox")}

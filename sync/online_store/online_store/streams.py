@@ -163,7 +163,9 @@ def up_after(
     ]
 
 
-def conflicting_id(conn: sqlite3.Connection, source: str, sequence: int, event_id: str) -> str | None:
+def conflicting_id(
+    conn: sqlite3.Connection, source: str, sequence: int, event_id: str
+) -> str | None:
     """The id we already hold at ``sequence`` of ``source`` when it is not ``event_id``: a
     number used twice with different ids (a restored edge), never a plain duplicate."""
     row = conn.execute(
