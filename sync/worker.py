@@ -30,6 +30,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -53,8 +54,6 @@ LINK_STATE_INTERVAL = 5.0  # heartbeat for /readyz (a silent worker counts as do
 # write, not two, so the applier finds one write waiting after each commit; with 500 a
 # catch-up committed every 500 events and ran 7 % slower (bench/, catch-up).
 FORWARD_BATCH = applier.WRITER_BATCH
-QUEUE_HIGH = 8000  # received, not yet handed to the applier: paho stops reading...
-QUEUE_LOW = 4000  # ...until it is down to this
 APPLIER_START_TIMEOUT = 60.0
 PUBLISH_ALERTS_KEY = "publish_alerts"  # sync_state: an up-event held or refused, for /readyz
 
@@ -68,7 +67,7 @@ class Counters:
     received: int = 0
     inbox: Outcome = field(default_factory=Outcome)
     backfilled: int = 0
-    max_backlog: int = 0  # most messages held for the applier at once (bounded by QUEUE_HIGH)
+    max_backlog: int = 0  # most messages held for the applier at once (≤ Receive Maximum)
 
 
 class SyncWorker:
@@ -112,11 +111,29 @@ class SyncWorker:
         self._applier: Any = None  # multiprocessing's SpawnProcess, started by run()
         self._applier_ready = threading.Event()  # its Ready came: the forwarder may send
         self._forwarder = threading.Thread(
-            target=self._forward_loop, name="sync-forward", daemon=True
+            target=self._supervised(self._forward_loop), name="sync-forward", daemon=True
         )
-        self._acker = threading.Thread(target=self._ack_loop, name="sync-ack", daemon=True)
+        self._acker = threading.Thread(
+            target=self._supervised(self._ack_loop), name="sync-ack", daemon=True
+        )
 
-    # -- paho callbacks (network thread: no database work; it waits only in _hold_back) -------
+    def _supervised(self, loop: Callable[[], None]) -> Callable[[], None]:
+        """A thread of this worker: if it dies, the worker stops, ``run`` raises, and the
+        runner exits non-zero so that systemd restarts the edge (never a sync that stalls
+        silently with its forwarder or acknowledger gone)."""
+
+        def guarded() -> None:
+            try:
+                loop()
+            except BaseException:
+                log.exception("sync thread %s died; stopping the sync worker",
+                              threading.current_thread().name)
+                self.failed = True
+                self.stop.set()
+
+        return guarded
+
+    # -- paho callbacks (network thread: no database work, never a wait) ---------------------
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, flags: Any, reason_code: Any, _p: Any
@@ -180,12 +197,16 @@ class SyncWorker:
         self._announce.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        """Queue the message's bytes for the applier, and nothing else: never a wait here
+        (it would stall this thread's PUBACKs and pings). What is held in memory is bounded
+        by the broker: a QoS 1 message is acknowledged only after its commit, and the broker
+        sends at most our Receive Maximum (MQTT 5; 3.1.1: its max_inflight_messages) of them
+        unacknowledged (measured with Mosquitto 2.0: a resumed session of 20,000 queued
+        events delivers exactly 100 to a client with Receive Maximum 100 that acks none)."""
         # Routed here rather than by message_callback_add: no topic matching per message on
         # the catch-up path, where this thread's time is the budget.
         backlog = self._queue.qsize()
-        if backlog >= QUEUE_HIGH:
-            self._hold_back()
-        elif backlog > self.counters.max_backlog:
+        if backlog > self.counters.max_backlog:
             self.counters.max_backlog = backlog
         topic = msg.topic
         if topic == self._own_status_topic:
@@ -196,29 +217,13 @@ class SyncWorker:
         kind = "status" if topic in self._status_topic_set else "event"
         self._queue.put(applier.Item(kind, self._generation, topic, msg.payload, msg.mid, msg.qos))
 
-    def _hold_back(self) -> None:
-        """Stop reading the socket while the applier is far behind.
-
-        Mosquitto does not hold a resumed session's backlog to our Receive Maximum (measured:
-        75,000 of 100,000 queued events were in this process's memory at once, 136 MB). Not
-        reading makes TCP push back, and the broker keeps the rest. Bounded by half the
-        keepalive, so that the link's pings go on if the applier is stuck (a long backfill).
-        """
-        deadline = time.monotonic() + self.settings.mqtt_keepalive / 2
-        while (
-            self._queue.qsize() >= QUEUE_LOW
-            and not self.stop.is_set()
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.005)
-
     # -- the inbox applier (a process of its own: sync/applier.py) ----------------------------
 
     def _start_applier(self) -> None:
         """Spawn the applier without waiting for it.
 
         Its interpreter takes about a second to import what it needs; meanwhile this process
-        connects and receives (at most QUEUE_HIGH messages wait here), and the forwarder hands
+        connects and receives (at most Receive Maximum messages wait here), and the forwarder hands
         nothing over before the applier's Ready. Nothing is acknowledged before the applier
         commits it, so connecting first changes nothing of what is applied or when it is
         acknowledged; it takes that second off every restart's catch-up (bench/).
@@ -547,7 +552,7 @@ class SyncWorker:
         finally:
             self.shutdown()
         if self.failed:
-            raise RuntimeError("the inbox applier stopped; see the log above")
+            raise RuntimeError("a part of the sync worker stopped; see the log above")
 
     def shutdown(self) -> None:
         # The applier commits what it holds and reports it; we acknowledge it, then go.

@@ -33,6 +33,7 @@ class Heartbeat:
     """The online store's retained status on the chain's broker, every 0.5 s."""
 
     def __init__(self, port: int) -> None:
+        self.online = True  # False: what its last will says
         self.stop = threading.Event()
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2, client_id="test-online-heartbeat"
@@ -45,7 +46,7 @@ class Heartbeat:
 
     def _run(self) -> None:
         while not self.stop.wait(0.5):
-            payload = contract.status_payload(True, 0, db.now_iso())
+            payload = contract.status_payload(self.online, 0, db.now_iso())
             self.client.publish(
                 contract.status_topic(PREFIX, contract.CHAIN_SOURCE),
                 json.dumps(payload),
@@ -115,22 +116,12 @@ def test_an_online_store_that_says_offline_is_unreachable(
 ) -> None:
     """Its last will (``online: false``), retained: the edge believes it at once."""
     edge = EdgeSync(edge_settings(db_path, broker, None, online_status_max_age=MAX_AGE)).start()
-    pub = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="t-will")
-    pub.connect("127.0.0.1", broker.port)
-    pub.loop_start()
+    beat = Heartbeat(broker.port)
     try:
-        topic = contract.status_topic(PREFIX, contract.CHAIN_SOURCE)
-        for online in (True, False):
-            pub.publish(
-                topic, json.dumps(contract.status_payload(online, 0, db.now_iso())), 1, True
-            ).wait_for_publish(5)
-            wait_until(
-                lambda o=online: state.link(edge_db)["reachable"] is o,  # type: ignore[misc]
-                30,  # the applier's process may take seconds to start on a loaded box
-                what=f"reachable={online}",
-            )
+        wait_until(lambda: state.link(edge_db)["reachable"], 45, what="reachable")
+        beat.online = False
+        wait_until(lambda: not state.link(edge_db)["reachable"], 10, what="unreachable")
         assert "online_store_offline" in state.link(edge_db)["reasons"]
     finally:
-        pub.disconnect()
-        pub.loop_stop()
+        beat.close()
         edge.halt()
