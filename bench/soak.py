@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import signal
@@ -39,12 +40,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from online_store import db as web_db
+from online_store.service import OnlineStore
+
 from edge.loyalty.rules import LoyaltyRules
 from edge.sales import service as sales
 from edge.sales.rules import NewSale, SaleLine
 from edge.store import db
-from online_store import db as web_db
-from online_store.service import OnlineStore
 from sync import contract
 from tests.support.broker import Broker, free_port
 from tests.sync.support import _client as mqtt_client
@@ -53,8 +55,7 @@ STORE = "S001"
 PREFIX = contract.DEFAULT_PREFIX
 TOKEN = "soak-token"
 SKUS = ("SKU-MUG", "SKU-CAFE-250", "SKU-THE-VERT")
-FAULTS = ("kill_edge", "kill_store_broker", "cut_bridge", "backfill_down", "duplicates",
-          "restore")  # fmt: skip
+FAULTS = ("kill_edge", "kill_store_broker", "cut_bridge", "backfill_down", "duplicates")  # fmt: skip
 
 
 @dataclass
@@ -159,8 +160,8 @@ class Soak:
 
     # -- faults -----------------------------------------------------------------------------
 
-    def fault(self, conn: sqlite3.Connection) -> sqlite3.Connection:
-        kind = self.rng.choice(FAULTS)
+    def fault(self, conn: sqlite3.Connection, kind: str | None = None) -> sqlite3.Connection:
+        kind = kind or self.rng.choice(FAULTS)
         self.log.append(kind)
         if kind == "kill_edge":
             self.kill_edge()
@@ -230,6 +231,11 @@ class Soak:
         self.start_edge()
         return conn
 
+    def _ready(self, conn: sqlite3.Connection) -> bool:
+        members = conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
+        products = {r[0] for r in conn.execute("SELECT sku FROM products")}
+        return bool(members) and set(SKUS) <= products
+
     def _web_has_all(self, conn: sqlite3.Connection) -> bool:
         last = int(conn.execute("SELECT COALESCE(MAX(sequence), 0) FROM outbox").fetchone()[0])
         return self.web.up_sequence(STORE) >= last
@@ -239,13 +245,23 @@ class Soak:
     def run(self) -> dict[str, Any]:
         self.start_edge()
         conn = db.connect(self.db_path)
-        end = time.monotonic() + self.seconds
-        next_fault = time.monotonic() + self.rng.uniform(3, 8)
+        for _ in range(3):
+            self.web_activity()  # the first members
+        # the clock starts once the store has its members and catalogue (the tills need them)
+        _wait(lambda: self._ready(conn), 120)
+        start = time.monotonic()
+        end = start + self.seconds
+        next_fault = start + self.rng.uniform(3, 8)
+        # whatever the dice say, one backup ("last night's") and one restore from it
+        planned = [(start + self.seconds * 0.2, "backup"), (start + self.seconds * 0.6, "restore")]
         try:
             while time.monotonic() < end:
                 self.web_activity()
                 self.sale(conn)
-                if time.monotonic() >= next_fault:
+                if planned and time.monotonic() >= planned[0][0]:
+                    conn = self.fault(conn, "restore")  # the first makes the backup
+                    planned.pop(0)
+                elif time.monotonic() >= next_fault:
                     conn = self.fault(conn)
                     next_fault = time.monotonic() + self.rng.uniform(3, 10)
                 time.sleep(self.rng.uniform(0.05, 0.3))
@@ -268,8 +284,12 @@ class Soak:
         edge_sales = _counted(conn, "SELECT sale_id FROM sales")
         web_conn = web_db.connect(self.web.db_path)
         try:
-            web_sales = _counted(web_conn, "SELECT purchase_id FROM purchases WHERE channel = 'store'")
-            web_ledger = _rows(web_conn, "SELECT entry_id, customer_id, points FROM loyalty_entries")
+            web_sales = _counted(
+                web_conn, "SELECT purchase_id FROM purchases WHERE channel = 'store'"
+            )
+            web_ledger = _rows(
+                web_conn, "SELECT entry_id, customer_id, points FROM loyalty_entries"
+            )
         finally:
             web_conn.close()
         edge_orders = _counted(conn, "SELECT order_id FROM pickup_orders")
@@ -285,7 +305,8 @@ class Soak:
             "ledger_only_at_edge": len(set(edge_ledger) - set(web_ledger)),
             "ledger_only_online": len(set(web_ledger) - set(edge_ledger)),
             "balances_differ": sorted(
-                c for c in set(balances_edge) | set(balances_web)
+                c
+                for c in set(balances_edge) | set(balances_web)
                 if balances_edge.get(c, 0) != balances_web.get(c, 0)
             ),  # fmt: skip
         }
@@ -354,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=int(time.time()))
     p.add_argument("--workdir", help="keep the databases and logs here (default: a temp dir)")
     args = p.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the backfill's request lines
     with tempfile.TemporaryDirectory(prefix="passerelle-soak-") as tmp:
         workdir = Path(args.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)

@@ -25,9 +25,9 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from edge.config import Settings

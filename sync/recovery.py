@@ -51,7 +51,9 @@ Restorer = Callable[[sqlite3.Connection, Mapping[str, Any], str], None]
 
 def _sale(conn: sqlite3.Connection, d: Mapping[str, Any], store_id: str) -> None:
     lines = list(d["lines"])
-    added = customers.insert_purchase(
+    # The purchase may be back already (the chain's echo of our own sale, a down-event the
+    # applier may apply before this recovery runs); the till's own record is ours to restore.
+    customers.insert_purchase(
         conn,
         {
             "purchase_id": d["sale_id"],
@@ -66,8 +68,6 @@ def _sale(conn: sqlite3.Connection, d: Mapping[str, Any], store_id: str) -> None
         },
         origin="local",
     )
-    if not added:
-        return
     subtotal = sum(int(ln["qty"]) * int(ln["unit_price"]) for ln in lines)
     payments = d.get("payments") or []
     conn.execute(

@@ -29,8 +29,8 @@ import queue
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -126,8 +126,9 @@ class SyncWorker:
             try:
                 loop()
             except BaseException:
-                log.exception("sync thread %s died; stopping the sync worker",
-                              threading.current_thread().name)
+                log.exception(
+                    "sync thread %s died; stopping the sync worker", threading.current_thread().name
+                )
                 self.failed = True
                 self.stop.set()
 
