@@ -55,7 +55,7 @@ STORE = "S001"
 PREFIX = contract.DEFAULT_PREFIX
 TOKEN = "soak-token"
 SKUS = ("SKU-MUG", "SKU-CAFE-250", "SKU-THE-VERT")
-FAULTS = ("kill_edge", "kill_store_broker", "cut_bridge", "backfill_down", "duplicates")  # fmt: skip
+FAULTS = ("kill_edge", "kill_store_broker", "cut_bridge", "backfill_down", "duplicates")
 
 
 @dataclass
@@ -144,17 +144,27 @@ class Soak:
             self.web.record_web_purchase(who, {self.rng.choice(SKUS): 1})
 
     def sale(self, conn: sqlite3.Connection) -> None:
-        known = [r[0] for r in conn.execute(
-            "SELECT customer_id FROM customers WHERE erased_at IS NULL")]  # fmt: skip
+        known = [
+            r[0] for r in conn.execute("SELECT customer_id FROM customers WHERE erased_at IS NULL")
+        ]
         products = {r[0] for r in conn.execute("SELECT sku FROM products")}
         if not known or not set(SKUS) <= products:
             return  # the members and the catalogue have not come down yet
-        ctx = sales.SaleContext(store_id=STORE, source=contract.up_source(STORE), currency="EUR",
-                                rules=LoyaltyRules(), cashier_id="soak", role="pos",
-                                store_name="Soak")  # fmt: skip
-        sale = NewSale(terminal_id=f"pos-{self.rng.randint(1, 4)}", currency="EUR",
-                       customer_id=self.rng.choice(known),
-                       lines=(SaleLine(sku=self.rng.choice(SKUS), qty=1),))  # fmt: skip
+        ctx = sales.SaleContext(
+            store_id=STORE,
+            source=contract.up_source(STORE),
+            currency="EUR",
+            rules=LoyaltyRules(),
+            cashier_id="soak",
+            role="pos",
+            store_name="Soak",
+        )
+        sale = NewSale(
+            terminal_id=f"pos-{self.rng.randint(1, 4)}",
+            currency="EUR",
+            customer_id=self.rng.choice(known),
+            lines=(SaleLine(sku=self.rng.choice(SKUS), qty=1),),
+        )
         body, _ = sales.record(conn, sale, ctx, scope="sale:soak", key=uuid.uuid4().hex)
         self.sales.append(str(body["sale_id"]))
 
@@ -200,8 +210,9 @@ class Soak:
         client = mqtt_client(f"soak-dup-{uuid.uuid4().hex[:6]}", self.store.port)
         try:
             for ev in copies:
-                client.publish(contract.down_topic_for(PREFIX, ev["source"], ev["type"]),
-                               json.dumps(ev), qos=1).wait_for_publish(5)  # fmt: skip
+                client.publish(
+                    contract.down_topic_for(PREFIX, ev["source"], ev["type"]), json.dumps(ev), qos=1
+                ).wait_for_publish(5)
         except (RuntimeError, ValueError):
             pass  # the broker went away meanwhile: these copies were optional anyway
         finally:
@@ -308,7 +319,7 @@ class Soak:
                 c
                 for c in set(balances_edge) | set(balances_web)
                 if balances_edge.get(c, 0) != balances_web.get(c, 0)
-            ),  # fmt: skip
+            ),
         }
         ok = settled and not any(problems.values())
         return {
@@ -325,8 +336,10 @@ class Soak:
     def _settled(self, conn: sqlite3.Connection) -> bool:
         if not _drained(conn) or not self._web_has_all(conn) or not self.web.all_published():
             return False
-        for stream, source in (("chain", contract.CHAIN_SOURCE),
-                               (f"stores/{STORE}", contract.store_down_source(STORE))):  # fmt: skip
+        for stream, source in (
+            ("chain", contract.CHAIN_SOURCE),
+            (f"stores/{STORE}", contract.store_down_source(STORE)),
+        ):
             row = conn.execute(
                 "SELECT last_sequence FROM inbox_streams WHERE source = ?", (source,)
             ).fetchone()

@@ -85,8 +85,9 @@ class Checkpointer:
         self.complete = True
         self._started = self._finished = 0  # checkpoints begun, and the last one finished
         self._frame_bytes = int(self.conn.execute("PRAGMA page_size").fetchone()[0]) + 24
-        self._thread = threading.Thread(target=self._guarded, name="applier-checkpoint",
-                                        daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._guarded, name="applier-checkpoint", daemon=True
+        )
         self._thread.start()
 
     def kick(self) -> None:
