@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import paho.mqtt.client as mqtt
 
 from edge.config import Settings
@@ -47,7 +48,7 @@ log = logging.getLogger("passerelle.sync")
 
 PUBLISH_BATCH = 1000  # at most paho's in-flight window: one commit (fsync) per 1000 acks
 PUBACK_TIMEOUT = 10.0
-IDLE_POLL = 0.1  # how often an idle publisher looks at the outbox (HTTP writes it)
+IDLE_POLL = 0.005  # how often an idle publisher looks for a commit (see _outbox_changed)
 STATUS_INTERVAL = 30.0  # the contract asks for at least every 60 s
 LINK_STATE_INTERVAL = 5.0  # heartbeat for /readyz (a silent worker counts as down after 90 s)
 # Messages per pipe write to the applier: one of its transactions' worth. The pipe holds one
@@ -102,6 +103,8 @@ class SyncWorker:
         self._sub_refused: str | None = None
         self._sub_refused_at: str | None = None
         self._retry_at = 0.0  # after a refused or held publish: do not hammer the broker
+        self._more = True  # look at the outbox at the next turn, whatever its data version
+        self._data_version: int | None = None
         self._refusals = 0
         self.recovery = Recovery(settings, self.pub_conn)
         self._status_topic_set = frozenset(self.status_topics.values())
@@ -334,6 +337,9 @@ class SyncWorker:
         """
         if not self.recovery.done or time.monotonic() < self._retry_at:
             return 0
+        if not self._more and not self._outbox_changed():
+            return 0  # nothing committed by anyone since we last looked: no query
+        self._more = False
         conn = self.pub_conn
         replay = state.get(conn, REPLAY_KEY)
         if replay is not None:
@@ -357,7 +363,7 @@ class SyncWorker:
                 break
             info = self.client.publish(
                 contract.up_topic(self.prefix, self.settings.store_id, ev.type),
-                json.dumps(envelope, separators=(",", ":"), ensure_ascii=False),
+                orjson.dumps(envelope),  # compact UTF-8, as json.dumps(…) but 4× faster
                 qos=1,
             )
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
@@ -377,6 +383,8 @@ class SyncWorker:
         for _ev, info in infos[len(acked) :]:  # what a wait left behind: ask again later
             self._refused_mids.pop(info.mid, None)
         self._note_problems(held, refused)
+        # more to do at once: a full batch, or what a refusal, a hold or a lost link left
+        self._more = len(events) == PUBLISH_BATCH or len(acked) < len(events)
         if not acked:
             return 0
         faults.point("after_puback_before_mark")
@@ -432,6 +440,18 @@ class SyncWorker:
                     state.put(conn, PUBLISH_ALERTS_KEY, {**alerts, "at": db.now_iso()})
                 else:
                     conn.execute("DELETE FROM sync_state WHERE key = ?", (PUBLISH_ALERTS_KEY,))
+
+    def _outbox_changed(self) -> bool:
+        """Did any other connection commit since the last look (``PRAGMA data_version``)?
+
+        The API writes the outbox from other processes, which cannot wake this thread. A
+        look at the data version costs microseconds and touches no table, so the idle
+        publisher looks every IDLE_POLL (5 ms) and queries the outbox only after a commit:
+        a sale reaches the broker within milliseconds, not within a 100 ms poll."""
+        version = self.pub_conn.execute("PRAGMA data_version").fetchone()[0]
+        changed = version != self._data_version
+        self._data_version = version
+        return bool(changed)
 
     def _wait_puback(self, info: mqtt.MQTTMessageInfo, deadline: float) -> bool:
         while not info.is_published():
@@ -525,6 +545,7 @@ class SyncWorker:
                     self._announce.set()  # now our status may say how far we are
                 if self._announce.is_set():
                     self._announce.clear()
+                    self._more = True  # (re)connected: what is unsent goes out now
                     if self.connected.is_set() and self.recovery.done:
                         self.publish_status(True)
                         next_status = now + STATUS_INTERVAL

@@ -60,6 +60,7 @@ class WebSide:
         }
         self.fetched = 0
         self.requests = 0
+        self.up_requests = 0
         self.down = False  # the backfill endpoint answers 503 while set
         self.up: list[dict[str, Any]] = []  # what it serves as stores/{id}/up (contract 1.1)
         self._lock = threading.Lock()
@@ -154,10 +155,11 @@ class WebSide:
                     if stream.endswith("/up"):  # contract 1.1: the store's own up-stream
                         up = sorted(web.up, key=lambda e: int(e["sequence"]))
                         events = [e for e in up if int(e["sequence"]) > after][:limit]
+                        web.up_requests += 1  # the edge's start-up recovery
                     else:
                         events = web.events.get(source, [])[after : after + limit]
-                    web.fetched += len(events)
-                    web.requests += 1
+                        web.fetched += len(events)
+                        web.requests += 1
                 self._send(200, events, "application/cloudevents-batch+json")
 
             def _send(self, code: int, body: Any, ctype: str = "application/json") -> None:
