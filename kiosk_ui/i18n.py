@@ -274,6 +274,9 @@ MESSAGES: dict[str, Any] = {
     "stockmove_reservation": _l("Held for an order"),
     "stockmove_release": _l("Released"),
     "stockmove_collect": _l("Collected"),
+    # typing a card or code by hand (common.js's bar, the kiosk's card field)
+    "typed_hint": _l("Enter to confirm · Esc to clear"),
+    "card_type_label": _l("Or type the number of your card"),
 }
 
 

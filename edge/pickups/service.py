@@ -31,8 +31,10 @@ from edge.pickups.rules import (
     locked_error,
     locks_at,
     next_status,
+    normalise_order_number,
     parse_presented_code,
     parse_time,
+    same_order_number,
     staff_of,
     wrong_code_error,
 )
@@ -357,15 +359,15 @@ def checkin(
     fallback = locale or settings.locale
     failed = InvalidInput(shopper_message("failed", fallback), code="checkin_failed")
     qr_number, _ = parse_presented_code(presented_code)
-    if order_number and qr_number and order_number.strip() != qr_number:
+    if order_number and qr_number and not same_order_number(order_number, qr_number):
         raise failed
-    number = (order_number or qr_number or "").strip()
+    number = normalise_order_number(order_number or qr_number or "")
     if not number:
         raise failed
     counted = False
     with write(conn):
         row = conn.execute(
-            "SELECT * FROM pickup_orders WHERE order_number = ?", (number,)
+            "SELECT * FROM pickup_orders WHERE order_number = ? COLLATE NOCASE", (number,)
         ).fetchone()
         if row is None:
             # Hash anyway, so an unknown number costs what a wrong code costs.

@@ -13,6 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from edge.store.db import now_iso
 from edge.store.ids import new_id
 
@@ -70,8 +72,14 @@ def append(
 
 
 def _from_row(row: sqlite3.Row) -> OutboxEvent:
+    # orjson: the drain reads every row back, and it parses 3× faster than json
     return OutboxEvent(
-        row["source"], row["sequence"], row["id"], row["type"], row["time"], json.loads(row["data"])
+        row["source"],
+        row["sequence"],
+        row["id"],
+        row["type"],
+        row["time"],
+        orjson.loads(row["data"]),
     )
 
 

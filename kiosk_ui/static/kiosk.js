@@ -37,8 +37,9 @@
     $("coupon-code").textContent = "";
     $("coupon-note").textContent = "";
     $("phone-input").value = "+";
-    $("order-input").value = "W-";
+    $("order-input").value = "";
     $("code-input").value = "";
+    $("card-input").value = "";
     ["welcome-message", "phone-message", "pickup-message"].forEach((id) => message(id, ""));
     chosenLocale = null;
     P.setLocale(P.config.defaultLocale);
@@ -86,7 +87,7 @@
     }
   }
 
-  async function lookupCard(card) {
+  async function lookupCard(card, couponAfter) {
     message("welcome-message", "");
     try {
       const q = "card=" + encodeURIComponent(card);
@@ -111,7 +112,7 @@
       document.dispatchEvent(new CustomEvent("passerelle:member", { detail: { ...summary, card } }));
     } catch (err) {
       const unknown = err.code === "customer_not_found" || err.status === 422;
-      if (unknown && await checkCoupon(card)) return;
+      if (unknown && couponAfter && await checkCoupon(card)) return;
       show("welcome");
       message("welcome-message", unknown ? P.t("card_unknown") : err.message);
     }
@@ -220,7 +221,8 @@
     event.preventDefault();
     const order = $("order-input").value.trim();
     const code = $("code-input").value.trim();
-    if (!/^[A-Za-z0-9][A-Za-z0-9-]+$/.test(order) || order.endsWith("-") || !/^\d{6}$/.test(code)) {
+    // The number as printed or not ("W-100001", "w 100001", "100001"): the server reads it.
+    if (!/^[A-Za-z0-9][A-Za-z0-9 -]*$/.test(order) || !/\d/.test(order) || !/^\d{6}$/.test(code)) {
       message("pickup-message", P.t("fill_both"));
       return;
     }
@@ -236,12 +238,25 @@
   });
 
   // -- scans, navigation, idle -----------------------------------------------------------------
-  P.onScan(async (code) => {
+  /* A scan, or a code typed by hand (the bar at the bottom, or the card field): told apart
+     by its format, so a coupon is never first asked for as a card. */
+  async function handleCode(code) {
     lastTouch = Date.now();
     const pickup = parsePickup(code);
+    const kind = P.codeKind(code);
     if (pickup) checkin(null, pickup.payload);
+    else if (kind === "card") lookupCard(code, false);
+    else if (kind === "code") { if (!(await checkCoupon(code))) lookupCard(code, false); }
     else if (window.KioskStock && await window.KioskStock.scan(code)) return; // a product
-    else lookupCard(code);
+    else lookupCard(code, false);
+  }
+  P.onScan(handleCode);
+
+  $("card-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const card = $("card-input").value.trim();
+    $("card-input").value = "";
+    if (card) handleCode(card);
   });
   window.KioskShow = show; // kiosk_stock.js opens its view
 

@@ -183,7 +183,7 @@
   /* A scan: a product barcode, a loyalty card, or a coupon code. */
   async function handleCode(code) {
     if (sale) newSale();
-    const digits = /^\d{8,14}$/.test(code);
+    const kind = P.codeKind(code);
     const tryProduct = async () => {
       const r = await P.api("GET", "/products?barcode=" + encodeURIComponent(code));
       if (r.items.length) { addProduct(r.items[0]); return true; }
@@ -195,8 +195,12 @@
       catch (err) { if (err.code === "customer_not_found") return false; throw err; }
     };
     try {
-      const found = digits ? (await tryProduct()) || (await tryCard()) || (await tryCoupon(code))
-                           : (await tryCard()) || (await tryProduct()) || (await tryCoupon(code));
+      // By its format: a barcode is a product, "PC…" a card, any other code a coupon first
+      // (a card of another numbering last); each API is asked only what it may know.
+      let found = false;
+      if (kind === "barcode") found = (await tryProduct()) || (await tryCard());
+      else if (kind === "card") found = await tryCard();
+      else if (kind === "code") found = (await tryCoupon(code)) || (await tryCard());
       if (!found) message(P.t("unknown_code", { code }));
     } catch (err) {
       message(P.explain(err));
@@ -222,6 +226,13 @@
     const q = $("search-input").value.trim();
     if (!q) return;
     const list = $("search-results");
+    if (P.codeKind(q) === "card") {
+      // A member card typed by hand in the search field: the customer, as a scan would.
+      $("search-input").value = "";
+      list.hidden = true;
+      await handleCode(q);
+      return;
+    }
     try {
       let r = { items: [] };
       if (/^\d{8,14}$/.test(q)) r = await P.api("GET", "/products?barcode=" + encodeURIComponent(q));

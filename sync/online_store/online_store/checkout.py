@@ -9,7 +9,7 @@ import secrets
 import sqlite3
 from typing import Any
 
-from online_store import stock, streams
+from online_store import letters, stock, streams
 from online_store.coupons import redeem
 from online_store.db import next_counter, now_iso
 from online_store.shop import (
@@ -121,7 +121,10 @@ def place_order(
         ),
     )
     streams.append(conn, contract.store_down_source(store_id), "order.placed", data)
-    return {**data, "store_id": store_id, "discount": discount}
+    placed = {**data, "store_id": store_id, "discount": discount}
+    # the confirmation e-mail, in the same transaction as the order it confirms
+    letters.record(conn, letters.order_letter(member, placed))
+    return placed
 
 
 def cancel_order(conn: sqlite3.Connection, order_id: str, reason: str) -> dict[str, Any]:

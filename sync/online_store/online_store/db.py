@@ -200,6 +200,19 @@ CREATE TABLE IF NOT EXISTS store_stock (
     received_at TEXT NOT NULL,
     PRIMARY KEY (store_id, sku)
 );
+-- Contract 1.1: each store's own up-stream as received (kept at least 90 days), served on
+-- the backfill endpoint as stores/{id}/up so that a restored or replaced box recovers its past.
+CREATE TABLE IF NOT EXISTS up_events (
+    store_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    time TEXT NOT NULL,
+    data TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (store_id, sequence)
+);
+CREATE INDEX IF NOT EXISTS received_sequence ON received (source, sequence);
 """
 
 
