@@ -35,6 +35,7 @@ from edge.config import Settings
 from edge.customers import service as customers
 from edge.loyalty import service as loyalty
 from edge.offers import service as offers
+from edge.stock import service as stock
 from edge.store import db, state
 from sync import contract
 from sync.backfill import Backfill, BackfillError
@@ -135,6 +136,7 @@ RESTORERS: dict[str, Restorer] = {
     "coupon.redeemed": _redeemed,
     "customer.enrolled": _enrolled,
     "pickup.updated": _pickup,
+    "stock.changed": stock.recovered,
 }
 
 

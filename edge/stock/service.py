@@ -161,6 +161,38 @@ def flush_job(conn: sqlite3.Connection, settings: Settings) -> int:
         return flush(conn, settings.up_source)
 
 
+def recovered(conn: sqlite3.Connection, d: Mapping[str, Any], store_id: str) -> None:
+    """``sync.recovery`` restorer of our own ``stock.changed`` that a restored database lost
+    (the online store still has it). The web knows that version: ours must never go back
+    below it, or the web would ignore every figure we send until the count caught up. So
+    the SKU takes the on hand the web last knew (the day's sales since the backup are in
+    it), keeps its own reserved (held orders come back with their re-applied
+    ``order.placed``), moves one version past the recovered one, and is sent again."""
+    sku, version = str(d["sku"]), int(d["version"])
+    row = conn.execute(
+        "SELECT on_hand, reserved, version FROM stock_levels WHERE sku = ?", (sku,)
+    ).fetchone()
+    local = Level(row[0], row[1], row[2]) if row else Level()
+    if version < local.version:
+        return
+    on_hand, at = int(d["on_hand"]), now_iso()
+    conn.execute(
+        "INSERT INTO stock_levels (sku, on_hand, reserved, version, last_reason, updated_at, "
+        "event_sequence, dirty) VALUES (?,?,?,?,?,?,NULL,1) ON CONFLICT (sku) DO UPDATE SET "
+        "on_hand = excluded.on_hand, version = excluded.version, "
+        "last_reason = excluded.last_reason, updated_at = excluded.updated_at, "
+        "event_sequence = NULL, dirty = 1",
+        (sku, on_hand, local.reserved, version + 1, "adjustment", at),
+    )
+    conn.execute(
+        "INSERT INTO stock_movements (sku, reason, on_hand_delta, reserved_delta, on_hand_after, "
+        "reserved_after, version, ref, note, actor, occurred_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (sku, "adjustment", on_hand - local.on_hand, 0, on_hand, local.reserved, version + 1,
+         None, f"recovered after a restore: on hand as the web knew it (version {version})",
+         "recovery", at),
+    )  # fmt: skip
+
+
 # -- movements inside another area's transaction -----------------------------------------------
 
 
@@ -448,6 +480,7 @@ __all__ = [
     "import_file",
     "move",
     "receive",
+    "recovered",
     "release_order",
     "reserve_order",
     "returned",
