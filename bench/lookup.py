@@ -1,7 +1,7 @@
 """Phase: loyalty lookup + first history page, then footprint II (memory right after).
 
 What a kiosk does when a card is scanned: ``GET /customers/lookup?card=`` then the first page
-of that member's history, with 16 clients and then 1, on the edge and then on the bare Flask
+of that member's history, with 8 clients (the issue's 8 connections) and then 1, on the edge and then on the bare Flask
 app doing the same SQL on the same file under the same gunicorn command line. The memory of
 every process is read right after, when the edge has served its heaviest reads.
 """
@@ -18,7 +18,7 @@ from bench.session import Session
 
 
 def measure(s: Session, tool: str) -> dict[str, Any]:
-    """The ``lookup`` section: each side with 16 clients (after a warm-up), each with one
+    """The ``lookup`` section: each side with ``clients`` clients (after a warm-up), each with one
     client, and the resident memory of the edge's, the baseline's and the broker's processes.
     """
     assert s.edge is not None and s.baseline is not None

@@ -27,7 +27,8 @@ class Config:
     params: dataset.Params = field(default_factory=dataset.Params)
     seconds: float = 20.0
     warmup: float = 3.0
-    clients: int = 16
+    clients: int = 8  # kiosks in the lookup phase (the "8 connections")
+    tills: int = 4  # POS terminals in the sale phase (sale → broker p99 "at 4 tills")
     calibrate_seconds: float = 5.0
     single_seconds: float = 5.0
     events: int = 100_000

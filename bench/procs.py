@@ -28,10 +28,10 @@ from bench.edge_api import EDGE_CLI_MODULE, EDGE_WSGI_APP, Settings, gunicorn_co
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def child_env(**settings: object) -> dict[str, str]:
-    """This checkout's code first; PASSERELLE_* from ``settings`` only (none leaks in)."""
+def child_env(root: Path = ROOT, **settings: object) -> dict[str, str]:
+    """This checkout's code first (or ``root``'s); PASSERELLE_* from ``settings`` only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PASSERELLE_")}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("NOTIFY_SOCKET", None)
     for key, value in settings.items():
@@ -64,7 +64,7 @@ def edge_settings(db_path: Path, port: int, mqtt_url: str) -> dict[str, Any]:
         "secret_key": "bench-only-session-key",
         "log_level": "WARNING",
         # The kiosk's per-address lookup limit protects a real store from card enumeration;
-        # all 16 benchmark clients come from 127.0.0.1, so it is lifted for the run.
+        # all the benchmark's clients come from 127.0.0.1, so it is lifted for the run.
         "rate_limit_lookup": "1000000/second",
     }
 
@@ -128,18 +128,24 @@ class NotifySocket:
 
 
 def start_edge(
-    settings: dict[str, Any], log: Path, *, args: tuple[str, ...] = ("run",), timeout: float = 60
+    settings: dict[str, Any],
+    log: Path,
+    *,
+    args: tuple[str, ...] = ("run",),
+    timeout: float = 60,
+    root: Path = ROOT,
 ) -> Proc:
-    """``passerelle run`` (or another command); waits for READY=1 when it is ``run``."""
+    """``passerelle run`` (or another command) of this checkout, or of the one at ``root``
+    (``make flamegraphs`` runs an earlier commit's); waits for READY=1 when it is ``run``."""
     notify = NotifySocket()
-    env = child_env(**settings)
+    env = child_env(root, **settings)
     env["NOTIFY_SOCKET"] = notify.path
     fh = open(log, "ab")  # noqa: SIM115 - the child owns it for its life
     t0 = time.monotonic()
     popen = subprocess.Popen(
         [sys.executable, "-c", EDGE_CLI, *args],
         env=env,
-        cwd=ROOT,
+        cwd=root,
         stdout=fh,
         stderr=subprocess.STDOUT,
         start_new_session=True,

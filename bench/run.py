@@ -7,9 +7,9 @@ Phases, in order:
  2. footprint I: cold start of ``passerelle run`` to systemd's READY=1 (``bench.cold_start``);
  3. choice of load generator: wrk and Python threads, each on the baseline for a few seconds
     (``bench.http_runs``);
- 4. loyalty lookup + first history page, 16 clients: the edge, then the bare Flask app;
+ 4. loyalty lookup + first history page, 8 clients: the edge, then the bare Flask app;
     footprint II: RSS of every process right after (``bench.lookup``);
- 5. store sale, 16 clients: the edge (with the time until the broker acknowledged each
+ 5. store sale, 4 tills: the edge (with the time until the broker acknowledged each
     ``sale.recorded``), then the bare app doing the same SQL (``bench.sale``);
  6. catch-up: down-events queued on Mosquitto while the edge is stopped, applied after start,
     against a bare paho subscriber counting the same messages (``bench.catchup``);
