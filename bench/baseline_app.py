@@ -10,10 +10,11 @@ It keeps **one SQLite connection per server thread**, opened on its first reques
 by every later request of that thread, as Passerelle does (``edge.web.context.get_db``). An
 earlier version opened a new connection per request (flaskr's ``get_db`` on ``g``), which
 costs about as much as the lookup's query itself and so flattered the product: a fair
-baseline pays for the same things the product pays for and nothing more. The sale does the same reads and
-writes (catalogue prices, member, balance, purchase, lines, sale, ledger entry, outbox rows,
-idempotency record) in one ``BEGIN IMMEDIATE`` transaction with ``synchronous=FULL``
-(the same durability).
+baseline pays for the same things the product pays for and nothing more.
+
+The sale does the same reads and writes (catalogue prices, member, balance, purchase, lines,
+sale, ledger entry, outbox rows, idempotency record) in one ``BEGIN IMMEDIATE`` transaction
+with ``synchronous=FULL`` (the same durability).
 
 The database is named by ``BENCH_DB_PATH``.
 """

@@ -243,10 +243,35 @@ def describe(pid: int) -> dict[str, Any] | None:
         "pid": pid,
         "role": role,
         "rss_mb": round(rss_kb / 1024, 1),
+        "pss_mb": _smaps_mb(pid, "Pss"),
         "peak_rss_mb": round(hwm_kb / 1024, 1),
         "threads": int(fields.get("Threads", "0").strip() or 0),
         "cpu_s": cpu_s(pid),
     }
+
+
+def _smaps_mb(pid: int, key: str) -> float | None:
+    """One field of /proc/PID/smaps_rollup in MB: ``Pss`` is the process's fair share of
+    the memory it shares with others (a page shared by three processes counts a third in
+    each), so the PSS of every process of the box adds up to what the box really uses,
+    where their RSS counts the pages gunicorn's workers share with their master again in
+    each of them. None where the kernel does not say (or the process is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    for line in text.splitlines():
+        if line.startswith(key + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def total_mb(processes: list[dict[str, Any]], key: str) -> float | None:
+    """The sum of ``key`` (``pss_mb``, ``rss_mb``) over processes (None if one lacks it)."""
+    values = [p.get(key) for p in processes]
+    if not values or any(v is None for v in values):
+        return None
+    return round(sum(v for v in values if v is not None), 1)
 
 
 def footprint(pid: int) -> list[dict[str, Any]]:
