@@ -4,7 +4,8 @@ check-in codes are in ``edge.web.api.limits``.)
 
 The PIN limit uses the API's moving-window counters (``edge.web.limits``, per client address)
 in memory: each gunicorn worker counts for itself, so with ``http_workers = 2`` a guesser
-gets at most twice the configured rate. That is still far too slow to guess a PIN, and it needs no extra service on the store box.
+gets at most twice the configured rate. That is still far too slow to guess a PIN, and it
+needs no extra service on the store box.
 """
 
 from __future__ import annotations
