@@ -46,6 +46,9 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Strict",
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    from edge.web.sessions import CookieSessions
+
+    app.session_interface = CookieSessions()  # its signer made once, not per request
 
     conn = db.open_database(settings.db_path)  # migrations at start
     try:
