@@ -1,4 +1,4 @@
-.PHONY: demo test docs bench translations lock screenshots
+.PHONY: demo test docs bench translations lock screenshots flamegraphs
 demo:
 	bash scripts/demo.sh
 test:
@@ -7,6 +7,9 @@ docs:
 	bash scripts/docs.sh
 bench:
 	bash scripts/bench.sh
+# The docs' flame graphs of the lookup path (py-spy): make flamegraphs [BEFORE=<commit>]
+flamegraphs:
+	bash scripts/flamegraphs.sh $(BEFORE)
 
 translations:
 	bash scripts/translations.sh
