@@ -58,6 +58,8 @@ def figures(res: dict[str, Any]) -> list[dict[str, Any]]:
         target="≤ 300 s",
         met=gen <= 300 if gen is not None else None,
     )
+    for key, change in res.get("settings_changed", {}).items():
+        f.add(f"setting raised for the run: {key}", change["value"], "", note=change["why"])
     lk = res.get("lookup", {})
     if lk:
         _lookup(f, lk)
@@ -78,6 +80,8 @@ def figures(res: dict[str, Any]) -> list[dict[str, Any]]:
             "≤ 1.5 s",
             cs["edge_median_s"] <= 1.5,
         )
+        if cs.get("edge_cpu_s"):
+            f.add("cold start CPU (all processes, to ready)", min(cs["edge_cpu_s"]), "s")
     lines = ds["rows"]["purchase_lines"]
     if lines:
         f.add(

@@ -36,6 +36,7 @@ from bench.edge_api import sync_available
 from bench.figures import figures
 from bench.http_runs import choose_tool
 from bench.options import PHASES, Config
+from bench.procs import RAISED
 from bench.session import Session, prepare
 
 
@@ -52,6 +53,7 @@ def run(cfg: Config) -> Path:
         "mode": cfg.mode,
         "machine": machine.describe(),
         "config": options.recorded(cfg),
+        "settings_changed": {k: {"value": v, "why": why} for k, (v, why) in RAISED.items()},
     }
     sync = sync_available()
     s: Session | None = None
