@@ -185,7 +185,9 @@ def _register_metrics(app: Flask) -> None:
             str(resp.status_code),
             time.perf_counter() - t0 if t0 is not None else None,
         )
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # (not headers.setdefault: werkzeug's raises and catches a KeyError when it is absent)
+        if "X-Content-Type-Options" not in resp.headers:
+            resp.headers["X-Content-Type-Options"] = "nosniff"
         if "request_id" in g:
             resp.headers["X-Request-ID"] = g.request_id
         return resp

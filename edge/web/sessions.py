@@ -4,7 +4,9 @@ Flask's ``SecureCookieSessionInterface`` builds a new ``URLSafeTimedSerializer``
 key list) on every request, even a kiosk's bearer-token call that carries no cookie at all:
 profiled under load, that was one request in twenty of a lookup's CPU. The serializer holds
 no per-request state, so one per secret key serves every thread; a changed key (or key
-fallbacks) makes a new one. Signing, cookie names and flags are Flask's own, unchanged.
+fallbacks) makes a new one. Saving an empty session that nobody changed (every bearer-token
+call) also returns before the cookie's name, domain, path and flags are worked out, which it
+then had no use for. Signing, cookie names and flags are Flask's own, unchanged.
 """
 
 from __future__ import annotations
@@ -27,3 +29,10 @@ class CookieSessions(SecureCookieSessionInterface):
         if made is None or made[0] != keys:
             made = self._made = (keys, super().get_signing_serializer(app))
         return made[1]
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        if not session and not session.modified:  # what Flask does then, without the rest
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
