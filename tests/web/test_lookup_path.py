@@ -102,9 +102,7 @@ def test_the_window_moves_a_refused_request_is_not_counted_and_no_burst_at_a_tur
     assert windows.hit(["k"], items) is not None
     # never more than 3 in any 60 s: count the accepted times
     accepted = list(windows.hits["k"])
-    assert all(
-        sum(1 for t in accepted if start <= t < start + 60) <= 3 for start in accepted
-    )
+    assert all(sum(1 for t in accepted if start <= t < start + 60) <= 3 for start in accepted)
 
 
 def test_a_request_over_one_key_counts_against_none() -> None:
@@ -129,9 +127,7 @@ def test_quiet_keys_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
     assert set(windows.hits) == {"address:2", "address:3"}
 
 
-def test_the_answers_keep_their_shape(
-    client: Any, headers: Any, seeded: dict[str, Any]
-) -> None:
+def test_the_answers_keep_their_shape(client: Any, headers: Any, seeded: dict[str, Any]) -> None:
     card = seeded["cards"][0]
     r = client.get(f"/api/v1/customers/lookup?card={card}", headers=headers("kiosk"))
     assert r.status_code == 200 and r.mimetype == "application/json"
