@@ -32,7 +32,7 @@ from collections.abc import Callable, Collection, Sequence
 from functools import wraps
 from typing import Any
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import TooManyRequests
 
@@ -114,10 +114,10 @@ def terminal_key() -> str:
     if scheme.lower() == "bearer" and token.strip():
         principal = token_principal(token.strip())
         return f"terminal:{principal.name}" if principal else "terminal:invalid"
-    data = session.get("principal")
-    if isinstance(data, dict) and data.get("name"):
-        return f"terminal:{data['name']}"
-    return "terminal:anonymous"
+    from edge.web import sessions
+
+    name = sessions.terminal_name()
+    return f"terminal:{name}" if name else "terminal:anonymous"
 
 
 def address_key() -> str:
