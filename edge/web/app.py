@@ -6,6 +6,7 @@ import itertools
 import logging
 import os
 import re
+import secrets
 import time
 from typing import Any
 
