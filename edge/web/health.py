@@ -48,7 +48,7 @@ def readyz() -> Any:
     if any(s["behind"] for s in st["inbox"]["streams"]):
         degraded.append("inbox_behind")
     for name, detail, problem in extras:
-        st[name] = detail
+        st[name] = counts_only(detail)  # unauthenticated: never a code or a name (issue 19)
         if problem:
             degraded.append(problem)
     body: dict[str, Any] = {
@@ -61,6 +61,16 @@ def readyz() -> Any:
     return jsonify(body)
 
 
+def counts_only(detail: Any) -> Any:
+    """An area's readiness detail as counts: each list becomes its length, so /readyz,
+    which anybody on the network may read, never shows a coupon code or an order."""
+    if isinstance(detail, dict):
+        return {k: counts_only(v) for k, v in detail.items()}
+    if isinstance(detail, list | tuple):
+        return len(detail)
+    return detail
+
+
 # Other areas (printing, pickups, offers) add readiness details by registering a function
 # that takes (conn, status dict) and returns (name, detail, problem-or-None).
 READINESS_EXTRAS: list[Any] = []
@@ -68,4 +78,7 @@ READINESS_EXTRAS: list[Any] = []
 
 @bp.get("/metrics")
 def metrics_view() -> Response:
+    from edge.web.hardening import check_metrics_caller
+
+    check_metrics_caller(settings())  # loopback, or the metrics token (issue 19)
     return Response(metrics.render(settings()), mimetype="text/plain; version=0.0.4")
