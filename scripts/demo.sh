@@ -59,7 +59,11 @@ export PASSERELLE_DB_PATH="$DATA/store.db"
 export PASSERELLE_MQTT_URL="mqtt://127.0.0.1:$BROKER_PORT"
 export PASSERELLE_HTTP_PORT="$EDGE_PORT"
 export PASSERELLE_ONLINE_STORE_URL="http://127.0.0.1:$WEB_PORT"
-export PASSERELLE_ONLINE_STORE_TOKEN="demo-backfill-token"
+# The online store's master token stays with it; the store gets its own backfill token,
+# which opens only the chain's stream and S001's (online_store/auth.py).
+BACKFILL_MASTER="demo-backfill-token"
+PASSERELLE_ONLINE_STORE_TOKEN="$(MASTER_TOKEN="$BACKFILL_MASTER" "$VENV/bin/python" -m online_store.auth token S001 2>/dev/null || echo "$BACKFILL_MASTER")"
+export PASSERELLE_ONLINE_STORE_TOKEN
 export PASSERELLE_LOCALE=fr
 # No real printer here: receipts and pickup slips go to a file (each job replaces the last),
 # so print jobs do not pile up and /readyz does not report them as waiting.
@@ -78,7 +82,7 @@ PAIR_CODE="$("$VENV/bin/passerelle" kiosk pair-code demo-kiosk --minutes 1440 | 
 if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
     say "starting the reference online store on http://127.0.0.1:$WEB_PORT"
     "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
-        --mqtt-url "$PASSERELLE_MQTT_URL" --token "$PASSERELLE_ONLINE_STORE_TOKEN" \
+        --mqtt-url "$PASSERELLE_MQTT_URL" --token "$BACKFILL_MASTER" \
         --stores S001 & pids+=($!)
 fi
 

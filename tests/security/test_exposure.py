@@ -74,6 +74,7 @@ def test_backfill_is_https_except_to_this_machine():
 @pytest.fixture
 def huge_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setattr(backfill, "MAX_PAGE_BYTES", 256 * 1024)  # the cap, made small to test
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             self.send_response(200)
