@@ -3,8 +3,8 @@
 - **Backfill tokens per store.** The endpoint's ``--token`` is the chain's master secret and
   is never handed to a store: each store gets ``store_token(master, store_id)`` (an HMAC of
   its id; ``python -m online_store.auth token S001`` prints it), which opens the chain's
-  stream and that store's own down-stream, nothing else. The master itself opens only the
-  chain's stream (nothing personal to one store).
+  stream and that store's own streams (down, and up as received), nothing else. The master
+  itself opens only the chain's stream (nothing personal to one store).
 - **The store is the topic's.** An up-event's store is the one its topic names (the broker's
   ACL lets a store publish only under its own topics): ``loyalty.entry`` and
   ``coupon.redeemed`` take it from there, never from ``data.store_id``; ``pickup.updated``
@@ -59,7 +59,12 @@ def backfill_scope(master: str, stores: list[str], given: str) -> list[str] | No
         return None
     if not hmac.compare_digest(given.encode(), store_token(master, store_id).encode()):
         return None
-    return [contract.CHAIN_SOURCE, contract.store_down_source(store_id)]
+    # contract 1.1: and its own up-stream as received (a restored box recovers its past)
+    return [
+        contract.CHAIN_SOURCE,
+        contract.store_down_source(store_id),
+        contract.up_source(store_id),
+    ]
 
 
 # -- up-events ------------------------------------------------------------------------------
