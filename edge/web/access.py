@@ -46,6 +46,12 @@ ACCESS: dict[str, frozenset[str]] = {
     # offers and coupons (issue 10)
     "coupons.check": frozenset({KIOSK, POS, ADMIN}),
     "offers.for_customer": EVERYONE,
+    # returns, voids and exchanges (issue 16)
+    "returns.lookup": TILL,
+    "returns.create": TILL,
+    "returns.get": TILL,
+    "sales.void": TILL,
+    "exchanges.create": TILL,
 }
 
 # Finer rules inside an operation, kept here too so that they are read in one place.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from edge.errors import NotFound
+from edge.errors import InvalidInput, NotFound
+from edge.pickups import service as pickups
 from edge.sales import service as sales
 from edge.sales import views as sales_views
-from edge.sales.rules import NewSale, SaleLine
+from edge.sales.rules import NewSale, Payment, SaleLine
 from edge.store import idempotency
 from edge.web.context import current_principal, get_db, settings
 from edge.web.customers import rules
@@ -36,6 +37,8 @@ def sale_context() -> sales.SaleContext:
         role=who.role,
         store_name=s.store_name,
         coupon_rules=coupon_rules(),
+        settings=s,
+        actor=who,
     )
 
 
@@ -52,11 +55,22 @@ def sale_context() -> sales.SaleContext:
 )
 def create(body: SaleIn) -> tuple[SaleOut, int, dict[str, str]]:
     key = idempotency.check_key(request.headers.get("Idempotency-Key"))
+    scope = f"sale:{current_principal().name}"
+    if body.order_id and not idempotency.known(get_db(), scope=scope, key=key):
+        if not body.pickup_code:
+            raise InvalidInput(
+                "a sale that pays for an order needs the shopper's pickup code",
+                field="pickup_code",
+            )
+        # Counted in a transaction of its own: a wrong code stays counted (lock after N).
+        pickups.check_for_payment(
+            get_db(), body.order_id, body.pickup_code, current_principal(), settings()
+        )
     out, replayed = sales.record(
         get_db(),
         new_sale(body),
         sale_context(),
-        scope=f"sale:{current_principal().name}",
+        scope=scope,
         key=key,
     )
     return SaleOut(**out), 201, {"Idempotent-Replayed": "true" if replayed else "false"}
@@ -91,4 +105,7 @@ def new_sale(body: SaleIn) -> NewSale:
         redeem_points=body.redeem_points,
         payment_method=body.payment_method,
         coupon_codes=tuple(body.coupon_codes),
+        payments=tuple(Payment(p.method, p.amount, p.tendered) for p in body.payments),
+        order_id=body.order_id,
+        pickup_code=body.pickup_code,
     )

@@ -13,7 +13,14 @@ CHAIN_SOURCE = "/web/chain"
 
 # Which stream may carry which event type (CONTRACT.md, "Event types").
 UP_TYPES = frozenset(
-    {"sale.recorded", "loyalty.entry", "customer.enrolled", "pickup.updated", "coupon.redeemed"}
+    {
+        "sale.recorded",
+        "loyalty.entry",
+        "customer.enrolled",
+        "pickup.updated",
+        "coupon.redeemed",
+        "return.recorded",
+    }
 )
 CHAIN_TYPES = frozenset(
     {
@@ -25,6 +32,7 @@ CHAIN_TYPES = frozenset(
         "offer.upserted",
         "coupon.issued",
         "coupon.redeemed",
+        "return.recorded",
     }
 )
 STORE_DOWN_TYPES = frozenset({"order.placed", "order.cancelled", "replay.requested"})
