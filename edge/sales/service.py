@@ -299,6 +299,7 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
         "order_id": sale.order_id,
         "payments": [{"method": p.method, "amount": p.amount} for p in payments],
         "change_due": change_due,
+        "exchange_of": sale.exchange_of,
     }
     if sale.order_id:
         assert ctx.settings is not None and ctx.actor is not None
