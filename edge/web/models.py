@@ -94,6 +94,20 @@ class Line(Out):
     unit_price: int
 
 
+class ReturnedLine(Out):
+    sku: str
+    name: str
+    qty: int
+    refund: int
+
+
+class HistoryReturn(Out):
+    return_id: str
+    occurred_at: str
+    total_refunded: int
+    lines: list[ReturnedLine]
+
+
 class HistoryItem(Out):
     purchase_id: str
     channel: Literal["web", "store"]
@@ -103,6 +117,12 @@ class HistoryItem(Out):
     total: int
     lines: list[Line]
     points_earned: int
+    order_id: str | None = None
+    fulfilment: str | None = None
+    order_number: str | None = None
+    pickup_status: str | None = Field(default=None, description="when this store holds the order")
+    collected_at: str | None = None
+    returns: list[HistoryReturn] = []
 
 
 class HistoryPage(Out):

@@ -9,6 +9,7 @@ import secrets
 import sqlite3
 from typing import Any
 
+from online_store import orders as paid_orders
 from online_store import streams
 from online_store.coupons import redeem
 from online_store.db import next_counter, now_iso
@@ -120,6 +121,8 @@ def place_order(
         ),
     )
     streams.append(conn, contract.store_down_source(store_id), "order.placed", data)
+    if paid:  # paid online: a web purchase in the one history now, with its points (issue 16)
+        paid_orders.record_paid_order(conn, data, store_id, member["tier"])
     return {**data, "store_id": store_id, "discount": discount}
 
 
@@ -138,6 +141,7 @@ def cancel_order(conn: sqlite3.Connection, order_id: str, reason: str) -> dict[s
     )
     data = {"order_id": order_id, "reason": reason[:500]}
     streams.append(conn, contract.store_down_source(row["store_id"]), "order.cancelled", data)
+    paid_orders.cancel_paid(conn, order_id, reason[:150])  # refunded: points taken back
     return data
 
 

@@ -22,7 +22,7 @@ import json
 import sqlite3
 from typing import Any
 
-from online_store import checkout, coupons, shop, streams
+from online_store import checkout, coupons, orders, returns, shop, streams
 from online_store.db import now_iso
 from sync import contract
 
@@ -168,10 +168,16 @@ def _apply(
 
 
 def _sale(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
-    """A store sale comes back to every store as ``purchase.recorded`` (purchase_id = sale_id)."""
+    """A store sale comes back to every store as ``purchase.recorded`` (purchase_id = sale_id).
+    A sale that paid for one of our click-and-collect orders is that order's one purchase."""
+    paid_order = {}
+    if d.get("order_id"):
+        orders.paid_at_till(conn, store_id, d)
+        paid_order = {"order_id": d["order_id"], "fulfilment": "pickup"}
     shop.record_purchase(
         conn,
-        {
+        paid_order
+        | {
             "purchase_id": d["sale_id"],
             "customer_id": d["customer_id"],
             "channel": "store",
@@ -209,6 +215,7 @@ APPLY = {
     "customer.enrolled": _enrolled,
     "pickup.updated": _pickup,
     "coupon.redeemed": _redeemed,
+    "return.recorded": returns.apply_store_return,
 }
 
 
