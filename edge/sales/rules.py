@@ -73,6 +73,7 @@ class NewSale:
     pickup_code: str | None = None
     exchange_of: str | None = None
     credit: int = 0
+    cash_tendered: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The request as JSON data, for the idempotency hash (same keys as the API body;
@@ -81,7 +82,14 @@ class NewSale:
         d["lines"] = [asdict(ln) for ln in self.lines]
         d["coupon_codes"] = list(self.coupon_codes)
         d["payments"] = [asdict(p) for p in self.payments]
-        for key in ("payments", "order_id", "pickup_code", "exchange_of", "credit"):
+        for key in (
+            "payments",
+            "order_id",
+            "pickup_code",
+            "exchange_of",
+            "credit",
+            "cash_tendered",
+        ):
             if not d[key]:
                 del d[key]
         return d
@@ -162,7 +170,12 @@ def ledger_moves(*, redeem_points: int, earned: int) -> list[tuple[int, str]]:
 
 
 def settle(
-    payments: Sequence[Payment], total: int, default_method: str, *, credit: int = 0
+    payments: Sequence[Payment],
+    total: int,
+    default_method: str,
+    *,
+    credit: int = 0,
+    cash_tendered: int | None = None,
 ) -> tuple[list[Payment], int]:
     """The tenders of a sale and the change due.
 
@@ -175,7 +188,17 @@ def settle(
     first = [Payment("store_credit", used)] if used else []
     due = total - used
     if not payments:
-        return (first + [Payment(default_method, due)] if due else first), 0
+        if cash_tendered is None or default_method != "cash":
+            return (first + [Payment(default_method, due)] if due else first), 0
+        if cash_tendered < due:
+            raise InvalidInput(
+                f"cash tendered {cash_tendered} is less than the {due} due",
+                field="cash_tendered",
+                code="not_enough_cash",
+            )
+        return (first + [Payment("cash", due, cash_tendered)] if due else first), (
+            cash_tendered - due
+        )
     change = 0
     for i, p in enumerate(payments):
         if p.method not in METHODS:

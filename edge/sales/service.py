@@ -168,7 +168,13 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
         )
     total = totals.total
     points_earned = earned(totals, customer["tier"] if customer else None, ctx.currency, ctx.rules)
-    payments, change_due = settle(sale.payments, total, sale.payment_method, credit=sale.credit)
+    payments, change_due = settle(
+        sale.payments,
+        total,
+        sale.payment_method,
+        credit=sale.credit,
+        cash_tendered=sale.cash_tendered,
+    )
 
     sale_id = new_id()
     occurred_at = now_iso()

@@ -51,6 +51,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "returns.create": TILL,
     "returns.get": TILL,
     "sales.void": TILL,
+    "sales.order": TILL,
     "exchanges.create": TILL,
 }
 

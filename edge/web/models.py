@@ -232,6 +232,13 @@ class SaleIn(In):
     pickup_code: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
         default=None, description="with order_id: the shopper's code, typed or its QR payload"
     )
+    cash_tendered: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000_000_000,
+        description="payment_method cash, no payments: what was handed over (the change is "
+        "answered as change_due)",
+    )
 
 
 class SaleCoupon(Out):

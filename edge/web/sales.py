@@ -6,13 +6,14 @@ from flask import Blueprint, request
 
 from edge.errors import InvalidInput, NotFound
 from edge.pickups import service as pickups
+from edge.pickups import views as pickup_views
 from edge.sales import service as sales
 from edge.sales import views as sales_views
 from edge.sales.rules import NewSale, Payment, SaleLine
 from edge.store import idempotency
 from edge.web.context import current_principal, get_db, settings
 from edge.web.customers import rules
-from edge.web.models import SaleIn, SaleOut
+from edge.web.models import Line, Out, SaleIn, SaleOut
 from edge.web.offers import coupon_rules
 from edge.web.routing import Header, operation
 
@@ -108,4 +109,31 @@ def new_sale(body: SaleIn) -> NewSale:
         payments=tuple(Payment(p.method, p.amount, p.tendered) for p in body.payments),
         order_id=body.order_id,
         pickup_code=body.pickup_code,
+        cash_tendered=body.cash_tendered,
     )
+
+
+class OrderToPay(Out):
+    order_id: str
+    order_number: str
+    customer_id: str | None
+    customer_name: str
+    currency: str
+    total: int
+    paid: bool
+    status: str
+    lines: list[Line]
+
+
+@operation(
+    bp,
+    "/sales/orders/<order_number>",
+    name="sales.order",
+    tags=["sales"],
+    summary="A click-and-collect order to pay at the till, by its number (W-100234)",
+    responses={200: OrderToPay},
+)
+def order_to_pay(order_number: str) -> OrderToPay:
+    """The till opens an unpaid order with its lines; the sale that pays for it sends its
+    ``order_id`` and the shopper's code, and collects it."""
+    return OrderToPay(**pickup_views.order_for_till(get_db(), order_number))

@@ -300,6 +300,7 @@ def test_store_events_come_back_on_the_chain(
         1,
         "standard",
     )
+
     def echoed() -> list[dict[str, Any]]:
         return [e for e in edge.events("loyalty.entry") if e["data"]["entry_id"] == "le-1"]
 
