@@ -25,8 +25,8 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from edge.offers import texts as offer_texts
-from kiosk_ui import i18n_orders
 from edge.pickups import texts as pickup_texts
+from kiosk_ui import i18n_orders
 
 LOCALES = ("fr", "en")
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
