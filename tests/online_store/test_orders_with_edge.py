@@ -209,4 +209,20 @@ def test_orders_returns_exchanges_and_voids_in_one_history(
         what="the returns published on the chain",
     )  # fmt: skip
     assert conn.execute("SELECT COUNT(*) FROM returns").fetchone()[0] == 4
+
+    # The web's own return limit counts the store's return; the web's return reaches the store.
+    with pytest.raises(Exception, match="cannot come back"):
+        store.return_order(oid, {"SKU-MUG": 2})
+    by_post = store.return_order(oid, {"SKU-MUG": 1})
+    wait_until(
+        lambda: conn.execute(
+            "SELECT 1 FROM returns WHERE return_id = ? AND origin = 'down'",
+            (by_post["return_id"],),
+        ).fetchone(),
+        timeout=30,
+        what="the web return at the store",
+    )
+    look = client.get(f"/api/v1/returns/lookup?kind=order&id={oid}", headers=pos).json
+    assert look["lines"][0]["returnable"] == 0
+    wait_until(lambda: balances_agree("c-0001"), what="c-0001's balances in step again")
     assert conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0] == 0

@@ -184,3 +184,22 @@ def test_a_retried_return_refunds_once(
     assert one.json["return_id"] == two.json["return_id"]
     assert two.headers["Idempotent-Replayed"] == "true"
     assert count(conn, "SELECT COUNT(*) FROM returns") == 1
+
+
+def test_a_reversal_below_zero_is_recorded_and_flagged(
+    shop: dict[str, Any], sell: Post, take_back: Post, conn: sqlite3.Connection
+) -> None:
+    # James spends every point he has, including those of a sale he then brings back.
+    earned = sell(customer_id="c-0002", lines=[{"sku": "SKU-BOUGIE", "qty": 1}]).json
+    balance = ledger.balance(conn, "c-0002")
+    spent = sell(customer_id="c-0002", lines=[{"sku": "SKU-TORCHON", "qty": 1}],
+                 redeem_points=balance)  # fmt: skip
+    assert spent.status_code == 201, spent.json
+    r = take_back({"kind": "sale", "id": earned["sale_id"]})
+    assert r.status_code == 201, r.json
+    left = spent.json["points_earned"] - earned["points_earned"]
+    assert left < 0 and ledger.balance(conn, "c-0002") == left  # recorded, not refused
+    flagged = conn.execute(
+        "SELECT balance FROM loyalty_negative WHERE customer_id = 'c-0002'"
+    ).fetchone()
+    assert flagged is not None and flagged["balance"] == left
