@@ -325,11 +325,17 @@ def exchange(
     sale: NewSale,
     ctx: ReturnContext,
     sale_ctx: sales.SaleContext,
-) -> dict[str, Any]:
+    *,
+    scope: str | None = None,
+    key: str | None = None,
+) -> tuple[dict[str, Any], bool]:
     """A return and a new sale in one transaction, naming each other: what came back pays
-    for the new goods as store credit; the shopper pays, or gets back, only the difference."""
+    for the new goods as store credit; the shopper pays, or gets back, only the difference.
+    With an idempotency ``key``, a retry gets the first answer (and never a second
+    exchange). Returns the answer and whether it was a replay."""
     ctx = replace(ctx, manager=approve(conn, cmd))
-    with write(conn):
+
+    def step() -> dict[str, Any]:
         # Plan first (read only) to know the credit; then the sale, then the return itself.
         b = _load(conn, cmd, ctx.settings.currency)
         credit = sum(p.refund for p in plan(b, cmd.lines, views.returned(conn, b)))
@@ -338,11 +344,11 @@ def exchange(
         used = min(credit, new["total"])
         back = [Refund("store_credit", used)] if used else []
         if credit > used:
-            rest = refunds(
-                [], credit - used,
+            back += refunds(
+                [],
+                credit - used,
                 [(cmd.refund_method, credit - used)] if cmd.refund_method else list(b.payments),
-            )  # fmt: skip
-            back += rest
+            )
         ret = record_return(
             conn,
             cmd,
@@ -352,4 +358,16 @@ def exchange(
             return_id=rid,
             forced_refunds=back,
         )
-    return {"return": ret, "sale": new, "difference": new["total"] - credit}
+        return {"return": ret, "sale": new, "difference": new["total"] - credit}
+
+    if scope is None or key is None:
+        with write(conn):
+            return step(), False
+    return idempotency.once(
+        conn,
+        scope=scope,
+        key=key,
+        body_hash=idempotency.request_hash({"return": cmd.as_dict(), "sale": sale.as_dict()}),
+        produce=step,
+        fault_prefix="exchange",
+    )

@@ -286,11 +286,27 @@ def void(sale_id: str, body: VoidIn) -> tuple[ReturnOut, int]:
     summary="A return and a new sale in one, paying or refunding only the difference",
     body=ExchangeIn,
     responses={201: ExchangeOut},
+    headers=[
+        Header(
+            "Idempotency-Key",
+            "Optional: the same key on a retry returns the first answer, never a second exchange.",
+            required=False,
+        )
+    ],
 )
-def exchange(body: ExchangeIn) -> tuple[dict[str, Any], int]:
-    out = service.exchange(
-        get_db(), new_return(body.return_), new_sale(body.sale), context(), sale_context()
+def exchange(body: ExchangeIn) -> tuple[dict[str, Any], int, dict[str, str]]:
+    raw = request.headers.get("Idempotency-Key")
+    key = idempotency.check_key(raw) if raw is not None else None
+    out, replayed = service.exchange(
+        get_db(),
+        new_return(body.return_),
+        new_sale(body.sale),
+        context(),
+        sale_context(),
+        scope=f"exchange:{current_principal().name}",
+        key=key,
     )
     model = ExchangeOut(**{"return": ReturnOut(**out["return"]), "sale": SaleOut(**out["sale"]),
                            "difference": out["difference"]})  # fmt: skip
-    return model.model_dump(mode="json", by_alias=True), 201
+    headers = {"Idempotent-Replayed": "true" if replayed else "false"}
+    return model.model_dump(mode="json", by_alias=True), 201, headers

@@ -55,8 +55,12 @@ def test_an_exchange_pays_only_the_difference_and_names_both_halves(
                  "lines": [{"sku": "SKU-BOUGIE", "qty": 1}],
                  "payments": [{"method": "card", "amount": 1160}]},
     }  # fmt: skip
-    r = client.post("/api/v1/exchanges", json=body, headers=headers("pos"))
+    r = client.post("/api/v1/exchanges", json=body, headers=headers("pos", Idempotency_Key="x1"))
     assert r.status_code == 201, r.json
+    again = client.post(
+        "/api/v1/exchanges", json=body, headers=headers("pos", Idempotency_Key="x1")
+    )
+    assert again.json == r.json and again.headers["Idempotent-Replayed"] == "true"
     ret, new = r.json["return"], r.json["sale"]
     assert r.json["difference"] == 2450 - 1290
     assert new["payments"] == [
