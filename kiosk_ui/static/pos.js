@@ -257,6 +257,11 @@
     const q = $("search-input").value.trim();
     if (!q) return;
     const list = $("search-results");
+    if (/^W-[0-9]{1,30}$/i.test(q)) { // an order number: the order to pay at the till
+      try { await openOrder(q.toUpperCase(), ""); $("search-input").value = ""; }
+      catch (err) { message(P.explain(err)); }
+      return;
+    }
     try {
       let r = { items: [] };
       if (/^\d{8,14}$/.test(q)) r = await P.api("GET", "/products?barcode=" + encodeURIComponent(q));
