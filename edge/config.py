@@ -171,6 +171,29 @@ class Settings(BaseSettings):
     """text: one readable line per event; json: one JSON object per line (for a log shipper).
     Either way under systemd each line carries its journald priority"""
 
+    # -- security (issue 19) ------------------------------------------------------------
+    tls_cert_file: Path | None = None
+    """the API's TLS certificate chain (PEM; `passerelle tls init` makes one); default: the
+    systemd credential `tls_cert`. With a certificate and its key the API speaks HTTPS only,
+    the screens' cookies are `Secure` with `__Host-` names, and HSTS is sent"""
+    tls_key_file: Path | None = None
+    """the certificate's private key (PEM); default: the systemd credential `tls_key`"""
+    proxy_hops: int = Field(default=0, ge=0, le=5)
+    """reverse proxies in front of the API whose `X-Forwarded-For`/`-Proto`/`-Host` are trusted
+    (Werkzeug's ProxyFix); 0: none, the peer's address is the client's. A proxy must terminate
+    TLS: the cookies are then `Secure` too"""
+    hsts_seconds: int = Field(default=31536000, ge=0)
+    """`Strict-Transport-Security` max-age sent over HTTPS (0: none)"""
+    kiosk_session_days: int = Field(default=30, ge=1, le=365)
+    """a paired kiosk pairs again after this many days (revoking its token ends it at once)"""
+    staff_session_max_hours: int = Field(default=12, ge=1, le=24)
+    """a staff login ends after this long, touched or not"""
+    metrics_token: str | None = None
+    """bearer token that `/metrics` asks of a scraper that is not on loopback; better from a
+    file or the systemd credential `metrics_token`. Unset: loopback only"""
+    metrics_token_file: Path | None = None
+    """read `metrics_token` from this file (or the systemd credential `metrics_token`)"""
+
     @field_validator("store_id")
     @classmethod
     def _store_id(cls, v: str) -> str:
@@ -238,7 +261,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _read_secret_files(self) -> Settings:
         """Secrets may come from files (systemd ``LoadCredential``), so they never sit in env."""
-        for key in ("mqtt_password", "online_store_token", "secret_key"):
+        for key in ("mqtt_password", "online_store_token", "secret_key", "metrics_token"):
             path = getattr(self, f"{key}_file")
             cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
             if path is None and cred_dir and (Path(cred_dir) / key).is_file():
@@ -248,9 +271,20 @@ class Settings(BaseSettings):
                     setattr(self, key, Path(path).read_text(encoding="utf-8").strip())
                 except OSError as exc:
                     raise ValueError(f"{key}_file: cannot read {path}: {exc.strerror}") from exc
+        cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+        for key, cred in (("tls_cert_file", "tls_cert"), ("tls_key_file", "tls_key")):
+            if getattr(self, key) is None and cred_dir and (Path(cred_dir) / cred).is_file():
+                setattr(self, key, Path(cred_dir) / cred)
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file: give both or neither")
         return self
 
     # -- derived values -------------------------------------------------------------------
+    @property
+    def tls(self) -> bool:
+        """Whether the API serves HTTPS itself."""
+        return self.tls_cert_file is not None and self.tls_key_file is not None
+
     @property
     def mqtt_tls(self) -> bool:
         return urlparse(self.mqtt_url).scheme == "mqtts"
@@ -271,7 +305,7 @@ class Settings(BaseSettings):
     def redacted(self) -> dict[str, Any]:
         """Settings as shown to people: secrets replaced, so logs and CLI never print them."""
         out = self.model_dump(mode="json")
-        for key in ("mqtt_password", "online_store_token", "secret_key"):
+        for key in ("mqtt_password", "online_store_token", "secret_key", "metrics_token"):
             if out.get(key):
                 out[key] = "***"
         return out

@@ -76,6 +76,9 @@ MESSAGES: dict[str, Any] = {
     "phone_invalid": _l("Type the number with its country code, e.g. +33 6 12 34 56 78."),
     "masked_found": _l("A member card is linked to {phone} ({name})."),
     "masked_hint": _l("Scan your card to see your points and your purchases."),
+    "phone_same_answer": _l(
+        "Scan your card, or ask at the till: they can find your card from your phone number."
+    ),
     "checkin_ready": _l("Your order {number} is ready!"),
     "checkin_ready_where": _l(
         "Go to the click & collect counter with your pickup code: a team member is coming."
@@ -157,12 +160,11 @@ MESSAGES: dict[str, Any] = {
     "check_in": _l("I am here"),
     "pair_title": _l("Pair this kiosk"),
     "pair_lead": _l(
-        "Type a kiosk token (passerelle token create --role kiosk) or open "
-        "/kiosk/pair?token=… once on this device."
+        "Type the one-time pairing code (passerelle kiosk pair-code NAME) once on this device."
     ),
-    "pair_token": _l("Kiosk token"),
+    "pair_token": _l("Pairing code"),
     "pair_button": _l("Pair"),
-    "pair_failed": _l("This is not an active kiosk token."),
+    "pair_failed": _l("This code is wrong, used or expired."),
     "too_many": _l("Too many attempts. Wait a minute, then try again."),
     "login_title_staff": _l("Click & collect board"),
     "login_title_pos": _l("Till"),
@@ -171,6 +173,8 @@ MESSAGES: dict[str, Any] = {
     "login_pin": _l("PIN"),
     "login_button": _l("Log in"),
     "wrong_pin": _l("Wrong PIN."),
+    "staff_locked": _l("Locked after too many wrong PINs: ask an administrator."),
+    "login_other": _l("Someone else (staff id)"),
     "role_denied": _l("Your role cannot use this screen."),
     "logout": _l("Log out"),
     "pos_title": _l("Till"),
@@ -273,6 +277,8 @@ ERROR_SAME_AS: dict[str, str] = {
     "unauthorized": "session_ended",
     "missing_token": "session_ended",
     "rate_limited": "too_many",
+    "pin_wait": "too_many",
+    "staff_locked": "staff_locked",
     "pickup_locked": "locked",
     "unknown_customer": "error_customer_not_found",
     "forbidden_field": "error_forbidden_role",

@@ -68,6 +68,13 @@ export PASSERELLE_PRINTERS="[{\"name\": \"demo\", \"connection\": \"file\", \"pa
 say "seeding demo data"
 "$VENV/bin/passerelle" demo --tokens-file "$DATA/tokens.json" >/dev/null
 
+# HTTPS, as on a shop floor: a self-signed certificate made once (browsers warn: accept it).
+if [ ! -f "$DATA/tls/tls_cert" ]; then
+    "$VENV/bin/passerelle" tls init --out "$DATA/tls" --host localhost >/dev/null
+fi
+export PASSERELLE_TLS_CERT_FILE="$DATA/tls/tls_cert" PASSERELLE_TLS_KEY_FILE="$DATA/tls/tls_key"
+PAIR_CODE="$("$VENV/bin/passerelle" kiosk pair-code demo-kiosk --minutes 1440 | tail -n 1)"
+
 if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
     say "starting the reference online store on http://127.0.0.1:$WEB_PORT"
     "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
@@ -75,12 +82,12 @@ if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
         --stores S001 & pids+=($!)
 fi
 
-say "starting the store edge on http://127.0.0.1:$EDGE_PORT"
+say "starting the store edge on https://127.0.0.1:$EDGE_PORT"
 "$VENV/bin/passerelle" run & EDGE_PID=$!; pids+=($EDGE_PID)
 
 healthy() {
-    "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-        "http://127.0.0.1:$EDGE_PORT/healthz" 2>/dev/null
+    "$VENV/bin/python" -c 'import ssl, sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2, context=ssl._create_unverified_context())' \
+        "https://127.0.0.1:$EDGE_PORT/healthz" 2>/dev/null
 }
 for _ in $(seq 1 150); do
     healthy && break
@@ -90,17 +97,17 @@ done
 healthy || die "the store edge did not answer on port $EDGE_PORT (see its messages above)."
 
 TOKENS="$(cat "$DATA/tokens.json")"
-KIOSK_TOKEN="$(echo "$TOKENS" | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["kiosk"])')"
 cat <<MSG
 
   Passerelle demo is running (Ctrl-C stops it).
 
-  Kiosk (shopper)        http://127.0.0.1:$EDGE_PORT/kiosk/pair?token=$KIOSK_TOKEN   (pairs this browser once; then /kiosk)
-  Staff pickup board     http://127.0.0.1:$EDGE_PORT/staff     PIN login: Lucas 2345, Manon 1234
-  Cashier POS            http://127.0.0.1:$EDGE_PORT/pos       PIN login: Inès 3456
+  Kiosk (shopper)        https://127.0.0.1:$EDGE_PORT/kiosk/pair?code=$PAIR_CODE   (press Pair once; then /kiosk)
+  Staff pickup board     https://127.0.0.1:$EDGE_PORT/staff     PIN login: Lucas 2345 (admin: id st-manon, 246810)
+  Cashier POS            https://127.0.0.1:$EDGE_PORT/pos       PIN login: Inès 3456
   Online store (web)     http://127.0.0.1:$WEB_PORT/   offers: /offers   e-mails sent: /messages
-  Readiness / metrics    http://127.0.0.1:$EDGE_PORT/readyz  /metrics
-  API description        http://127.0.0.1:$EDGE_PORT/api/v1/openapi.json
+  Readiness / metrics    https://127.0.0.1:$EDGE_PORT/readyz  /metrics
+  API description        https://127.0.0.1:$EDGE_PORT/api/v1/openapi.json
+  HTTPS                  self-signed ($DATA/tls/tls_cert): accept the browser's warning once
   Loyalty cards          PC000000000001 (Élodie, gold), PC000000000002 (James, en)
   Coupon at the till     type or scan the code in the POS search field
   Printer                $DATA/printer.escpos   (the last receipt or slip, ESC/POS bytes)

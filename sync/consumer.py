@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge import handlers
+from edge.pickups.redaction import redact, seal, unseal
 from edge.store import inbox
 from edge.store.db import now_iso
 from sync import contract
@@ -221,7 +222,8 @@ class Inbox:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbox_pending (source, sequence, id, payload, received_at) "
                 "VALUES (?,?,?,?,?)",
-                (stream, seq, event_id or "", raw_text or _text(event), now_iso()),
+                # the pickup code sealed with the box key (issue 19), unsealed in _drain
+                (stream, seq, event_id or "", seal(conn, raw_text or _text(event)), now_iso()),
             )
             st.pending = True
             return Outcome(parked=1) if cur.rowcount else Outcome(duplicates=1)
@@ -350,7 +352,7 @@ class Inbox:
                 "DELETE FROM inbox_pending WHERE source = ? AND sequence = ?", (stream, last + 1)
             )
             try:
-                event = contract.parse(row["payload"])
+                event = contract.parse(unseal(conn, row["payload"]))
             except contract.ContractError as exc:  # parked events were parsed once already
                 self._advance(conn, stream, last + 1, now_iso())
                 out.add(self._dead(conn, None, stream, None, last + 1, str(exc), row["payload"]))
@@ -379,7 +381,16 @@ class Inbox:
         conn.execute(
             "INSERT INTO dead_letters (received_at, topic, source, event_id, sequence, reason, "
             "payload) VALUES (?,?,?,?,?,?,?)",
-            (now_iso(), topic, source, event_id, seq, reason[:1000], raw_text[:MAX_DEAD_PAYLOAD]),
+            # never a pickup code in clear (issue 19)
+            (
+                now_iso(),
+                topic,
+                source,
+                event_id,
+                seq,
+                reason[:1000],
+                redact(raw_text)[:MAX_DEAD_PAYLOAD],
+            ),
         )
         if seen and source and event_id:
             conn.execute(

@@ -201,14 +201,31 @@ def parse_presented_code(text: str) -> tuple[str | None, str]:
     return None, text
 
 
-def code_hash(order_id: str, pickup_code: str) -> str:
-    """Only a hash of the code is kept: a copied database does not hand out codes as text."""
-    return hashlib.sha256(f"{order_id}:{pickup_code}".encode()).hexdigest()
+KEYED = "h1:"
+"""Prefix of a keyed hash; hashes without it were made before issue 19 (plain SHA-256)."""
 
 
-def code_matches(order_id: str, order_number: str, stored_hash: str, presented: str) -> bool:
+def code_hash(order_id: str, pickup_code: str, key: bytes | None = None) -> str:
+    """Only a hash of the code is kept: a copied database does not hand out codes as text.
+
+    With the box's key (``edge.store.keys``, never in the database) it is an HMAC: a plain
+    hash of a 6-digit code is reversed by trying the 10⁶ codes in an instant, an HMAC needs
+    the key, which a backup does not hold. Without a key: the plain hash of older orders."""
+    text = f"{order_id}:{pickup_code}".encode()
+    if key is None:
+        return hashlib.sha256(text).hexdigest()
+    return KEYED + hmac.new(key, text, hashlib.sha256).hexdigest()
+
+
+def code_matches(
+    order_id: str, order_number: str, stored_hash: str, presented: str, key: bytes | None = None
+) -> bool:
     """Constant-time check of a typed code or a scanned QR payload against the order."""
     number, code = parse_presented_code(presented)
     number_ok = number is None or hmac.compare_digest(number.encode(), order_number.encode())
-    code_ok = hmac.compare_digest(code_hash(order_id, code), stored_hash)
+    keyed = stored_hash.startswith(KEYED)
+    if keyed and key is None:
+        return False
+    expected = code_hash(order_id, code, key if keyed else None)
+    code_ok = hmac.compare_digest(expected.encode(), stored_hash.encode())
     return number_ok and code_ok

@@ -18,6 +18,8 @@ from typing import Any
 from edge.actor import Actor
 from edge.config import Settings
 from edge.errors import Conflict, DomainError, Forbidden, InvalidInput
+from edge.pickups import checkin_guard
+from edge.pickups.redaction import KEY_NAME as PICKUP_KEY
 from edge.pickups.rules import (
     CLOSED,
     DOCUMENTS,
@@ -39,6 +41,7 @@ from edge.pickups.views import checkin_answer, customer_locale, get_row, order_v
 from edge.printing import queue
 from edge.store import audit, outbox
 from edge.store.db import now_iso, write
+from edge.store.keys import box_key
 
 # -- shared steps (the caller holds the transaction) -------------------------------------------
 
@@ -107,6 +110,11 @@ def record_audit(
         target=row["order_id"],
         detail={"order_number": row["order_number"], **detail},
     )
+
+
+def _key(conn: sqlite3.Connection) -> bytes:
+    """The box key of the pickup codes' HMAC (issue 19; ``edge.store.keys``)."""
+    return box_key(conn, PICKUP_KEY)
 
 
 def _audit(
@@ -205,7 +213,9 @@ def collect(
         next_status(row["status"], "collect", row["order_number"])
         if row["locked"]:
             raise locked_error(row["order_number"])
-        if not code_matches(row["order_id"], row["order_number"], row["code_hash"], presented_code):
+        if not code_matches(
+            row["order_id"], row["order_number"], row["code_hash"], presented_code, _key(conn)
+        ):
             wrong = _wrong_code(conn, row, who, settings, "collect")
             failure = wrong_code_error(row["order_number"], wrong, settings.pickup_max_wrong_codes)
         elif not row["paid"]:
@@ -257,7 +267,9 @@ def check_for_payment(
                 field="order_id",
                 code="already_paid",
             )
-        if not code_matches(row["order_id"], row["order_number"], row["code_hash"], presented_code):
+        if not code_matches(
+            row["order_id"], row["order_number"], row["code_hash"], presented_code, _key(conn)
+        ):
             wrong = _wrong_code(conn, row, who, settings, "till")
             failure = wrong_code_error(row["order_number"], wrong, settings.pickup_max_wrong_codes)
     if failure is not None:
@@ -279,7 +291,9 @@ def collect_paid_at_till(
     hands over goods without the shopper's code (``check_for_payment`` counts wrong ones)."""
     row = get_row(conn, order_id)
     next_status(row["status"], "collect", row["order_number"])
-    if not code_matches(row["order_id"], row["order_number"], row["code_hash"], presented_code):
+    if not code_matches(
+        row["order_id"], row["order_number"], row["code_hash"], presented_code, _key(conn)
+    ):
         raise InvalidInput("wrong pickup code", field="pickup_code", code="wrong_pickup_code")
     if row["paid"] or row["paid_in_store"] or row["locked"]:
         raise Conflict(
@@ -403,8 +417,8 @@ def checkin(
     """The shopper's "I am here for W-100234, code 123456", at the kiosk or the counter.
 
     Unknown number, wrong code and locked order all get the same 422 in the same words, so a
-    stranger learns nothing about anyone's order; a wrong code on a real order counts toward
-    its lock, which caps guessing at ``pickup_max_wrong_codes`` tries per order.
+    stranger learns nothing about anyone's order; a wrong code on a real order slows that
+    order's check-in down (``checkin_guard``) but never locks its handover.
     """
     fallback = locale or settings.locale
     failed = InvalidInput(shopper_message("failed", fallback), code="checkin_failed")
@@ -421,14 +435,17 @@ def checkin(
         ).fetchone()
         if row is None:
             # Hash anyway, so an unknown number costs what a wrong code costs.
-            code_matches("-", number, "0" * 64, presented_code)
+            code_matches("-", number, "h1:" + "0" * 64, presented_code, _key(conn))
             raise failed
-        if row["locked"]:
+        if row["locked"] or checkin_guard.waiting(row):
             raise failed
-        if not code_matches(row["order_id"], row["order_number"], row["code_hash"], presented_code):
-            _wrong_code(conn, row, who, settings, "checkin")
+        if not code_matches(
+            row["order_id"], row["order_number"], row["code_hash"], presented_code, _key(conn)
+        ):
+            checkin_guard.count_failure(conn, row, who)  # slows, never locks (issue 19)
             counted = True
         else:
+            checkin_guard.reset(conn, row["order_id"])
             lang = locale or customer_locale(conn, row["customer_id"], settings.locale)
             if row["status"] in CLOSED:
                 raise Conflict(

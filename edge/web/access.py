@@ -19,7 +19,9 @@ ACCESS: dict[str, frozenset[str]] = {
     "openapi": EVERYONE,
     "customers.lookup": EVERYONE,
     "customers.history": EVERYONE,
-    "customers.masked": EVERYONE,  # screens (issue 6): the kiosk's phone lookup, masked
+    # issue 19: a typed number must not tell a stranger at the kiosk who is a member; the
+    # kiosk answers every number alike without asking (kiosk.js), the staff may ask
+    "customers.masked": STORE_STAFF,
     "customers.enroll": TILL,
     "customers.get": STORE_STAFF,
     "products.search": EVERYONE,

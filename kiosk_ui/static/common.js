@@ -101,6 +101,7 @@ const P = (() => {
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET") headers["X-CSRFToken"] = config.csrf;
     if (opts.background) headers["X-Background"] = "1";
+    headers["X-Screen"] = config.screen; // which of the session's screens calls (kiosk, staff, pos)
     Object.assign(headers, opts.headers || {});
     let resp;
     try {
@@ -270,7 +271,10 @@ const P = (() => {
       last = Date.now();
       if (last - lastPing > 30000) {
         lastPing = last;
-        fetch("/screens/ping", { method: "POST", headers: { "X-CSRFToken": config.csrf } });
+        fetch("/screens/ping", {
+          method: "POST",
+          headers: { "X-CSRFToken": config.csrf, "X-Screen": config.screen },
+        });
       }
     };
     ["pointerdown", "keydown"].forEach((e) => document.addEventListener(e, touch, true));

@@ -153,23 +153,21 @@
     return true;
   }
 
-  // -- phone: a masked summary only ------------------------------------------------------------
-  $("phone-form").addEventListener("submit", async (event) => {
+  // -- phone: the same answer for every number -----------------------------------------------
+  /* A stranger typing someone's number must not learn whether that person is a member
+     (issue 19): the kiosk asks the API nothing and says the same for every number. The
+     till, with a member of staff, finds a card by phone. */
+  $("phone-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const phone = $("phone-input").value.replace(/[\s.()-]/g, "");
     message("phone-message", "");
-    try {
-      const m = await P.api("GET", "/customers/masked?phone=" + encodeURIComponent(phone));
-      member = null;
-      $("masked-text").textContent = P.t("masked_found", {
-        phone: m.phone, name: [m.first_name, m.last_name].filter(Boolean).join(" "),
-      });
-      show("masked");
-    } catch (err) {
-      if (err.code === "customer_not_found") message("phone-message", P.t("phone_unknown"));
-      else if (err.status === 422) message("phone-message", P.t("phone_invalid"));
-      else message("phone-message", err.message);
+    if (!/^\+[1-9]\d{7,14}$/.test(phone)) {
+      message("phone-message", P.t("phone_invalid"));
+      return;
     }
+    member = null;
+    $("masked-text").textContent = P.t("phone_same_answer");
+    show("masked");
   });
 
   // -- pickup check-in ---------------------------------------------------------------------------

@@ -32,6 +32,9 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
     app.config.update(
         SECRET_KEY=secrets.token_hex(16), WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=64 * 1024
     )
+    # Its own cookie: the store's screens on the same host (browsers ignore the port) have
+    # theirs, so neither logs the other out nor loses the other's CSRF token (issue 23).
+    app.config["SESSION_COOKIE_NAME"] = "online_store_session"
     app.config.update(config or {})
     csrf = CSRFProtect(app)
 
