@@ -23,7 +23,7 @@ from tests.online_store.test_online_store_with_edge import edge_worker, online  
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
-MANAGER = {"manager_id": "st-manon", "manager_pin": "1234"}
+MANAGER = {"manager_id": "st-manon", "manager_pin": "246810"}
 
 
 def test_orders_returns_exchanges_and_voids_in_one_history(

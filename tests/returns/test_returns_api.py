@@ -15,7 +15,7 @@ from flask import Flask
 from edge.loyalty import views as ledger
 from tests.returns.conftest import Post, count, events
 
-MANAGER = {"manager_id": "st-manon", "manager_pin": "1234"}
+MANAGER = {"manager_id": "st-manon", "manager_pin": "246810"}
 
 
 def mug_sale(sell: Post, **over: Any) -> dict[str, Any]:

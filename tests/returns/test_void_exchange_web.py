@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from tests.returns.conftest import Apply, Post, count, events
 from tests.sync.events import T
 
-MANAGER = {"manager_id": "st-manon", "manager_pin": "1234"}
+MANAGER = {"manager_id": "st-manon", "manager_pin": "246810"}
 
 
 def void(client: FlaskClient, headers: Callable[..., dict[str, str]], sale_id: str,
