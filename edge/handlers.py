@@ -14,6 +14,7 @@ from edge.offers import handlers as offers
 from edge.pickups import handlers as pickups
 from edge.products import handlers as products
 from edge.returns import handlers as returns
+from edge.stock import handlers as stock
 from edge.store import inbox
 from edge.store.inbox import Handler
 
@@ -35,6 +36,7 @@ HANDLERS: dict[str, Handler] = _merge(
         products.HANDLERS,
         pickups.HANDLERS,
         offers.HANDLERS,
+        stock.HANDLERS,
         returns.HANDLERS,
         {"replay.requested": inbox.replay_requested},
     )

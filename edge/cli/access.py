@@ -57,7 +57,7 @@ def token_revoke(ctx: Ctx, name: str) -> None:
 @pass_ctx
 def token_list(ctx: Ctx) -> None:
     """List every token: name, role, when it was created and, if so, revoked (never the value)."""
-    conn = ctx.db()
+    conn = ctx.db(read_only=True)
     try:
         for t in auth.list_tokens(conn):
             click.echo(
@@ -110,7 +110,7 @@ def staff_add(
 def staff_list(ctx: Ctx) -> None:
     """List the staff members: id, name, role, whether they are a manager, disabled, or
     locked, and their wrong PINs in a row."""
-    conn = ctx.db()
+    conn = ctx.db(read_only=True)
     try:
         for s in auth.list_staff(conn):
             click.echo(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -201,6 +202,32 @@ def parse_presented_code(text: str) -> tuple[str | None, str]:
     return None, text
 
 
+# The online store numbers its orders "W-" + digits. A person types the number as printed, or
+# without the prefix, with spaces or in lower case ("w 100 001", "100001"), and a keypad that
+# once prefilled "W-" gives "W-W-100001": all of them are the one number "W-100001".
+WEB_ORDER_PREFIX = "W-"
+_WEB_NUMBER = re.compile(r"(?:W-?)*(\d+)")
+
+
+def normalise_order_number(text: str) -> str:
+    """The order number as stored, from what a person typed or a QR code carried.
+
+    Spaces go and letters are upper-cased; bare digits or ``W`` + digits get the web prefix.
+    Any other number (the contract allows ``[A-Za-z0-9-]{1,32}``) is kept, upper-cased, and
+    compared without regard to case.
+    """
+    compact = "".join(text.split()).upper()
+    m = _WEB_NUMBER.fullmatch(compact)
+    return WEB_ORDER_PREFIX + m.group(1) if m else compact
+
+
+def same_order_number(a: str, b: str) -> bool:
+    """Whether two spellings name the same order (constant time on the normalised text)."""
+    return hmac.compare_digest(
+        normalise_order_number(a).encode(), normalise_order_number(b).encode()
+    )
+
+
 KEYED = "h1:"
 """Prefix of a keyed hash; hashes without it were made before issue 19 (plain SHA-256)."""
 
@@ -222,7 +249,7 @@ def code_matches(
 ) -> bool:
     """Constant-time check of a typed code or a scanned QR payload against the order."""
     number, code = parse_presented_code(presented)
-    number_ok = number is None or hmac.compare_digest(number.encode(), order_number.encode())
+    number_ok = number is None or same_order_number(number, order_number)
     keyed = stored_hash.startswith(KEYED)
     if keyed and key is None:
         return False

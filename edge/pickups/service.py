@@ -31,14 +31,24 @@ from edge.pickups.rules import (
     locked_error,
     locks_at,
     next_status,
+    normalise_order_number,
     parse_presented_code,
     parse_time,
+    same_order_number,
     staff_of,
     wrong_code_error,
 )
 from edge.pickups.texts import shopper_message
-from edge.pickups.views import checkin_answer, customer_locale, get_row, order_view, print_data
+from edge.pickups.views import (
+    checkin_answer,
+    customer_locale,
+    get_row,
+    order_lines,
+    order_view,
+    print_data,
+)
 from edge.printing import queue
+from edge.stock import service as stock
 from edge.store import audit, outbox
 from edge.store.db import now_iso, write
 from edge.store.keys import box_key
@@ -186,6 +196,7 @@ def cancel(
         row = update_order(
             conn, order_id, **cancellation(row["status"], reason, "staff", stamp, staff)
         )
+        stock.release_order(conn, order_id, actor=staff or who.name, source=settings.up_source)
         emit_update(conn, settings.up_source, row, staff, stamp)
         _audit(conn, who, "cancel", row, reason=reason)
     return order_view(conn, order_id)
@@ -237,6 +248,13 @@ def collect(
                 closed_at=stamp,
                 updated_at=stamp,
                 updated_by=staff,
+            )
+            stock.collect_order(
+                conn,
+                order_id,
+                [(ln["sku"], ln["qty"]) for ln in order_lines(conn, [order_id])[order_id]],
+                actor=staff or who.name,
+                source=settings.up_source,
             )
             emit_update(conn, settings.up_source, row, staff, stamp)
             _audit(conn, who, "collect", row)
@@ -313,6 +331,13 @@ def collect_paid_at_till(
         closed_at=stamp,
         updated_at=stamp,
         updated_by=staff,
+    )
+    stock.collect_order(
+        conn,
+        order_id,
+        [(ln["sku"], ln["qty"]) for ln in order_lines(conn, [order_id])[order_id]],
+        actor=staff or who.name,
+        source=settings.up_source,
     )
     emit_update(conn, settings.up_source, row, staff, stamp, sale_id=sale_id)
     _audit(conn, who, "collect", row, sale_id=sale_id)
@@ -423,15 +448,15 @@ def checkin(
     fallback = locale or settings.locale
     failed = InvalidInput(shopper_message("failed", fallback), code="checkin_failed")
     qr_number, _ = parse_presented_code(presented_code)
-    if order_number and qr_number and order_number.strip() != qr_number:
+    if order_number and qr_number and not same_order_number(order_number, qr_number):
         raise failed
-    number = (order_number or qr_number or "").strip()
+    number = normalise_order_number(order_number or qr_number or "")
     if not number:
         raise failed
     counted = False
     with write(conn):
         row = conn.execute(
-            "SELECT * FROM pickup_orders WHERE order_number = ?", (number,)
+            "SELECT * FROM pickup_orders WHERE order_number = ? COLLATE NOCASE", (number,)
         ).fetchone()
         if row is None:
             # Hash anyway, so an unknown number costs what a wrong code costs.
@@ -505,6 +530,7 @@ def expire_overdue(
                 updated_at=stamp,
                 updated_by=None,
             )
+            stock.release_order(conn, row["order_id"], actor="system", source=settings.up_source)
             emit_update(conn, settings.up_source, row, None, stamp)
             record_audit(conn, "system", None, "expire", row, pickup_by=row["pickup_by"])
             expired.append(row["order_id"])

@@ -77,6 +77,8 @@ class NewReturn:
     receipt: bool = True
     manager_id: str | None = None
     manager_pin: str | None = None
+    restock: bool = True
+    """saleable goods go back on the shelf; damaged ones (False) do not"""
 
     def as_dict(self) -> dict[str, object]:
         """For the idempotency hash: the request without the PIN."""
@@ -89,6 +91,7 @@ class NewReturn:
             "refund_method": self.refund_method,
             "receipt": self.receipt,
             "manager_id": self.manager_id,
+            "restock": self.restock,
         }
 
 

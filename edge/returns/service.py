@@ -11,7 +11,6 @@ earned on the goods and give back the points spent on them, the ``return.recorde
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,14 +38,10 @@ from edge.returns.rules import (
 from edge.sales import service as sales
 from edge.sales.rules import NewSale
 from edge.staff import service as staff
+from edge.stock import service as stock
 from edge.store import audit, idempotency, outbox
 from edge.store.db import now_iso, write
 from edge.store.ids import new_id
-
-StockHook = Callable[[sqlite3.Connection, str, int, str, str], None]
-"""(conn, sku, qty back on the shelf, reason, ref): the stock area's movement, when present."""
-
-STOCK_HOOKS: list[StockHook] = []
 
 
 @dataclass(frozen=True)
@@ -163,9 +158,14 @@ def record_return(
         time=stamp,
     )
     _ledger(conn, b, rid, reversed_, restored, s, stamp)
-    for p in planned:
-        for hook in STOCK_HOOKS:
-            hook(conn, p.sku, p.qty, "return", rid)
+    if cmd.restock and s.stock_on_sale:  # saleable goods back on the shelf (stock.changed)
+        stock.returned(
+            conn,
+            [(p.sku, p.qty) for p in planned],
+            return_id=rid,
+            actor=cashier,
+            source=s.up_source,
+        )
     audit.record(
         conn,
         actor=cashier,
@@ -179,6 +179,7 @@ def record_return(
             "reason": reason,
             "approved_by": approved_by,
             "receipt": cmd.receipt,
+            "restock": cmd.restock,
             "exchange_of": exchange_of,
         },
     )

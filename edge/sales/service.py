@@ -39,6 +39,7 @@ from edge.sales.rules import (
     ledger_moves,
     settle,
 )
+from edge.stock import service as stock
 from edge.store import audit, idempotency, outbox, state
 from edge.store.db import now_iso, write
 from edge.store.ids import new_id
@@ -56,6 +57,7 @@ class SaleContext:
     role: str | None = None
     store_name: str = ""
     coupon_rules: offer_rules.CouponRules = offer_rules.CouponRules()
+    stock_on_sale: bool = True
     settings: Any = None
     """the store's ``Settings``: a sale that pays for a click-and-collect order collects it"""
     actor: Actor | None = None
@@ -285,6 +287,16 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
                 "value": totals.points_value,
                 "currency": ctx.currency,
             },
+        )
+    if ctx.stock_on_sale:
+        stock.sold(
+            conn,
+            [(ln.sku, ln.qty) for ln in lines],
+            sale_id=sale_id,
+            actor=ctx.cashier_id or sale.terminal_id,
+            source=ctx.source,
+            # a sale paying for a click-and-collect order moves no stock: its collect does
+            order_id=getattr(sale, "order_id", None),
         )
 
     body = {

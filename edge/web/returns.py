@@ -68,6 +68,9 @@ class ReturnIn(In):
     receipt: bool = Field(default=True, description="false: no receipt shown (manager's PIN)")
     manager_id: Id | None = None
     manager_pin: Pin | None = None
+    restock: bool = Field(
+        default=True, description="false: damaged goods, not put back on the shelf"
+    )
 
 
 class VoidIn(In):
@@ -171,6 +174,7 @@ def new_return(body: ReturnIn) -> NewReturn:
         receipt=body.receipt,
         manager_id=body.manager_id,
         manager_pin=body.manager_pin,
+        restock=body.restock,
     )
 
 

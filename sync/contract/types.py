@@ -19,6 +19,8 @@ UP_TYPES = frozenset(
         "customer.enrolled",
         "pickup.updated",
         "coupon.redeemed",
+        "customer.updated",  # 1.1: details or consents changed at the till or the kiosk
+        "stock.changed",
         "return.recorded",
     }
 )
@@ -32,6 +34,7 @@ CHAIN_TYPES = frozenset(
         "offer.upserted",
         "coupon.issued",
         "coupon.redeemed",
+        "stock.changed",
         "return.recorded",
     }
 )

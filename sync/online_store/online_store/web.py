@@ -11,13 +11,11 @@ import hmac
 import secrets
 from typing import TYPE_CHECKING, Any
 
-import qrcode
-import qrcode.image.svg
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFProtect
-from markupsafe import Markup
 
-from online_store import checkout, coupons, shop, streams
+from online_store import campaign_web, checkout, coupons, pages, shop, stock, streams
+from online_store.pages import qr_svg
 from sync import contract
 
 if TYPE_CHECKING:
@@ -37,6 +35,8 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
     app.config["SESSION_COOKIE_NAME"] = "online_store_session"
     app.config.update(config or {})
     csrf = CSRFProtect(app)
+    stock.init_app(app, store)
+    pages.init_app(app)  # times in the store's zone, QR codes, the icon
 
     def error(status: int, code: str, message: str, field: str | None = None) -> Response:
         resp = jsonify({"error": {"code": code, "message": message, "field": field}})
@@ -174,6 +174,8 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
             ]
         return render_template("messages.html", messages=sent)
 
+    campaign_web.register(app, store, csrf)  # issue 22: campaigns, landing pages, SMS
+
     @app.get("/healthz")
     def healthz() -> Response:
         return jsonify({"ok": True, "mqtt_connected": store.connected})
@@ -185,13 +187,6 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
         return render_template("error.html", error=shop.ShopError("page not found")), 404
 
     return app
-
-
-def qr_svg(text: str) -> Markup:
-    """An inline SVG QR code (the e-mail's code, to scan at the kiosk or the till)."""
-    img = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    svg = img.to_string(encoding="unicode")
-    return Markup(svg)  # noqa: S704 - made here from our own coupon code, never user HTML
 
 
 def _int_arg(name: str, default: int) -> int | None:
