@@ -203,3 +203,25 @@ def test_a_reversal_below_zero_is_recorded_and_flagged(
         "SELECT balance FROM loyalty_negative WHERE customer_id = 'c-0002'"
     ).fetchone()
     assert flagged is not None and flagged["balance"] == left
+
+
+def test_saleable_goods_go_back_on_the_shelf_damaged_ones_do_not(
+    shop: dict[str, Any], sell: Post, take_back: Post, conn: sqlite3.Connection
+) -> None:
+    def on_hand() -> int:
+        row = conn.execute("SELECT on_hand FROM stock_levels WHERE sku = 'SKU-MUG'").fetchone()
+        return int(row[0]) if row else 0
+
+    sale = sell(lines=[{"sku": "SKU-MUG", "qty": 2}]).json
+    after_sale = on_hand()
+    orig = {"kind": "sale", "id": sale["sale_id"]}
+    r = take_back(orig, lines=[{"sku": "SKU-MUG", "qty": 1}], reason="changed mind")
+    assert r.status_code == 201, r.json
+    assert on_hand() == after_sale + 1
+    moved = conn.execute(
+        "SELECT reason, ref FROM stock_movements ORDER BY movement_id DESC LIMIT 1"
+    ).fetchone()
+    assert (moved["reason"], moved["ref"]) == ("return", r.json["return_id"])
+    r = take_back(orig, lines=[{"sku": "SKU-MUG", "qty": 1}], restock=False)
+    assert r.status_code == 201, r.json
+    assert on_hand() == after_sale + 1  # damaged: not back on sale
