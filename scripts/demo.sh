@@ -150,6 +150,7 @@ export PASSERELLE_CONFIG="$DATA/passerelle.toml"
 
 say "seeding demo data"
 "$VENV/bin/passerelle" demo --tokens-file "$DATA/tokens.json" >/dev/null
+"$VENV/bin/passerelle" stock import "$ROOT/scripts/demo-stock.csv" >/dev/null  # shelf counts
 
 # HTTPS, as on a shop floor: a self-signed certificate made once (browsers warn: accept it).
 if [ ! -f "$DATA/tls/tls_cert" ]; then
