@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge import handlers
-from edge.pickups.redaction import redact, seal, unseal
+from edge.pickups.redaction import seal, unseal
 from edge.store import inbox
 from edge.store.db import now_iso
 from sync import contract
@@ -447,7 +447,8 @@ class Inbox:
         conn.execute(
             "INSERT INTO dead_letters (received_at, topic, source, event_id, sequence, reason, "
             "payload) VALUES (?,?,?,?,?,?,?)",
-            # never a pickup code in clear (issue 19)
+            # never a pickup code in clear (issue 19): sealed with the box key, as a parked
+            # event's, so that `passerelle sync dead-letters retry` can still apply it
             (
                 now_iso(),
                 topic,
@@ -455,7 +456,7 @@ class Inbox:
                 event_id,
                 seq,
                 reason[:1000],
-                redact(raw_text)[:MAX_DEAD_PAYLOAD],
+                seal(conn, raw_text)[:MAX_DEAD_PAYLOAD],
             ),
         )
         if seen and source and event_id:

@@ -68,7 +68,7 @@ def test_an_unknown_type_is_kept_and_applied_after_an_upgrade(
     assert listed.exit_code == 0 and "unknown event type" in listed.output
     (dead_id,) = [int(r[0]) for r in edge_db.execute("SELECT dead_id FROM dead_letters")]
     shown = _cli(db_path, monkeypatch, "show", str(dead_id))
-    assert json.loads(json.loads(shown.output)["payload"])["id"] == order["id"]
+    assert json.loads(json.loads(shown.stdout)["payload"])["id"] == order["id"]
 
     # The upgrade knows the type: the worker's start finds it, the command applies it.
     assert redrive.known_again(edge_db) == [dead_id]
