@@ -43,6 +43,7 @@ from typing import Any
 from online_store import db as web_db
 from online_store.auth import store_token
 from online_store.service import OnlineStore
+from online_store.shop import ShopError
 
 from edge.loyalty.rules import LoyaltyRules
 from edge.sales import service as sales
@@ -138,11 +139,14 @@ class Soak:
             self.members.append(made["customer_id"])
             return
         who = self.rng.choice(self.members)
-        if self.rng.random() < 0.5:
-            order = self.web.place_order(who, STORE, {self.rng.choice(SKUS): 1}, paid=True)
-            self.orders.append(order["order_id"])
-        else:
-            self.web.record_web_purchase(who, {self.rng.choice(SKUS): 1})
+        try:
+            if self.rng.random() < 0.5:
+                order = self.web.place_order(who, STORE, {self.rng.choice(SKUS): 1}, paid=True)
+                self.orders.append(order["order_id"])
+            else:
+                self.web.record_web_purchase(who, {self.rng.choice(SKUS): 1})
+        except ShopError:
+            pass  # refused by the shop (no stock left at the store): nothing to count
 
     def sale(self, conn: sqlite3.Connection) -> None:
         known = [
