@@ -2,10 +2,10 @@
 over SMTP) and the texts (``sms_out`` through the gateway) that the shop wrote.
 
 One thread, woken by the shop after each change (and every second anyway). A message is
-marked sent only once the SMTP server or the gateway accepted it; a failed session leaves them for
-the next round (at most ``MAX_ATTEMPTS``); an address the server refuses is marked
-``refused`` and does not hold back the others. A crash between "accepted" and "marked" sends that
-one again: at least once, as every mail system is.
+marked sent only once the SMTP server or the gateway accepted it; a failed session leaves
+them for the next round (at most ``MAX_ATTEMPTS``); an address the server refuses is marked
+``refused`` and does not hold back the others. A crash between "accepted" and "marked"
+sends that one again: at least once, as every mail system is.
 """
 
 from __future__ import annotations
