@@ -27,6 +27,7 @@ LIMITED: dict[str, str] = {
     "customers.masked": "rate_limit_lookup",  # the kiosk's phone lookup (guessing numbers)
     "pickups.checkin": "rate_limit_pin",
     "coupons.check": "rate_limit_lookup",  # guessing coupon codes at the kiosk
+    "customers.update": "rate_limit_lookup",  # issue 22: a card checked by changing details
 }
 
 
