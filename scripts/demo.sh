@@ -83,36 +83,13 @@ stop_parts() {
     exec 2>&3 3>&-
     pids=()
 }
-restore_tty() { [ -n "${TTY_STATE:-}" ] && stty "$TTY_STATE" 2>/dev/null || true; }
+# Ctrl-C at the terminal is read as a key (scripts/keys.sh): the parts never see the
+# terminal's SIGINT, and make, which would report the recipe's end as an error, exits 0 with
+# the script; a SIGINT or SIGTERM sent otherwise stops the demo the same way (the trap).
+source "$ROOT/scripts/keys.sh"
 trap 'restore_tty; stop_parts' EXIT
 trap 'stopping=1' INT TERM
-
-# Ctrl-C at the terminal: read as a key (wait_key), so that the terminal's SIGINT does not
-# reach make and every part at once (each would stop in its own way and make would report an
-# error); a SIGINT or SIGTERM sent otherwise stops the demo the same way (the trap above).
-# In the terminal's foreground (not `make demo &`): our process group is the terminal's.
-foreground() {
-    local s f
-    s="$(< /proc/$$/stat)"
-    read -r -a f <<< "${s##*) }"  # state ppid pgrp session tty_nr tpgid …
-    [ "${f[2]}" = "${f[5]}" ]
-}
-if [ -t 0 ] && foreground; then
-    TTY_STATE="$(stty -g)"
-    stty -isig -icanon -echo
-fi
-# wait_key SECONDS: wait that long, or less when Ctrl-C (or Ctrl-D) is typed: then stopping=1.
-wait_key() {
-    local key=""
-    if [ -n "${TTY_STATE:-}" ]; then
-        # a plain read (the terminal is already -icanon): `read -n`, `-s` or `-d` would switch
-        # the terminal's signals back on while they wait; on the timeout, what came is in key
-        IFS= read -r -t "$1" key || true
-        case "$key" in *$'\x03'* | *$'\x04'*) stopping=1 ;; esac
-    else
-        sleep "$1" || true  # a signal cuts it short: the trap has noted it
-    fi
-}
+keys_start
 all_alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done; }
 
 MOSQ="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
