@@ -1,4 +1,4 @@
-.PHONY: demo test docs bench translations lock screenshots
+.PHONY: demo test docs bench soak translations lock screenshots
 demo:
 	bash scripts/demo.sh
 test:
@@ -7,6 +7,12 @@ docs:
 	bash scripts/docs.sh
 bench:
 	bash scripts/bench.sh
+
+# The sync under random faults for SOAK_MINUTES (10 by default), then a count of both sides
+# (bench/soak.py; the CI runs 30 s of it in tests/sync/test_soak.py).
+SOAK_MINUTES ?= 10
+soak:
+	$(or $(PASSERELLE_VENV),.venv)/bin/python -m bench.soak --minutes $(SOAK_MINUTES)
 
 translations:
 	bash scripts/translations.sh

@@ -149,8 +149,32 @@ class Settings(BaseSettings):
     rate_limit_pin: str = "10/minute"
     """limit on PIN logins, kiosk pairing and pickup check-in codes, per terminal and per address"""
 
+    stock_on_sale: bool = True
+    """sales at the till lower the store's stock (see [stock](stock.md)); off only to measure
+    what stock costs a sale (the benchmark's side-by-side): returns, receipts, counts and
+    click-and-collect orders still move stock"""
     outbox_retention_days: int = Field(default=30, ge=30)
     """days sent up-events are kept, for `replay.requested` (30 at least)"""
+    online_status_max_age: int = Field(default=150, ge=3, le=150)
+    """seconds after which the online store's retained status (its heartbeat on
+    `status/web/chain`) is too old and the online store counts as unreachable; the contract's
+    150 at most, lower with an online store that publishes its status more often"""
+    stream_behind_grace: int = Field(default=60, ge=1, le=3600)
+    """seconds a down-stream may stay behind (a hole, or a tail announced but not received)
+    before the online store counts as unreachable for the offline policy"""
+    inbox_retention_days: int = Field(default=14, ge=1)
+    """days the `(source, id)` record of an applied down-event is kept; past it the sequence
+    alone dedupes (a redelivery that old has an old number)"""
+    dead_letter_retention_days: int = Field(default=90, ge=7)
+    """days a dead letter is kept for `passerelle sync dead-letters`"""
+    print_job_retention_days: int = Field(default=30, ge=1)
+    """days a finished (printed or cancelled) print job is kept"""
+    disk_free_warn_mb: int = Field(default=1024, ge=0)
+    """free space (MB) on the database's disk under which /readyz warns, long before SQLite
+    fails and sales are refused"""
+    backup_retention_days: int = Field(default=7, ge=1)
+    """days a backup written by `passerelle db backup` is kept in its folder; older backups
+    there (`passerelle-*.db`) are removed, with the personal data they hold"""
     printers: list[PrinterConfig] = []
     """the store's printers, see `[[printers]]` below; as an environment variable, a JSON list"""
     print_retry_max_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -137,6 +137,12 @@ def staff() -> Any:
     return _staff_screen("staff", "staff.html")
 
 
+@bp.get("/staff/stock")
+def staff_stock() -> Any:
+    """The stock page (issue 17): receipts, adjustments, counts, a SKU's movements."""
+    return _staff_screen("staff", "stock.html")
+
+
 @bp.get("/pos")
 def pos() -> Any:
     return _staff_screen("pos", "pos.html")

@@ -130,8 +130,14 @@ export PASSERELLE_TLS_CERT_FILE="$DATA/tls/tls_cert" PASSERELLE_TLS_KEY_FILE="$D
 PAIR_CODE="$("$VENV/bin/passerelle" kiosk pair-code demo-kiosk --minutes 1440 | tail -n 1)"
 
 if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
+    # A real SMTP server (aiosmtpd) receives the demo's e-mails into demo-data/mail (Maildir):
+    # the online store sends them over smtplib, as it would to the chain's mail relay.
+    SMTP_PORT="$(free_port)"
+    "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+        -c aiosmtpd.handlers.Mailbox "$DATA/mail" & pids+=($!)
     say "starting the reference online store on http://127.0.0.1:$WEB_PORT"
     setsid "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
+        --smtp-url "smtp://127.0.0.1:$SMTP_PORT" --sms-gateway demo \
         --mqtt-url "$MQTT_URL" --token "$ONLINE_STORE_TOKEN" \
         --stores S001 & pids+=($!)
 fi
@@ -160,6 +166,8 @@ cat <<MSG
   Staff pickup board     https://127.0.0.1:$EDGE_PORT/staff     PIN login: Lucas 2345 (admin: id st-manon, 246810)
   Cashier POS            https://127.0.0.1:$EDGE_PORT/pos       PIN login: Inès 3456
   Online store (web)     http://127.0.0.1:$WEB_PORT/   offers: /offers   e-mails sent: /messages
+  Campaign (TV spot)     http://127.0.0.1:$WEB_PORT/campaigns   text THE from the demo phone there
+  E-mails received       $DATA/mail   (the demo's SMTP server, aiosmtpd)
   Readiness / metrics    https://127.0.0.1:$EDGE_PORT/readyz  /metrics
   API description        https://127.0.0.1:$EDGE_PORT/api/v1/openapi.json
   HTTPS                  self-signed ($DATA/tls/tls_cert): accept the browser's warning once

@@ -6,7 +6,17 @@ module beside this one adds the commands of one concern to it.
 
 from __future__ import annotations
 
-from edge.cli import access, database, demo, printers, processes, security, sync_status
+from edge.cli import (
+    access,
+    database,
+    demo,
+    printers,
+    processes,
+    security,
+    stock,
+    sync_dead_letters,
+    sync_status,
+)
 from edge.cli.base import cli
 
 __all__ = [
@@ -18,6 +28,8 @@ __all__ = [
     "printers",
     "processes",
     "security",
+    "stock",
+    "sync_dead_letters",
     "sync_status",
 ]
 

@@ -39,8 +39,16 @@ from edge.pickups.rules import (
     wrong_code_error,
 )
 from edge.pickups.texts import shopper_message
-from edge.pickups.views import checkin_answer, customer_locale, get_row, order_view, print_data
+from edge.pickups.views import (
+    checkin_answer,
+    customer_locale,
+    get_row,
+    order_lines,
+    order_view,
+    print_data,
+)
 from edge.printing import queue
+from edge.stock import service as stock
 from edge.store import audit, outbox
 from edge.store.db import now_iso, write
 from edge.store.keys import box_key
@@ -184,6 +192,7 @@ def cancel(
         row = update_order(
             conn, order_id, **cancellation(row["status"], reason, "staff", stamp, staff)
         )
+        stock.release_order(conn, order_id, actor=staff or who.name, source=settings.up_source)
         emit_update(conn, settings.up_source, row, staff, stamp)
         _audit(conn, who, "cancel", row, reason=reason)
     return order_view(conn, order_id)
@@ -231,6 +240,13 @@ def collect(
                 closed_at=stamp,
                 updated_at=stamp,
                 updated_by=staff,
+            )
+            stock.collect_order(
+                conn,
+                order_id,
+                [(ln["sku"], ln["qty"]) for ln in order_lines(conn, [order_id])[order_id]],
+                actor=staff or who.name,
+                source=settings.up_source,
             )
             emit_update(conn, settings.up_source, row, staff, stamp)
             _audit(conn, who, "collect", row)
@@ -425,6 +441,7 @@ def expire_overdue(
                 updated_at=stamp,
                 updated_by=None,
             )
+            stock.release_order(conn, row["order_id"], actor="system", source=settings.up_source)
             emit_update(conn, settings.up_source, row, None, stamp)
             record_audit(conn, "system", None, "expire", row, pickup_by=row["pickup_by"])
             expired.append(row["order_id"])

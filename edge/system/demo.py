@@ -37,6 +37,7 @@ MEMBERS: list[dict[str, Any]] = [
         "phone": "+33612345678",
         "tier": "gold",
         "locale": "fr",
+        "consents": {"email": True, "sms": True, "updated_at": None},  # as the online store's
     },
     {
         "customer_id": "c-0002",
@@ -47,6 +48,7 @@ MEMBERS: list[dict[str, Any]] = [
         "phone": "+447700900123",
         "tier": "standard",
         "locale": "en",
+        "consents": {"email": True, "sms": False, "updated_at": None},
     },
     {
         "customer_id": "c-0003",

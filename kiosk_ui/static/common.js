@@ -269,7 +269,10 @@ const P = (() => {
     try {
       const resp = await fetch("/readyz", { headers: { "X-Background": "1" } });
       const body = await resp.json();
-      banner.hidden = !!(body.link && body.link.connected);
+      // "reachable": the one judgement of the link (the online store's heartbeat, not only
+      // our broker connection, which a store broker keeps up when the internet is down)
+      const link = body.link || {};
+      banner.hidden = !!(link.reachable === undefined ? link.connected : link.reachable);
     } catch (err) {
       banner.hidden = false;
     }

@@ -21,6 +21,7 @@
 
   /* Back to welcome, forgetting the shopper: nothing of theirs stays on the page. */
   function reset() {
+    document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));  // forgets the card
     $("member-hello").textContent = "";
     $("member-tier").textContent = "";
     $("member-points").textContent = "";
@@ -63,7 +64,9 @@
     $("member-offers-box").hidden = !offers.length;
     $("member-offers").replaceChildren(...offers.map((o) => P.el("li", { class: "offer" },
       P.el("span", { class: "offer-title", text: o.title }),
-      P.el("span", { class: "offer-code", text: o.code }))));
+      P.el("span", { class: "offer-code", text: o.code }),
+      // issue 22: why this member got it ("because you bought … in March")
+      ...(o.why ? [P.el("span", { class: "offer-why", text: o.why })] : []))));
     const list = $("member-history");
     list.replaceChildren();
     if (!history.items.length) {
@@ -105,6 +108,8 @@
       P.setLocale(summary.locale);
       renderMember();
       show("member");
+      // issue 22: the member's consents and details (preferences.js), for this card only
+      document.dispatchEvent(new CustomEvent("passerelle:member", { detail: { ...summary, card } }));
     } catch (err) {
       const unknown = err.code === "customer_not_found" || err.status === 422;
       if (unknown && couponAfter && await checkCoupon(card)) return;
@@ -240,7 +245,9 @@
     const pickup = parsePickup(code);
     const kind = P.codeKind(code);
     if (pickup) checkin(null, pickup.payload);
+    else if (kind === "card") lookupCard(code, false);
     else if (kind === "code") { if (!(await checkCoupon(code))) lookupCard(code, false); }
+    else if (window.KioskStock && await window.KioskStock.scan(code)) return; // a product
     else lookupCard(code, false);
   }
   P.onScan(handleCode);
@@ -251,6 +258,7 @@
     $("card-input").value = "";
     if (card) handleCode(card);
   });
+  window.KioskShow = show; // kiosk_stock.js opens its view
 
   document.addEventListener("click", (event) => {
     const go = event.target.closest("[data-go]");

@@ -120,6 +120,7 @@
   async function setCustomerBy(query) {
     const c = await P.api("GET", "/customers/lookup?" + query);
     customer = c;
+    document.dispatchEvent(new CustomEvent("passerelle:member", { detail: c }));  // issue 22
     $("redeem-input").value = "0";
     $("customer-input").value = "";
     message("");
@@ -206,6 +207,20 @@
     }
   }
 
+  /* The stock on hand beside each product found (issue 17); the sale never waits for it. */
+  async function showStock(list, items) {
+    if (!items.length) return;
+    try {
+      const r = await P.api("GET", "/stock/levels?skus=" + encodeURIComponent(items.map((p) => p.sku).join(",")),
+        undefined, { background: true });
+      for (const [sku, f] of Object.entries(r.items)) {
+        const b = list.querySelector(`li[data-sku="${CSS.escape(sku)}"] .result`);
+        if (b) b.appendChild(P.el("span", { class: "result-stock" + (f.on_hand > 0 ? "" : " is-out"),
+          text: P.t("stock_on_hand", { count: f.on_hand }) }));
+      }
+    } catch (err) { /* the figures are a help, not a condition of the sale */ }
+  }
+
   $("search-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const q = $("search-input").value.trim();
@@ -234,9 +249,10 @@
           P.el("span", { class: "result-name", text: p.name }),
           P.el("span", { class: "result-price", text: P.money(p.price, p.currency) }));
         b.addEventListener("click", () => { addProduct(p); $("search-input").value = ""; });
-        list.appendChild(P.el("li", {}, b));
+        list.appendChild(P.el("li", { "data-sku": p.sku }, b));
       }
       list.hidden = false;
+      showStock(list, r.items);
     } catch (err) {
       message(P.explain(err));
     }
@@ -254,6 +270,7 @@
 
   $("customer-clear").addEventListener("click", () => {
     customer = null;
+    document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));
     $("redeem-input").value = "0";
     message("");
     render();
@@ -322,6 +339,7 @@
   function newSale() {
     lines = [];
     customer = null;
+    document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));
     coupons = [];
     sale = null;
     saleKey = P.uuid();

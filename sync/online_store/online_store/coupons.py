@@ -11,7 +11,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from online_store import letters, streams
+from online_store import consents, letters, streams
 from online_store.db import now_iso
 from online_store.shop import CODE_ALPHABET, ShopError, _in, _when, customer, new_id
 
@@ -106,6 +106,8 @@ def issue_coupon(
         data,
     )
     streams.append(conn, streams.CHAIN, "coupon.issued", data)
+    if not consents.allows(conn, customer_id, "email"):
+        return data  # issue 22: no offer by e-mail without consent (the kiosk still shows it)
     letters.record(
         conn,
         letters.coupon_letter(

@@ -37,7 +37,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from online_store import checkout, consumer, coupons, db, demo, shop, streams
+from online_store import campaign_demo, checkout, consumer, coupons, db, demo, shop, streams
+from online_store.desk import CampaignDesk
+from online_store.dispatch import Dispatcher, Outreach
 from sync import contract
 
 log = logging.getLogger("passerelle.online_store")
@@ -80,6 +82,7 @@ class OnlineStore:
         status_interval: float = 30.0,
         lease_seconds: float = 15.0,
         demo_data: bool = False,
+        outreach: Outreach | None = None,
     ) -> None:
         for store_id in stores:
             if not contract.STORE_ID_RE.match(store_id):
@@ -108,6 +111,10 @@ class OnlineStore:
         self._server: BaseWSGIServer | None = None
         self._server_thread: threading.Thread | None = None
         self.client = self._make_client()
+        # Issue 22: e-mail over SMTP, SMS through a gateway, campaigns (``store.campaigns``).
+        self.outreach = outreach or Outreach()
+        self.dispatcher = Dispatcher(self.db_path, self.outreach)
+        self.campaigns = CampaignDesk(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -116,6 +123,7 @@ class OnlineStore:
             shop.publish_catalogue(self._conn)
             if self.demo_data:
                 demo.seed(self._conn)
+                campaign_demo.seed(self._conn)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY
         # clean_start=False: the shared subscription's messages queue while we are away.
@@ -125,6 +133,7 @@ class OnlineStore:
         self.client.loop_start()
         self._worker = threading.Thread(target=self._run, name="online-store", daemon=True)
         self._worker.start()
+        self.dispatcher.start()
         return self
 
     def stop(self) -> None:
@@ -139,6 +148,7 @@ class OnlineStore:
                 self._server_thread.join(timeout=5)
             self._server = None
         self._stop.set()
+        self.dispatcher.stop()
         if self._worker is not None:
             self._worker.join(timeout=10)
         if self._lease_until > time.time() and self._connected.is_set():

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from online_store import checkout, coupons, pages, shop, streams
+from online_store import campaign_web, checkout, coupons, pages, shop, stock, streams
 from online_store.pages import qr_svg
 from sync import contract
 
@@ -35,6 +35,7 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
     app.config["SESSION_COOKIE_NAME"] = "online_store_session"
     app.config.update(config or {})
     csrf = CSRFProtect(app)
+    stock.init_app(app, store)
     pages.init_app(app)  # times in the store's zone, QR codes, the icon
 
     def error(status: int, code: str, message: str, field: str | None = None) -> Response:
@@ -172,6 +173,8 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
                 for m in shop.sent_messages(conn)
             ]
         return render_template("messages.html", messages=sent)
+
+    campaign_web.register(app, store, csrf)  # issue 22: campaigns, landing pages, SMS
 
     @app.get("/healthz")
     def healthz() -> Response:
