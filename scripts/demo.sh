@@ -55,25 +55,30 @@ CONF
 pids=()
 STOP_WAIT_MS="${DEMO_STOP_WAIT_MS:-2000}"
 stopping=0
-now_ms() { local t="${EPOCHREALTIME/[.,]/}"; echo $((t / 1000)); }
+# No fork in the stop's loops (a busy machine forks slowly): the clock is bash's own, and a
+# pause is a read with a timeout on a pipe that never speaks.
+pause() { read -r -t "$1" -u "$PAUSE_FD" _ 2>/dev/null || true; }
+exec {PAUSE_FD}<> <(:)
 # stop_group DEADLINE_MS PID...: SIGTERM each, wait until they are gone or the deadline, then
 # SIGKILL what is left (the part and its children).
 stop_group() {
-    local deadline="$1" p left
+    local deadline="$1" p left t
     shift
     for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
     while :; do
         left=0
         for p in "$@"; do kill -0 "$p" 2>/dev/null && left=1; done
-        [ "$left" = 0 ] || [ "$(now_ms)" -ge "$deadline" ] && break
-        sleep 0.05 || true
+        t="${EPOCHREALTIME/[.,]/}"
+        [ "$left" = 0 ] || [ $((t / 1000)) -ge "$deadline" ] && break
+        pause 0.05
     done
     for p in "$@"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
 }
 stop_parts() {
     [ "${#pids[@]}" -gt 0 ] || return 0
     local start
-    start="$(now_ms)"
+    start="${EPOCHREALTIME/[.,]/}"
+    start=$((start / 1000))
     # bash would report a part killed at the deadline ("Killed …"): not an error of the user's
     exec 3>&2 2>/dev/null
     # pids[0] is the broker: it goes last
