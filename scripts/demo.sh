@@ -50,7 +50,8 @@ CONF
 # and the online store are asked to stop together (SIGTERM: the edge's workers say goodbye
 # to the broker), then the broker; whatever has not gone by the deadline is killed with its
 # children (each part runs in a session of its own, `setsid`: no signal of the terminal
-# reaches it, and its children are killed with it), so the whole stop
+# reaches it, and its children are killed with it; `disown`: bash does not report a part
+# killed at the deadline as "Killed"), so the whole stop
 # takes under 3 seconds even on a busy machine.
 pids=()
 STOP_WAIT_MS="${DEMO_STOP_WAIT_MS:-2000}"
@@ -79,13 +80,9 @@ stop_parts() {
     local start
     start="${EPOCHREALTIME/[.,]/}"
     start=$((start / 1000))
-    # bash would report a part killed at the deadline ("Killed …"): not an error of the user's
-    exec 3>&2 2>/dev/null
     # pids[0] is the broker: it goes last
     [ "${#pids[@]}" -gt 1 ] && stop_group $((start + STOP_WAIT_MS)) "${pids[@]:1}"
     stop_group $((start + STOP_WAIT_MS + 400)) "${pids[0]}"
-    wait || true
-    exec 2>&3 3>&-
     pids=()
 }
 # Ctrl-C at the terminal is read as a key (scripts/keys.sh): the parts never see the
@@ -98,7 +95,7 @@ keys_start
 all_alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done; }
 
 MOSQ="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
-setsid "$MOSQ" -c "$DATA/mosquitto.conf" & pids+=($!)
+setsid "$MOSQ" -c "$DATA/mosquitto.conf" & pids+=($!); disown $!
 
 # The edge's settings in one file, so that the CLI reads the same data as the running demo:
 #   passerelle --config demo-data/passerelle.toml sync status
@@ -138,17 +135,17 @@ if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
     # A real SMTP server (aiosmtpd) receives the demo's e-mails into demo-data/mail (Maildir):
     # the online store sends them over smtplib, as it would to the chain's mail relay.
     SMTP_PORT="$(free_port)"
-    "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
-        -c aiosmtpd.handlers.Mailbox "$DATA/mail" & pids+=($!)
+    setsid "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+        -c aiosmtpd.handlers.Mailbox "$DATA/mail" & pids+=($!); disown $!
     say "starting the reference online store on http://127.0.0.1:$WEB_PORT"
     setsid "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
         --smtp-url "smtp://127.0.0.1:$SMTP_PORT" --sms-gateway demo \
         --mqtt-url "$MQTT_URL" --token "$ONLINE_STORE_TOKEN" \
-        --stores S001 & pids+=($!)
+        --stores S001 & pids+=($!); disown $!
 fi
 
 say "starting the store edge on https://127.0.0.1:$EDGE_PORT"
-setsid "$VENV/bin/passerelle" run & EDGE_PID=$!; pids+=($EDGE_PID)
+setsid "$VENV/bin/passerelle" run & EDGE_PID=$!; pids+=($EDGE_PID); disown $!
 
 healthy() {
     "$VENV/bin/python" -c 'import ssl, sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2, context=ssl._create_unverified_context())' \
