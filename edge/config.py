@@ -157,9 +157,9 @@ class Settings(BaseSettings):
     """limit on PIN logins, kiosk pairing and pickup check-in codes, per terminal and per address"""
 
     stock_on_sale: bool = True
-    """sales at the till lower the store's stock (see [stock](stock.md)); off only to measure
-    what stock costs a sale (the benchmark's side-by-side): returns, receipts, counts and
-    click-and-collect orders still move stock"""
+    """sales and returns at the till move the store's stock (see [stock](stock.md)); off only
+    to measure what stock costs a sale (the benchmark's side-by-side): receipts, adjustments,
+    counts and click-and-collect orders still move stock"""
     outbox_retention_days: int = Field(default=30, ge=30)
     """days sent up-events are kept, for `replay.requested` (30 at least)"""
     online_status_max_age: int = Field(default=150, ge=3, le=150)

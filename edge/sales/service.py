@@ -296,7 +296,7 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
             actor=ctx.cashier_id or sale.terminal_id,
             source=ctx.source,
             # a sale paying for a click-and-collect order moves no stock: its collect does
-            order_id=getattr(sale, "order_id", None),
+            order_id=sale.order_id,
         )
 
     body = {
