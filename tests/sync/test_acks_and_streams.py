@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from edge.store import db, outbox, state
 from sync import contract
 from sync.worker import PUBLISH_ALERTS_KEY
@@ -144,3 +146,28 @@ def test_a_web_order_reaches_the_board_while_backfill_is_down(
         assert lost["data"]["order_id"] != order_id
     finally:
         edge.halt()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_dead_thread_stops_the_worker_with_an_error(
+    broker: Broker,
+    web: WebSide,
+    edge_db: sqlite3.Connection,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The forwarder dies (a bug): the worker stops and ``run`` raises (the runner then exits
+    non-zero and systemd restarts the edge), instead of a sync that stalls silently."""
+
+    def broken(*_args: Any) -> bool:
+        raise RuntimeError("a bug in the forwarder")
+
+    monkeypatch.setattr(contract, "conforms", broken)
+    edge = EdgeSync(edge_settings(db_path, broker, web)).start()
+    wait_until(edge.worker.subscribed.is_set, 30, what="the edge subscribed")
+    web.publish(web.make("customer.upserted"))
+    assert edge.thread is not None
+    edge.thread.join(timeout=30)
+    assert not edge.thread.is_alive() and edge.worker.failed
+    assert isinstance(edge.error, RuntimeError)
+    assert scalar(edge_db, "SELECT COUNT(*) FROM inbox") == 0  # nothing applied, nothing acked
