@@ -398,6 +398,7 @@ class SyncWorker:
                 refused = (ev, reason)
                 break
             acked.append(ev.sequence)
+        acked_at = db.now_iso()  # the PUBACKs are in: "sent" is now, whatever the write waits
         for _ev, info in infos[len(acked) :]:  # what a wait left behind: ask again later
             self._refused_mids.pop(info.mid, None)
         self._note_problems(held, refused)
@@ -412,7 +413,7 @@ class SyncWorker:
                 "AND sent_at IS NOT NULL",
                 (self.source, acked[0], acked[-1]),
             ).fetchone()[0]
-            outbox.mark_sent(conn, self.source, acked)
+            outbox.mark_sent(conn, self.source, acked, acked_at)
         self.counters.published += len(acked) - already
         self.counters.republished += already
         self._last_sync = db.now_iso()
