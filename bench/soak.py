@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from online_store import db as web_db
+from online_store.auth import store_token
 from online_store.service import OnlineStore
 from online_store.shop import ShopError
 
@@ -117,7 +118,7 @@ class Soak:
             PASSERELLE_DB_PATH=str(self.db_path),
             PASSERELLE_MQTT_URL=f"mqtt://127.0.0.1:{self.store.port}",
             PASSERELLE_ONLINE_STORE_URL=f"http://127.0.0.1:{self.web_port}",
-            PASSERELLE_ONLINE_STORE_TOKEN=TOKEN,
+            PASSERELLE_ONLINE_STORE_TOKEN=store_token(TOKEN, STORE),  # its own (issue 19)
             PASSERELLE_SECRET_KEY="soak",
             PASSERELLE_ONLINE_STATUS_MAX_AGE="10",
         )
