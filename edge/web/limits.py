@@ -46,6 +46,7 @@ LIMITED: dict[str, str] = {
     "customers.masked": "rate_limit_lookup",  # the kiosk's phone lookup (guessing numbers)
     "pickups.checkin": "rate_limit_pin",
     "coupons.check": "rate_limit_lookup",  # guessing coupon codes at the kiosk
+    "customers.update": "rate_limit_lookup",  # issue 22: a card checked by changing details
 }
 EXTENSION = "passerelle_limits"
 SWEEP_EVERY = 1024  # hits between two sweeps of the keys that went quiet
