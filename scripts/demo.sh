@@ -99,7 +99,10 @@ setsid "$MOSQ" -c "$DATA/mosquitto.conf" & pids+=($!); disown $!
 
 # The edge's settings in one file, so that the CLI reads the same data as the running demo:
 #   passerelle --config demo-data/passerelle.toml sync status
-ONLINE_STORE_TOKEN="demo-backfill-token"
+# The online store's master token stays with it; the store gets its own backfill token,
+# which opens only the chain's stream and S001's (online_store/auth.py).
+BACKFILL_MASTER="demo-backfill-token"
+ONLINE_STORE_TOKEN="$(MASTER_TOKEN="$BACKFILL_MASTER" "$VENV/bin/python" -m online_store.auth token S001 2>/dev/null || echo "$BACKFILL_MASTER")"
 MQTT_URL="mqtt://127.0.0.1:$BROKER_PORT"
 cat > "$DATA/passerelle.toml" <<TOML
 # Written by scripts/demo.sh at each start: the demo's store edge.
@@ -110,6 +113,9 @@ http_port = $EDGE_PORT
 online_store_url = "http://127.0.0.1:$WEB_PORT"
 online_store_token = "$ONLINE_STORE_TOKEN"
 locale = "fr"
+# HTTPS with a self-signed certificate (passerelle tls init, below)
+tls_cert_file = "$DATA/tls/tls_cert"
+tls_key_file = "$DATA/tls/tls_key"
 
 # No real printer here: receipts and pickup slips go to a file (each job replaces the last),
 # so print jobs do not pile up and /readyz does not report them as waiting.
@@ -123,12 +129,12 @@ export PASSERELLE_CONFIG="$DATA/passerelle.toml"
 
 say "seeding demo data"
 "$VENV/bin/passerelle" demo --tokens-file "$DATA/tokens.json" >/dev/null
+"$VENV/bin/passerelle" stock import "$ROOT/scripts/demo-stock.csv" >/dev/null  # shelf counts
 
 # HTTPS, as on a shop floor: a self-signed certificate made once (browsers warn: accept it).
 if [ ! -f "$DATA/tls/tls_cert" ]; then
     "$VENV/bin/passerelle" tls init --out "$DATA/tls" --host localhost >/dev/null
 fi
-export PASSERELLE_TLS_CERT_FILE="$DATA/tls/tls_cert" PASSERELLE_TLS_KEY_FILE="$DATA/tls/tls_key"
 PAIR_CODE="$("$VENV/bin/passerelle" kiosk pair-code demo-kiosk --minutes 1440 | tail -n 1)"
 
 if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
@@ -140,7 +146,7 @@ if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
     say "starting the reference online store on http://127.0.0.1:$WEB_PORT"
     setsid "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
         --smtp-url "smtp://127.0.0.1:$SMTP_PORT" --sms-gateway demo \
-        --mqtt-url "$MQTT_URL" --token "$ONLINE_STORE_TOKEN" \
+        --mqtt-url "$MQTT_URL" --token "$BACKFILL_MASTER" \
         --stores S001 & pids+=($!); disown $!
 fi
 
