@@ -564,8 +564,41 @@
     $("return-total").textContent = P.money(total);
   }
 
-  async function findReturn(code) {
-    const kind = /^W-/i.test(code) ? "order" : $("return-kind").value;
+  /* A member's card in returns mode: their purchases of both channels, to pick the one
+     that comes back (when the receipt is lost). */
+  async function memberPurchases(card) {
+    const list = $("return-history");
+    list.replaceChildren();
+    try {
+      const c = await P.api("GET", "/customers/lookup?card=" + encodeURIComponent(card));
+      const h = await P.api("GET", "/customers/" + encodeURIComponent(c.customer_id) + "/history?limit=10");
+      for (const item of h.items) {
+        const kind = item.channel === "store" && !item.order_id ? "sale" : "order";
+        const ident = kind === "sale" ? item.purchase_id : (item.order_id || item.purchase_id);
+        const names = item.lines.map((l) => (l.qty > 1 ? l.qty + " × " : "") + l.name).join(", ");
+        const b = P.el("button", { type: "button", class: "result", "data-purchase": item.purchase_id },
+          P.el("span", { class: "result-name", text: P.date(item.occurred_at) + " · " +
+            P.t("channel_" + item.channel) + " · " + names }),
+          P.el("span", { class: "result-price", text: P.money(item.total, item.currency) }));
+        b.addEventListener("click", () => {
+          $("return-kind").value = kind;
+          $("return-receipt").checked = false; // found without the receipt
+          list.hidden = true;
+          findReturn(ident, kind);
+        });
+        list.appendChild(P.el("li", {}, b));
+      }
+      if (!h.items.length) list.appendChild(P.el("li", { class: "empty", text: P.t("no_purchases") }));
+      list.hidden = false;
+      returnMessage("");
+    } catch (err) {
+      returnMessage(P.explain(err));
+    }
+  }
+
+  async function findReturn(code, forced) {
+    if (!forced && P.codeKind(code) === "card") { $("return-id").value = ""; memberPurchases(code); return; }
+    const kind = forced || (/^W-/i.test(code) ? "order" : $("return-kind").value);
     $("return-kind").value = kind;
     $("return-id").value = code;
     $("return-done").hidden = true;

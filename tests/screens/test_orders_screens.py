@@ -60,6 +60,16 @@ def test_cash_with_change_then_a_line_returned_at_the_till(new_page, shop):
     )
     assert shop.count("SELECT COUNT(*) FROM returns") == 1
 
+    # No receipt: the member's card lists their purchases of both channels to pick from.
+    page.locator("#return-id").fill("PC000000000001")
+    page.locator("#return-id").press("Enter")
+    picks = page.locator("#return-history button")
+    expect(picks.first).to_be_visible()
+    assert picks.count() >= 3  # the demo's web and store purchases
+    picks.first.click()
+    expect(page.locator("#return-lines tr").first).to_be_visible()
+    expect(page.locator("#return-receipt")).not_to_be_checked()
+
 
 def admin_login(page, shop, screen):
     """An admin chooses nobody on the login screen and types their id (login.html)."""
