@@ -245,6 +245,9 @@ class Settings(BaseSettings):
         u = urlparse(v)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError("must be an http:// or https:// URL")
+        loopback = u.hostname in ("localhost", "::1") or u.hostname.startswith("127.")
+        if u.scheme == "http" and not loopback:  # issue 19: the token crosses the internet
+            raise ValueError("must be an https:// URL (http:// only to this machine)")
         return v.rstrip("/")
 
     @field_validator("topic_prefix")

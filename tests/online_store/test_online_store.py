@@ -17,6 +17,7 @@ import paho.mqtt.client as mqtt
 import pytest
 import requests
 from online_store import OnlineStore
+from online_store.auth import store_token
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sync import contract
@@ -453,9 +454,14 @@ def test_backfill_endpoint(make_store: Callable[..., OnlineStore]) -> None:
     assert got == chain
     for event in got:
         contract.validate(event)
-    r = get("stores/S001/events")  # default after=0, limit=100
+    # a store's own stream needs that store's token (issue 19: online_store.auth)
+    s001 = {"Authorization": f"Bearer {store_token(TOKEN, 'S001')}"}
+    s002 = {"Authorization": f"Bearer {store_token(TOKEN, 'S002')}"}
+    r = get("stores/S001/events", s001)  # default after=0, limit=100
     assert [e["type"] for e in r.json()] == ["order.placed"] * 5
-    assert get("stores/S002/events").json() == []
+    assert get("stores/S002/events", s002).json() == []
+    assert get("stores/S001/events").status_code == 403  # the master: the chain only
+    assert get("stores/S001/events", s002).status_code == 403
     assert len(get("chain/events?after=12").json()) == 3
     assert get("chain/events?limit=1000").status_code == 200
 

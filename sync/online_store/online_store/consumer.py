@@ -22,7 +22,7 @@ import json
 import sqlite3
 from typing import Any
 
-from online_store import checkout, coupons, orders, profiles, returns, shop, stock, streams
+from online_store import auth, checkout, coupons, orders, profiles, returns, shop, stock, streams
 from online_store.db import now_iso
 from sync import contract
 
@@ -170,7 +170,10 @@ def _apply(
     except contract.ContractError as exc:
         dead_letter(conn, topic, json.dumps(event, ensure_ascii=False), str(exc))
         return
-    APPLY[event["type"]](conn, store_id, contract.known(event)["data"])  # tolerant reader
+    try:
+        APPLY[event["type"]](conn, store_id, contract.known(event)["data"])  # tolerant reader
+    except auth.Refused as exc:  # a store speaking for another, or past its caps (issue 19)
+        dead_letter(conn, topic, json.dumps(event, ensure_ascii=False), f"refused: {exc}")
 
 
 def _sale(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
@@ -198,7 +201,7 @@ def _sale(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
 
 
 def _loyalty(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
-    shop.record_loyalty(conn, {**d, "channel": "store", "store_id": d.get("store_id") or store_id})
+    shop.record_loyalty(conn, auth.loyalty_entry(conn, store_id, d))
 
 
 def _enrolled(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
@@ -206,13 +209,12 @@ def _enrolled(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> Non
 
 
 def _pickup(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
+    auth.check_pickup(conn, store_id, d)
     checkout.pickup_updated(conn, d)
 
 
 def _redeemed(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
-    coupons.record_redemption(
-        conn, {**d, "channel": "store", "store_id": d.get("store_id") or store_id}
-    )
+    coupons.record_redemption(conn, auth.redemption(store_id, d))
 
 
 def _stock(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:

@@ -213,6 +213,18 @@ CREATE TABLE IF NOT EXISTS up_events (
     PRIMARY KEY (store_id, sequence)
 );
 CREATE INDEX IF NOT EXISTS received_sequence ON received (source, sequence);
+
+-- issue 19: every adjustment a store sends, and every loyalty entry refused (online_store.auth)
+CREATE TABLE IF NOT EXISTS store_loyalty_audit (
+    store_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    customer_id TEXT,
+    points INTEGER,
+    reason TEXT,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (store_id, entry_id)
+);
 -- Issue 16: which purchase is which click-and-collect order (orders.py), and the returns of
 -- every channel (returns.py).
 CREATE TABLE IF NOT EXISTS purchase_orders (
