@@ -45,9 +45,12 @@ from online_store.auth import store_token
 from online_store.service import OnlineStore
 from online_store.shop import ShopError
 
+from edge.actor import Actor
+from edge.config import load_settings
 from edge.loyalty.rules import LoyaltyRules
 from edge.sales import service as sales
 from edge.sales.rules import NewSale, SaleLine
+from edge.stock import service as stock
 from edge.store import db
 from sync import contract
 from tests.support.broker import Broker, free_port
@@ -265,6 +268,9 @@ class Soak:
             self.web_activity()  # the first members
         # the clock starts once the store has its members and catalogue (the tills need them)
         _wait(lambda: self._ready(conn), 120)
+        # the store's shelves: web orders for pickup here need its stock (stock.changed up)
+        settings = load_settings(None, store_id=STORE, db_path=self.db_path, secret_key="soak")
+        stock.receive(conn, dict.fromkeys(SKUS, 100_000), Actor("soak", "staff"), settings)
         start = time.monotonic()
         end = start + self.seconds
         next_fault = start + self.rng.uniform(3, 8)
