@@ -53,6 +53,10 @@ MESSAGES: dict[str, Any] = {
     "return_bought_on": _l("Bought on {date}, {total}; returns until {until}"),
     "nothing_selected": _l("Choose what comes back."),
     "new_return": _l("New return"),
+    "exchange_start": _l("Exchange: choose the new goods"),
+    "exchange_credit": _l("Exchange: {total} of goods back, to pay the new ones"),
+    "exchange_recorded": _l("Exchange recorded: {amount} to pay"),
+    "exchange_refunded": _l("Exchange recorded: {amount} refunded"),
     # staff board
     "take_payment": _l("Take payment at the till"),
     # kiosk history

@@ -128,7 +128,13 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
             raise InvalidInput(
                 "the order belongs to another customer", field="customer_id", code="wrong_customer"
             )
-        sale = replace(sale, customer_id=sale.customer_id or order_customer)
+        if not sale.customer_id and order_customer:
+            # The order's member earns the points, if the store knows them already.
+            known = conn.execute(
+                "SELECT 1 FROM customers WHERE customer_id = ? AND erased_at IS NULL",
+                (order_customer,),
+            ).fetchone()
+            sale = replace(sale, customer_id=order_customer if known else None)
     else:
         lines = price_lines(conn, sale, ctx.currency)
     customer = None

@@ -17,6 +17,7 @@
   let sale = null;
   let busy = false;
   let order = null; // a click-and-collect order paid at this till: {order_id, order_number, …}
+  let exchange = null; // goods coming back in an exchange: {body (the return), credit}
 
   function message(text) {
     $("pos-message").textContent = text || "";
@@ -44,7 +45,8 @@
     const points = customer ? redeemPoints() : 0;
     const value = rate && points ? Math.floor(points / rate) : 0;
     if (order) return Math.max(0, order.total - couponOff);
-    return Math.max(0, subtotal() - couponOff - value);
+    const credit = exchange ? exchange.credit : 0;
+    return Math.max(0, subtotal() - couponOff - value - credit);
   }
 
   /* Euros typed in a field, as minor units (null when empty or not a number). */
@@ -108,6 +110,10 @@
     $("points-discount").textContent = "−" + P.money(value);
     $("total").textContent = P.money(totalDue());
     $("order-banner").hidden = !order;
+    $("exchange-banner").hidden = !exchange;
+    if (exchange) {
+      $("exchange-title").textContent = P.t("exchange_credit", { total: P.money(exchange.credit) });
+    }
     if (order) {
       $("order-title").textContent = P.t("order_to_pay", { number: order.order_number });
       $("order-customer").textContent = order.customer_name;
@@ -376,6 +382,28 @@
       body.pickup_code = $("order-code").value.trim();
       if (!customer) delete body.customer_id;
     }
+    if (exchange) {
+      try {
+        const r = await P.api("POST", "/exchanges", { return: exchange.body, sale: body },
+          { headers: { "Idempotency-Key": saleKey } });
+        sale = r.sale;
+        message("");
+        $("sale-done-title").textContent = r.difference >= 0
+          ? P.t("exchange_recorded", { amount: P.money(r.difference) })
+          : P.t("exchange_refunded", { amount: P.money(-r.difference) });
+        $("sale-done-change").hidden = true;
+        $("sale-done-points").textContent = "";
+        $("sale-done").hidden = false;
+        document.body.dataset.saleId = sale.sale_id;
+        document.body.dataset.returnId = r.return.return_id;
+      } catch (err) {
+        message(P.explain(err));
+      } finally {
+        busy = false;
+        render();
+      }
+      return;
+    }
     try {
       sale = await postSale(body);
       message("");
@@ -442,6 +470,7 @@
     coupons = [];
     sale = null;
     order = null;
+    exchange = null;
     $("cash-given").value = "";
     $("sale-done-change").hidden = true;
     saleKey = P.uuid();
@@ -564,8 +593,41 @@
     $("return-total").textContent = P.money(total);
   }
 
-  async function findReturn(code) {
-    const kind = /^W-/i.test(code) ? "order" : $("return-kind").value;
+  /* A member's card in returns mode: their purchases of both channels, to pick the one
+     that comes back (when the receipt is lost). */
+  async function memberPurchases(card) {
+    const list = $("return-history");
+    list.replaceChildren();
+    try {
+      const c = await P.api("GET", "/customers/lookup?card=" + encodeURIComponent(card));
+      const h = await P.api("GET", "/customers/" + encodeURIComponent(c.customer_id) + "/history?limit=10");
+      for (const item of h.items) {
+        const kind = item.channel === "store" && !item.order_id ? "sale" : "order";
+        const ident = kind === "sale" ? item.purchase_id : (item.order_id || item.purchase_id);
+        const names = item.lines.map((l) => (l.qty > 1 ? l.qty + " × " : "") + l.name).join(", ");
+        const b = P.el("button", { type: "button", class: "result", "data-purchase": item.purchase_id },
+          P.el("span", { class: "result-name", text: P.date(item.occurred_at) + " · " +
+            P.t("channel_" + item.channel) + " · " + names }),
+          P.el("span", { class: "result-price", text: P.money(item.total, item.currency) }));
+        b.addEventListener("click", () => {
+          $("return-kind").value = kind;
+          $("return-receipt").checked = false; // found without the receipt
+          list.hidden = true;
+          findReturn(ident, kind);
+        });
+        list.appendChild(P.el("li", {}, b));
+      }
+      if (!h.items.length) list.appendChild(P.el("li", { class: "empty", text: P.t("no_purchases") }));
+      list.hidden = false;
+      returnMessage("");
+    } catch (err) {
+      returnMessage(P.explain(err));
+    }
+  }
+
+  async function findReturn(code, forced) {
+    if (!forced && P.codeKind(code) === "card") { $("return-id").value = ""; memberPurchases(code); return; }
+    const kind = forced || (/^W-/i.test(code) ? "order" : $("return-kind").value);
     $("return-kind").value = kind;
     $("return-id").value = code;
     $("return-done").hidden = true;
@@ -621,6 +683,31 @@
       }
     }
   });
+
+  /* An exchange: the goods chosen here come back as store credit for a new sale, in one
+     transaction when the new sale is paid (POST /exchanges). */
+  $("exchange-start").addEventListener("click", () => {
+    if (!returnable) return;
+    const lines = chosen();
+    if (!lines.length) { returnMessage(P.t("nothing_selected")); return; }
+    let credit = 0;
+    for (const c of lines) {
+      const l = returnable.lines.find((x) => x.sku === c.sku);
+      if (l) credit += l.unit_refund * c.qty;
+    }
+    const body = { terminal_id: terminalId, original: returnable.original, lines,
+                   reason: $("return-reason").value, receipt: $("return-receipt").checked,
+                   restock: $("return-reason").value !== "damaged" };
+    if (!$("manager-fields").hidden && $("manager-id").value.trim()) {
+      body.manager_id = $("manager-id").value.trim();
+      body.manager_pin = $("manager-pin").value.trim();
+    }
+    newSale();
+    exchange = { body, credit };
+    setMode(false);
+    render();
+  });
+  $("exchange-clear").addEventListener("click", () => { exchange = null; render(); });
 
   $("new-return").addEventListener("click", () => {
     returnable = null;

@@ -4,9 +4,11 @@ helper, and down-events applied as the sync worker would."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +16,40 @@ from flask.testing import FlaskClient
 
 from edge import handlers
 from edge.store import db, inbox
+from edge.system import demo
+from edge.web.app import create_app
 from sync import contract
 from tests.offers.conftest import coupon, offer
 from tests.pickups.conftest import act  # noqa: F401 - the board's moves, as a fixture
 
 Apply = Callable[[str, dict[str, Any]], bool]
+
+
+@pytest.fixture(scope="session")
+def returns_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The demo shop seeded once for these tests (PIN hashes are slow on purpose); each test
+    gets a copy of the file, as tests/screens does."""
+    path = tmp_path_factory.mktemp("returns-demo") / "store.db"
+    app = create_app({"DB_PATH": str(path), "STORE_ID": "S001", "SECRET_KEY": "test"})
+    conn = db.connect(path)
+    try:
+        data = demo.seed(conn, app.config["SETTINGS"])
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return path, data
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, returns_demo: tuple[Path, dict[str, Any]]) -> Path:
+    path = tmp_path / "store.db"
+    shutil.copyfile(returns_demo[0], path)
+    return path
+
+
+@pytest.fixture
+def seeded(returns_demo: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
+    return dict(returns_demo[1])
 
 
 @pytest.fixture

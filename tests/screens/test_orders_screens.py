@@ -60,6 +60,38 @@ def test_cash_with_change_then_a_line_returned_at_the_till(new_page, shop):
     )
     assert shop.count("SELECT COUNT(*) FROM returns") == 1
 
+    # No receipt: the member's card lists their purchases of both channels to pick from.
+    page.locator("#return-id").fill("PC000000000001")
+    page.locator("#return-id").press("Enter")
+    picks = page.locator("#return-history button")
+    expect(picks.first).to_be_visible()
+    assert picks.count() >= 3  # the demo's web and store purchases
+    picks.first.click()
+    expect(page.locator("#return-lines tr").first).to_be_visible()
+    expect(page.locator("#return-receipt")).not_to_be_checked()
+
+
+def test_an_exchange_at_the_till_pays_only_the_difference(new_page, shop):
+    page = staff_login(new_page, shop, "pos", "st-ines")
+    scan(page, MUG)
+    page.locator("#pay-card").click()
+    expect(page.locator("#sale-done-title")).to_contain_text("12,90")
+    sale_id = page.locator("body").get_attribute("data-sale-id")
+    page.locator("#mode-toggle").click()
+    page.locator("#return-id").fill(sale_id or "")
+    page.locator("#return-id").press("Enter")
+    page.locator("#return-lines input").fill("1")
+    page.locator("#exchange-start").click()
+    expect(page.locator("#exchange-title")).to_contain_text("12,90")
+    scan(page, "3760123450031")  # the candle instead: 24,50 €
+    expect(page.locator("#total")).to_have_text("11,60\u00a0€")
+    page.locator("#pay-card").click()
+    expect(page.locator("#sale-done-title")).to_have_text(
+        "Échange enregistré : 11,60\u00a0€ à payer"
+    )
+    assert shop.count("SELECT COUNT(*) FROM returns WHERE kind = 'exchange'") == 1
+    assert shop.count("SELECT COUNT(*) FROM sales WHERE exchange_of IS NOT NULL") == 1
+
 
 def admin_login(page, shop, screen):
     """An admin chooses nobody on the login screen and types their id (login.html)."""

@@ -142,6 +142,16 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
         )
         return redirect(url_for("account", customer_id=customer_id))
 
+    @app.post("/customers/<customer_id>/returns")
+    def return_by_post(customer_id: str) -> Any:
+        """A web return (issue 16): never more than bought minus every store's returns."""
+        store.return_order(
+            request.form.get("original", ""),
+            {k: v for k, v in _quantities().items() if v},
+            request.form.get("reason", "").strip() or "returned by post",
+        )
+        return redirect(url_for("account", customer_id=customer_id))
+
     @app.post("/customers/<customer_id>/coupons")
     def issue_coupon(customer_id: str) -> Any:
         store.issue_coupon(request.form.get("offer_id", ""), customer_id)
