@@ -1,4 +1,4 @@
-.PHONY: demo test docs bench soak translations lock screenshots fuzz
+.PHONY: demo test docs bench soak translations lock screenshots flamegraphs fuzz
 demo:
 	bash scripts/demo.sh
 test:
@@ -7,6 +7,9 @@ docs:
 	bash scripts/docs.sh
 bench:
 	bash scripts/bench.sh
+# The docs' flame graphs of the lookup path (py-spy): make flamegraphs [BEFORE=<commit>]
+flamegraphs:
+	bash scripts/flamegraphs.sh $(BEFORE)
 
 # The sync under random faults for SOAK_MINUTES (10 by default), then a count of both sides
 # (bench/soak.py; the CI runs 30 s of it in tests/sync/test_soak.py).

@@ -35,7 +35,9 @@ from edge.config import Settings
 from edge.customers import service as customers
 from edge.loyalty import service as loyalty
 from edge.offers import service as offers
+from edge.returns import handlers as returns
 from edge.store import db, state
+from edge.store.inbox import ApplyContext
 from sync import contract
 from sync.backfill import Backfill, BackfillError
 
@@ -127,14 +129,22 @@ def _pickup(conn: sqlite3.Connection, d: Mapping[str, Any], store_id: str) -> No
     )
 
 
+def _returned(conn: sqlite3.Connection, d: Mapping[str, Any], store_id: str) -> None:
+    # the chain's echo of a return takes the same path: kept once per return_id
+    ctx = ApplyContext(store_id=store_id, source=contract.up_source(store_id), event_id="")
+    returns.return_recorded(conn, {**d, "store_id": d.get("store_id") or store_id}, ctx)
+
+
 # Up-event type -> how the store takes its own event back into its history. Areas that add
-# up-events (returns, stock) add theirs here; an event without one is kept in the outbox only.
+# up-events add theirs here; an event without one (stock.changed: the next count or receipt
+# sets the figures again) is kept in the outbox only.
 RESTORERS: dict[str, Restorer] = {
     "sale.recorded": _sale,
     "loyalty.entry": _entry,
     "coupon.redeemed": _redeemed,
     "customer.enrolled": _enrolled,
     "pickup.updated": _pickup,
+    "return.recorded": _returned,
 }
 
 

@@ -22,6 +22,7 @@ connection closes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing as mp
@@ -91,11 +92,13 @@ class SyncWorker:
         self._stopping = False
         self.pub_conn = db.open_database(settings.db_path)
         self.client = link.make_client(settings)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_publish = self._on_publish
+        # paho's network thread is supervised through its callbacks: an exception in one
+        # would end that thread silently (the link would read "connected" while dead)
+        self.client.on_connect = self._guarded(self._on_connect)
+        self.client.on_disconnect = self._guarded(self._on_disconnect)
+        self.client.on_message = self._guarded(self._on_message)
+        self.client.on_subscribe = self._guarded(self._on_subscribe)
+        self.client.on_publish = self._guarded(self._on_publish)
         # mid -> reason: PUBACKs that carried an MQTT 5 failure code (RELIABILITY #13). paho
         # calls on_publish before it marks the message published, so a waiter that sees
         # is_published() also sees the refusal here.
@@ -119,6 +122,21 @@ class SyncWorker:
         self._acker = threading.Thread(
             target=self._supervised(self._ack_loop), name="sync-ack", daemon=True
         )
+
+    def _guarded(self, callback: Callable[..., None]) -> Callable[..., None]:
+        """A paho callback that stops the worker (non-zero exit) instead of dying alone."""
+
+        def guarded(*args: Any) -> None:
+            try:
+                callback(*args)
+            except Exception:
+                log.exception(
+                    "MQTT callback %s failed; stopping the sync worker", callback.__name__
+                )
+                self.failed = True
+                self.stop.set()
+
+        return guarded
 
     def _supervised(self, loop: Callable[[], None]) -> Callable[[], None]:
         """A thread of this worker: if it dies, the worker stops, ``run`` raises, and the
@@ -380,6 +398,7 @@ class SyncWorker:
                 refused = (ev, reason)
                 break
             acked.append(ev.sequence)
+        acked_at = db.now_iso()  # the PUBACKs are in: "sent" is now, whatever the write waits
         for _ev, info in infos[len(acked) :]:  # what a wait left behind: ask again later
             self._refused_mids.pop(info.mid, None)
         self._note_problems(held, refused)
@@ -394,7 +413,7 @@ class SyncWorker:
                 "AND sent_at IS NOT NULL",
                 (self.source, acked[0], acked[-1]),
             ).fetchone()[0]
-            outbox.mark_sent(conn, self.source, acked)
+            outbox.mark_sent(conn, self.source, acked, acked_at)
         self.counters.published += len(acked) - already
         self.counters.republished += already
         self._last_sync = db.now_iso()
@@ -580,6 +599,9 @@ class SyncWorker:
         # The applier commits what it holds and reports it; we acknowledge it, then go.
         self._stopping = True
         self._queue.put(None)
+        if self._applier is not None and not self._forwarder.is_alive():
+            with contextlib.suppress(OSError, AttributeError):  # the forwarder died: tell it
+                self._to_applier.send(None)
         if self._applier is not None:
             self._applier.join(timeout=15)
             if self._applier.is_alive():

@@ -98,3 +98,19 @@ def mosquitto(tmp_path: Path) -> Iterator[Broker]:
     broker = Broker(tmp_path / "broker").start()
     yield broker
     broker.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for the whole run, shared by every test that drives a page: Playwright's
+    sync API allows one instance per thread, so a second ``sync_playwright()`` started while
+    this one lives fails ("using Playwright Sync API inside the asyncio loop")."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.screens.conftest import CHROMIUM_ARGS, chromium_path
+
+    expect.set_options(timeout=10_000)  # a shared 2-core machine can be slow
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

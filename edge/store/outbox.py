@@ -102,10 +102,14 @@ def after(
     return [_from_row(r) for r in rows]
 
 
-def mark_sent(conn: sqlite3.Connection, source: str, sequences: list[int]) -> None:
+def mark_sent(
+    conn: sqlite3.Connection, source: str, sequences: list[int], acked_at: str | None = None
+) -> None:
+    """Rows acknowledged by the broker; ``acked_at``: when the PUBACKs arrived (the write
+    that records them may wait for a till's transaction)."""
     if not sequences:
         return
-    stamp = now_iso()
+    stamp = acked_at or now_iso()
     conn.executemany(
         "UPDATE outbox SET sent_at = COALESCE(sent_at, ?), attempts = attempts + 1 "
         "WHERE source = ? AND sequence = ?",

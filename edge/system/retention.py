@@ -97,19 +97,20 @@ def purge_all(conn: sqlite3.Connection, settings: Settings) -> dict[str, int]:
     }
 
 
-def storage(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
-    """Rows per growing table, the database and WAL sizes, and the free space of their disk."""
+def storage(conn: sqlite3.Connection, settings: Settings, *, rows: bool = True) -> dict[str, Any]:
+    """Rows per growing table (``rows``: a count of each, for the metrics; /readyz, which the
+    screens poll, skips them), the database and WAL sizes, and the free space of their disk."""
     path = Path(settings.db_path)
-    rows = {}
-    for table in SIZED:
+    counts: dict[str, int] = {}
+    for table in SIZED if rows else ():
         try:
-            rows[table] = int(conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+            counts[table] = int(conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
         except sqlite3.OperationalError:  # a table of a newer migration, not there yet
             continue
     free = shutil.disk_usage(path.parent if path.parent.exists() else Path(".")).free
     wal = Path(f"{path}-wal")
     return {
-        "rows": rows,
+        "rows": counts,
         "db_bytes": path.stat().st_size if path.exists() else 0,
         "wal_bytes": wal.stat().st_size if wal.exists() else 0,
         "disk_free_bytes": free,

@@ -57,6 +57,13 @@ ACCESS: dict[str, frozenset[str]] = {
     "stock.receive": BOARD,
     "stock.adjust": BOARD,
     "stock.count": BOARD,
+    # returns, voids and exchanges (issue 16)
+    "returns.lookup": TILL,
+    "returns.create": TILL,
+    "returns.get": TILL,
+    "sales.void": TILL,
+    "sales.order": TILL,
+    "exchanges.create": TILL,
 }
 
 # Finer rules inside an operation, kept here too so that they are read in one place.

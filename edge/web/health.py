@@ -27,7 +27,7 @@ def readyz() -> Any:
         try:
             pending = db.pending_migrations(conn)
             st = status.sync_status(conn, settings())
-            st["storage"] = retention.storage(conn, settings())
+            st["storage"] = retention.storage(conn, settings(), rows=False)
             extras = [extra(conn, st) for extra in READINESS_EXTRAS]
         finally:
             conn.close()

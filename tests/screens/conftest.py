@@ -202,17 +202,6 @@ def idle_shop(tmp_path: Path, demo_db: tuple[Path, dict[str, Any]]) -> Iterator[
     yield from _serve(tmp_path, demo_db, KIOSK_IDLE_SECONDS=6)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=10_000)  # a shared 2-core machine can be slow
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []

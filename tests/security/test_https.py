@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from cryptography import x509
 
 from edge.cli import cli
-from tests.screens.conftest import CHROMIUM_ARGS, chromium_path, copy_demo
+from tests.screens.conftest import copy_demo
 from tests.support import proc
 from tests.support.broker import free_port, wait_port
 
@@ -83,40 +83,36 @@ def test_https_with_hsts_and_no_plain_http(served: dict[str, Any]) -> None:
 
 
 @pytest.mark.browser
-def test_the_screens_work_in_chromium_over_https(served: dict[str, Any]) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_the_screens_work_in_chromium_over_https(served: dict[str, Any], browser: Any) -> None:
     code = CliRunner().invoke(
         cli, ["kiosk", "pair-code", "demo-kiosk"], env={"PASSERELLE_DB_PATH": str(served["db"])}
     )
     assert code.exit_code == 0, code.output
     pair_code = code.output.strip().splitlines()[-1]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            ctx = browser.new_context(ignore_https_errors=True, locale="fr-FR")
-            ctx.set_default_timeout(15_000)
-            kiosk = ctx.new_page()
-            kiosk.goto(f"{served['url']}/kiosk/pair?code={pair_code}")
-            kiosk.locator("form:has(#code) button[type=submit]").click()
-            kiosk.wait_for_url(re.compile(r"/kiosk$"))
-            kiosk.wait_for_selector("#view-welcome:not([hidden])")
-            board = ctx.new_page()
-            board.goto(f"{served['url']}/login?screen=staff")
-            board.locator("label.who-card:has(input[value='st-lucas'])").click()
-            board.fill("#pin", "2345")
-            board.locator(".pin-box button[type=submit]").click()
-            board.wait_for_url(re.compile(r"/staff$"))
-            with board.expect_response(re.compile(r"/api/v1/pickups")) as polled:
-                board.reload()
-            assert polled.value.status == 200
-            cookies = {c["name"]: c for c in ctx.cookies()}
-            assert set(cookies) == {"__Host-passerelle"}
-            assert (
-                cookies["__Host-passerelle"]["secure"] and cookies["__Host-passerelle"]["httpOnly"]
-            )
-        finally:
-            browser.close()
+    ctx = None
+    try:
+        ctx = browser.new_context(ignore_https_errors=True, locale="fr-FR")
+        ctx.set_default_timeout(15_000)
+        kiosk = ctx.new_page()
+        kiosk.goto(f"{served['url']}/kiosk/pair?code={pair_code}")
+        kiosk.locator("form:has(#code) button[type=submit]").click()
+        kiosk.wait_for_url(re.compile(r"/kiosk$"))
+        kiosk.wait_for_selector("#view-welcome:not([hidden])")
+        board = ctx.new_page()
+        board.goto(f"{served['url']}/login?screen=staff")
+        board.locator("label.who-card:has(input[value='st-lucas'])").click()
+        board.fill("#pin", "2345")
+        board.locator(".pin-box button[type=submit]").click()
+        board.wait_for_url(re.compile(r"/staff$"))
+        with board.expect_response(re.compile(r"/api/v1/pickups")) as polled:
+            board.reload()
+        assert polled.value.status == 200
+        cookies = {c["name"]: c for c in ctx.cookies()}
+        assert set(cookies) == {"__Host-passerelle"}
+        assert cookies["__Host-passerelle"]["secure"] and cookies["__Host-passerelle"]["httpOnly"]
+    finally:
+        if ctx is not None:
+            ctx.close()
 
 
 def test_a_store_certificate_signed_by_the_chain_ca(tmp_path: Path) -> None:

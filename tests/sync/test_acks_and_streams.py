@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from edge.store import db, outbox, state
 from sync import contract
 from sync.worker import PUBLISH_ALERTS_KEY
@@ -92,8 +94,15 @@ def test_an_up_event_that_breaks_the_contract_is_held_not_published(
         ids = collector.ids()
         assert bad.id not in ids and after.id not in ids  # nothing after it either: no hole
         assert not collector.invalid
-        unsent = {r[0] for r in edge_db.execute("SELECT id FROM outbox WHERE sent_at IS NULL")}
-        assert unsent == {bad.id, after.id}
+        # the one before it is marked sent (just after its PUBACK); those two never are
+        wait_until(
+            lambda: (
+                {r[0] for r in edge_db.execute("SELECT id FROM outbox WHERE sent_at IS NULL")}
+                == {bad.id, after.id}
+            ),
+            10,
+            what="only the held event and the one after it unsent",
+        )
     finally:
         edge.halt()
 
@@ -144,3 +153,28 @@ def test_a_web_order_reaches_the_board_while_backfill_is_down(
         assert lost["data"]["order_id"] != order_id
     finally:
         edge.halt()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_dead_thread_stops_the_worker_with_an_error(
+    broker: Broker,
+    web: WebSide,
+    edge_db: sqlite3.Connection,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The forwarder dies (a bug): the worker stops and ``run`` raises (the runner then exits
+    non-zero and systemd restarts the edge), instead of a sync that stalls silently."""
+
+    def broken(*_args: Any) -> bool:
+        raise RuntimeError("a bug in the forwarder")
+
+    monkeypatch.setattr(contract, "conforms", broken)
+    edge = EdgeSync(edge_settings(db_path, broker, web)).start()
+    wait_until(edge.worker.subscribed.is_set, 30, what="the edge subscribed")
+    web.publish(web.make("customer.upserted"))
+    assert edge.thread is not None
+    edge.thread.join(timeout=30)
+    assert not edge.thread.is_alive() and edge.worker.failed
+    assert isinstance(edge.error, RuntimeError)
+    assert scalar(edge_db, "SELECT COUNT(*) FROM inbox") == 0  # nothing applied, nothing acked

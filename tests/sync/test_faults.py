@@ -238,9 +238,10 @@ def test_ten_thousand_events_queued_while_the_edge_is_stopped(
         # tail-gap check may fetch a few from the backfill endpoint first, which is allowed:
         # each event is still applied exactly once (the two counts above).
         assert received + web.fetched >= n
-        # Bounded by the broker's flow control, not by a wait in paho's callback: Mosquitto
-        # 2.0 keeps it near the window (measured 620 for a window of 400), never the backlog.
-        assert edge.worker.counters.max_backlog < 2_000
+        # Bounded by the broker's flow control, not by a wait in paho's callback. Mosquitto
+        # 2.0 overshoots the window while acknowledgements flow (measured 620 to 895 for a
+        # window of 400; 4,297 once on a box with a load average of 40), never the backlog.
+        assert edge.worker.counters.max_backlog < n // 2
     finally:
         web.close()
 

@@ -22,7 +22,7 @@ import json
 import sqlite3
 from typing import Any
 
-from online_store import auth, checkout, coupons, profiles, shop, stock, streams
+from online_store import auth, checkout, coupons, orders, profiles, returns, shop, stock, streams
 from online_store.db import now_iso
 from sync import contract
 
@@ -177,10 +177,16 @@ def _apply(
 
 
 def _sale(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
-    """A store sale comes back to every store as ``purchase.recorded`` (purchase_id = sale_id)."""
+    """A store sale comes back to every store as ``purchase.recorded`` (purchase_id = sale_id).
+    A sale that paid for one of our click-and-collect orders is that order's one purchase."""
+    paid_order = {}
+    if d.get("order_id"):
+        orders.paid_at_till(conn, store_id, d)
+        paid_order = {"order_id": d["order_id"], "fulfilment": "pickup"}
     shop.record_purchase(
         conn,
-        {
+        paid_order
+        | {
             "purchase_id": d["sale_id"],
             "customer_id": d["customer_id"],
             "channel": "store",
@@ -223,6 +229,7 @@ APPLY = {
     "pickup.updated": _pickup,
     "coupon.redeemed": _redeemed,
     "customer.updated": profiles.apply_updated,  # 1.1: details or consents from a till
+    "return.recorded": returns.apply_store_return,
 }
 
 
