@@ -42,7 +42,12 @@ SCREEN_HEADER = "X-Screen"
 # Requests the page sends by itself (polling): they do not count as somebody being there.
 BACKGROUND_HEADER = "X-Background"
 # Pages that are a screen themselves.
-PAGE_SCREENS = {"screens.kiosk": KIOSK, "screens.staff": STAFF, "screens.pos": POS}
+PAGE_SCREENS = {
+    "screens.kiosk": KIOSK,
+    "screens.staff": STAFF,
+    "screens.staff_stock": STAFF,
+    "screens.pos": POS,
+}
 _connection: list[Callable[[], sqlite3.Connection]] = []
 
 
