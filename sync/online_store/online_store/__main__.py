@@ -26,6 +26,18 @@ def main(argv: list[str] | None = None) -> int:
         "--instance", default="1", help="this instance's name, unique per broker (default 1)"
     )
     p.add_argument(
+        "--mqtt-protocol",
+        choices=["5", "3.1.1"],
+        default="5",
+        help="5 (shared subscription between instances) or 3.1.1 (NATS: --partition)",
+    )
+    p.add_argument(
+        "--partition",
+        default="1/1",
+        help="K/N: with 3.1.1, consume the up-streams of every N-th store from the K-th "
+        "(instances 1/N … N/N together cover every store; default 1/1)",
+    )
+    p.add_argument(
         "--no-demo-data",
         action="store_true",
         help="start without the demo members and their history (the store demo's own)",
@@ -33,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s online-store %(message)s")
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    try:
+        k, n = (int(x) for x in args.partition.split("/"))
+        if not 1 <= k <= n:
+            raise ValueError
+    except ValueError:
+        print(f"online store: --partition {args.partition!r}: expected K/N, 1 <= K <= N",
+              file=sys.stderr)
+        return 2
     try:
         store = OnlineStore(
             args.db,
@@ -42,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             args.token,
             instance=args.instance,
             demo_data=not args.no_demo_data,
+            protocol=args.mqtt_protocol,
+            consume=stores[k - 1 :: n] if args.mqtt_protocol == "3.1.1" else None,
         )
     except ValueError as exc:
         print(f"online store: {exc}", file=sys.stderr)

@@ -22,7 +22,7 @@ import json
 import sqlite3
 from typing import Any
 
-from online_store import checkout, coupons, shop, streams
+from online_store import checkout, coupons, fleet, shop, streams
 from online_store.db import now_iso
 from sync import contract
 
@@ -55,6 +55,7 @@ def handle_status(
     except contract.ContractError as exc:
         dead_letter(conn, f"status/stores/{store_id}", payload, str(exc))
         return "dead"
+    fleet.record_status(conn, store_id, status, now)
     announced = int(status["last_sequence"])
     row = _stream(conn, store_id)
     if announced > row["announced_sequence"]:
@@ -96,6 +97,7 @@ def handle_up(
         "SELECT 1 FROM received WHERE source = ? AND id = ?", (where.source, event_id)
     ).fetchone()
     if seen or sequence <= stream["last_sequence"]:
+        fleet.count_duplicate(conn, store_id)
         return "duplicate"
     if sequence > stream["last_sequence"] + 1:
         conn.execute(

@@ -185,6 +185,21 @@ CREATE TABLE IF NOT EXISTS sent_messages (
     code TEXT,
     sent_at TEXT NOT NULL
 );
+
+-- The fleet view (fleet.py): each store's last retained status as it published it, when its
+-- link state last changed, and how many duplicate up-events of it were dropped.
+CREATE TABLE IF NOT EXISTS store_status (
+    store_id TEXT PRIMARY KEY,
+    online INTEGER NOT NULL,
+    status_time TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    changed_at REAL NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS up_duplicates (
+    store_id TEXT PRIMARY KEY,
+    duplicates INTEGER NOT NULL
+);
 """
 
 

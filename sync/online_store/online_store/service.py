@@ -80,6 +80,8 @@ class OnlineStore:
         status_interval: float = 30.0,
         lease_seconds: float = 15.0,
         demo_data: bool = False,
+        protocol: str = "5",
+        consume: list[str] | None = None,
     ) -> None:
         for store_id in stores:
             if not contract.STORE_ID_RE.match(store_id):
@@ -93,7 +95,21 @@ class OnlineStore:
         self.gap_grace, self.replay_retry = gap_grace, replay_retry
         self.status_interval, self.lease_seconds = status_interval, lease_seconds
         self.demo_data = demo_data
-        self.host, self.port, self.tls, self.username, self.password = parse_mqtt_url(mqtt_url)
+        # MQTT 5: every instance joins one shared subscription and the broker spreads the
+        # up-events. 3.1.1 has no shared subscriptions (NATS speaks only 3.1.1): each instance
+        # then subscribes to the up-streams of its own ``consume`` stores (a partition), the
+        # per-store order needs no more than that. See docs (chain.md).
+        if protocol not in ("5", "3.1.1"):
+            raise ValueError(f"MQTT protocol {protocol!r}: expected 5 or 3.1.1")
+        self.protocol = protocol
+        self.consume = list(stores) if consume is None else list(consume)
+        # Several brokers of one cluster, comma-separated: the next is tried when one is lost.
+        brokers = [parse_mqtt_url(u.strip()) for u in mqtt_url.split(",") if u.strip()]
+        if not brokers:
+            raise ValueError("--mqtt-url: at least one mqtt://host:port")
+        self.host, self.port, self.tls, self.username, self.password = brokers[0]
+        self._brokers = [(b[0], b[1]) for b in brokers]
+        self._attempts = 0
         self.stats: Counter[str] = Counter()  # what became of each incoming message
         self._conn = db.connect(self.db_path)  # the worker's own connection
         db.create_schema(self._conn)
@@ -116,12 +132,15 @@ class OnlineStore:
             shop.publish_catalogue(self._conn)
             if self.demo_data:
                 demo.seed(self._conn)
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = SESSION_EXPIRY
-        # clean_start=False: the shared subscription's messages queue while we are away.
-        self.client.connect_async(
-            self.host, self.port, keepalive=30, clean_start=False, properties=props
-        )
+        if self.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_EXPIRY
+            # clean_start=False: the shared subscription's messages queue while we are away.
+            self.client.connect_async(
+                self.host, self.port, keepalive=30, clean_start=False, properties=props
+            )
+        else:  # 3.1.1: clean_session=False (given to the Client) keeps the session
+            self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
         self._worker = threading.Thread(target=self._run, name="online-store", daemon=True)
         self._worker.start()
@@ -323,7 +342,10 @@ class OnlineStore:
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=MQTTProtocolVersion.MQTTv5
+            if self.protocol == "5"
+            else MQTTProtocolVersion.MQTTv311,
+            clean_session=None if self.protocol == "5" else False,
             manual_ack=True,
         )
         client.will_set(
@@ -338,11 +360,20 @@ class OnlineStore:
         if self.tls:
             client.tls_set()
         client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_pre_connect = self._next_broker
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         return client
+
+    def _next_broker(self, client: mqtt.Client, userdata: Any) -> None:
+        """Before each reconnection (not the first connection), move to the next broker."""
+        self._attempts += 1
+        if self._attempts > 1 and len(self._brokers) > 1:
+            # paho's host setter refuses while "connecting", which it is here; socket closed
+            host, port = self._brokers[(self._attempts - 1) % len(self._brokers)]
+            client._host, client._port = host, port  # noqa: SLF001
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
@@ -350,9 +381,13 @@ class OnlineStore:
         if reason.is_failure:
             log.warning("broker refused the connection: %s", reason)
             return
+        if self.protocol == "5":
+            up = [(f"$share/{SHARE_GROUP}/{contract.up_filter(self.prefix)}", 1)]
+        else:
+            up = [(contract.up_filter(self.prefix, s), 1) for s in self.consume]
         client.subscribe(
             [
-                (f"$share/{SHARE_GROUP}/{contract.up_filter(self.prefix)}", 1),
+                *up,
                 (f"{self.prefix}/status/stores/+", 1),
                 (f"{self.prefix}/status/web/#", 1),
             ]

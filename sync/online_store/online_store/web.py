@@ -17,7 +17,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from flask_wtf.csrf import CSRFProtect
 from markupsafe import Markup
 
-from online_store import checkout, coupons, shop, streams
+from online_store import checkout, coupons, fleet, shop, streams
 from sync import contract
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
     )
     app.config.update(config or {})
     csrf = CSRFProtect(app)
+    app.register_blueprint(fleet.blueprint(store))
 
     def error(status: int, code: str, message: str, field: str | None = None) -> Response:
         resp = jsonify({"error": {"code": code, "message": message, "field": field}})
