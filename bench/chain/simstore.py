@@ -63,6 +63,7 @@ class StoreCounts:
     connects: int = 0
     sessions_lost: int = 0  # CONNACK with session present = false after the first
     orders: int = 0  # order.placed received
+    subscribe_refused: int = 0  # filters a SUBACK refused (asked for again)
     created_at: dict[int, float] = field(default_factory=dict)  # sequence → wall time
     order_lag: list[float] = field(default_factory=list)  # order placed → received, s
     down_lag: list[float] = field(default_factory=list)  # chain events: published → here, s
@@ -118,6 +119,8 @@ class SimStore:
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         c.on_publish = self._on_publish
+        c.on_subscribe = self._on_subscribe
+        self._subscribing: dict[int, list[tuple[str, int]]] = {}
         c.on_socket_open = self._on_socket_open
         c.on_socket_close = self._on_socket_close
         c.on_socket_register_write = self._on_register_write
@@ -250,8 +253,6 @@ class SimStore:
                 "coupons": [],
                 "points_earned": 0,
                 "points_redeemed": 0,
-                "order_id": None,
-                "payments": [{"method": "card", "amount": total}],
             },
         )
 
@@ -269,7 +270,6 @@ class SimStore:
                     "checked_in_at": None,
                     "staff_id": "sim",
                     "occurred_at": now_iso(),
-                    "sale_id": None,
                 },
             )
         return True
@@ -297,10 +297,25 @@ class SimStore:
         self.down_since = None
         filters = contract.edge_down_filters(self.prefix, self.store_id)
         statuses = contract.web_status_topics(self.prefix, self.store_id)
-        c.subscribe([(f, 1) for f in [*filters, *statuses.values()]])
+        self._subscribe([(f, 1) for f in [*filters, *statuses.values()]])
         self.publish_status(True)
         if not flags.session_present and self.counts.connects > 1:
             self.counts.sessions_lost += 1
+            for stream in ("chain", f"stores/{self.store_id}"):
+                self._schedule_backfill(stream)
+
+    def _subscribe(self, filters: list[tuple[str, int]]) -> None:
+        rc, mid = self.client.subscribe(filters)
+        if rc == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+            self._subscribing[mid] = filters
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, mid: int, codes: Any, _p: Any) -> None:
+        """Filters the broker refused are asked for again (and their stream backfilled)."""
+        asked = self._subscribing.pop(mid, [])
+        failed = [f for f, code in zip(asked, codes, strict=False) if code.is_failure]
+        if failed:
+            self.counts.subscribe_refused += len(failed)
+            self.loop.call_later(2.0, self._subscribe, failed)
             for stream in ("chain", f"stores/{self.store_id}"):
                 self._schedule_backfill(stream)
 

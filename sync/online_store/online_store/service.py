@@ -109,6 +109,8 @@ class OnlineStore:
             raise ValueError("--mqtt-url: at least one mqtt://host:port")
         self.host, self.port, self.tls, self.username, self.password = brokers[0]
         self._brokers = [(b[0], b[1]) for b in brokers]
+        self._subscribing: dict[int, list[tuple[str, int]]] = {}  # SUBSCRIBE mid → filters
+        self._resubscribe: list[tuple[float, list[tuple[str, int]]]] = []  # (when, filters)
         self._attempts = 0
         self.stats: Counter[str] = Counter()  # what became of each incoming message
         self._conn = db.connect(self.db_path)  # the worker's own connection
@@ -361,6 +363,7 @@ class OnlineStore:
             client.tls_set()
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_pre_connect = self._next_broker
+        client.on_subscribe = self._on_subscribe
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -385,15 +388,35 @@ class OnlineStore:
             up = [(f"$share/{SHARE_GROUP}/{contract.up_filter(self.prefix)}", 1)]
         else:
             up = [(contract.up_filter(self.prefix, s), 1) for s in self.consume]
-        client.subscribe(
+        self._subscribe(
+            client,
             [
                 *up,
                 (f"{self.prefix}/status/stores/+", 1),
                 (f"{self.prefix}/status/web/#", 1),
-            ]
+            ],
         )
         self._connected.set()
         self._queue.put(("connected", None))
+
+    def _subscribe(self, client: mqtt.Client, filters: list[tuple[str, int]]) -> None:
+        """Subscribe, remembering what each SUBSCRIBE asked for (its SUBACK is checked)."""
+        rc, mid = client.subscribe(filters)
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
+            self._subscribing[mid] = filters
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any
+    ) -> None:
+        """A SUBACK can refuse some filters (a broker that could not create the queue behind
+        one, as NATS does when JetStream times out): those are asked for again, else that
+        store's up-events would never come, and no replay could bring them."""
+        asked = self._subscribing.pop(mid, [])
+        failed = [f for f, code in zip(asked, codes, strict=False) if code.is_failure]
+        if failed:
+            log.warning("broker refused %d subscription(s), e.g. %s: retrying", len(failed),
+                        failed[0][0])
+            self._resubscribe.append((time.time() + 2.0, failed))
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
@@ -495,6 +518,11 @@ class OnlineStore:
         )
 
     def _tick(self, now: float) -> None:
+        due = [f for at, f in self._resubscribe if at <= now]
+        if due:
+            self._resubscribe = [(at, f) for at, f in self._resubscribe if at > now]
+            for filters in due:
+                self._subscribe(self.client, filters)
         if self._holds_lease(now):
             self._publish_pending(now)
             if now - self._status_at >= self.status_interval:
