@@ -1,7 +1,7 @@
 """``python -m bench.chain``: the chain run against each broker, then the report.
 
 ``make chain`` runs it with the defaults (500 stores, 2 real edges, 3 minutes per broker);
-``--quick`` is the short version (20 stores, Mosquitto only) that CI's test also runs.
+``--quick`` is the short version (12 stores, Mosquitto only) that CI's test also runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from bench.chain import report
-from bench.chain.run import Options, run_chain, save
+from bench.chain.run import Options, quick_options, run_chain, save
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--order-rate", type=float, default=d.order_rate, help="web orders/s")
     p.add_argument("--no-faults", action="store_true", help="no node killed, no edge cut")
     p.add_argument("--out", type=Path, default=Path("bench/results/chain"), help="report folder")
-    p.add_argument("--workdir", type=Path, default=None, help="keep the brokers' logs and databases here")
-    p.add_argument("--quick", action="store_true", help="20 stores, 20 s, Mosquitto only")
+    p.add_argument(
+        "--workdir", type=Path, default=None, help="keep the brokers' logs and databases here"
+    )
+    p.add_argument("--quick", action="store_true", help="12 stores, 8 s, Mosquitto only")
     args = p.parse_args(argv)
     opts = Options(
         stores=args.stores,
@@ -40,11 +42,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     kinds = [k.strip() for k in args.brokers.split(",") if k.strip()]
     if args.quick:
-        opts = Options(stores=20, real_edges=0, duration=20, rate=0.3, order_rate=1.0,
-                       kill_at=0.3, down_for=3, drain_timeout=60)
+        opts = Options(
+            stores=20,
+            real_edges=0,
+            duration=20,
+            rate=0.3,
+            order_rate=1.0,
+            kill_at=0.3,
+            down_for=3,
+            drain_timeout=60,
+        )
         kinds = ["mosquitto"]
-    if not 0 <= opts.real_edges <= 5 or opts.stores < 1 or any(
-        k not in ("nats", "mosquitto") for k in kinds
+    if (
+        not 0 <= opts.real_edges <= 5
+        or opts.stores < 1
+        or any(k not in ("nats", "mosquitto") for k in kinds)
     ):
         p.error("--real-edges 0 to 5, --stores 1 or more, --brokers among nats,mosquitto")
     results = []
@@ -58,8 +70,11 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
     text = report.write(results, args.out)
     print(text)
-    bad = [r for r in results if r.totals.get("lost") or r.totals.get("applied_twice")
-           or r.totals.get("orders_lost")]
+    bad = [
+        r
+        for r in results
+        if r.totals.get("lost") or r.totals.get("applied_twice") or r.totals.get("orders_lost")
+    ]
     return 1 if bad else 0
 
 

@@ -140,6 +140,12 @@ class Brokers:
     def pids(self) -> dict[str, int]:
         return {n.name: pid for n in self.nodes if (pid := n.pid) is not None}
 
+    def start(self) -> Brokers:
+        raise NotImplementedError
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        raise NotImplementedError
+
     def kill(self, i: int) -> None:
         self.nodes[i].kill()
 
@@ -185,6 +191,12 @@ jetstream {{
   store_dir: "{store}"
   max_memory_store: 256MB
   max_file_store: 4GB
+  # every MQTT subscription of every session is a consumer of one stream ($MQTT_msgs): a
+  # chain of N stores needs about 4 N + N (the online store's partitions); NATS 2.15 caps a
+  # stream at a default number of consumers, which would refuse the SUBACKs past it
+  limits {{
+    default_max_consumers: -1
+  }}
 }}
 cluster {{
   name: passerelle
@@ -201,6 +213,10 @@ mqtt {{
   # filter ending in # counts twice: an online-store instance subscribed to 250 stores'
   # up-streams needs this at 131 or less, else the SUBACK refuses the rest (0x80)
   max_ack_pending: {max_ack_pending}
+  # the consumers' state (what each session acknowledged) in memory, still replicated on
+  # the three nodes; the messages themselves stay in file storage. Thousands of file-backed
+  # consumers cost an fsync'd Raft log each
+  consumer_memory_storage: true
 }}
 """
             )
@@ -268,7 +284,13 @@ class Mosquitto(Brokers):
             lines.append("user root")  # else it drops to `mosquitto`, who cannot write here
         conf.write_text("\n".join(lines) + "\n")
         self.nodes.append(
-            Node("mosquitto", port, conf, workdir / "mosquitto.log", [binary("mosquitto"), "-c", str(conf)])
+            Node(
+                "mosquitto",
+                port,
+                conf,
+                workdir / "mosquitto.log",
+                [binary("mosquitto"), "-c", str(conf)],
+            )
         )
 
     def start(self) -> Mosquitto:

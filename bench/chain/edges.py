@@ -151,7 +151,9 @@ class RealEdge:
         try:
             applied = {
                 str(r[0]): str(r[1])
-                for r in conn.execute("SELECT id, applied_at FROM inbox WHERE type = 'order.placed'")
+                for r in conn.execute(
+                    "SELECT id, applied_at FROM inbox WHERE type = 'order.placed'"
+                )
             }
         finally:
             conn.close()

@@ -41,38 +41,56 @@ def figures(r: RunResult) -> dict[str, Any]:
     connections = t["stores"] + int(r.options["instances"])
     drain = next((e["t"] for e in r.events if e["what"] == "drained"), None)
     stop = next((e["t"] for e in r.events if e["what"].startswith("load stopped")), None)
+    sims = t["stores"] - r.options["real_edges"]
+    deliveries = (t["chain_events"] * t["stores"] + t["orders_placed"]) / duration
+    peak = max((b["applied_up"] - a["applied_up"] for a, b in pairs(load)), default=0)
+    drained = None if drain is None or stop is None else drain - stop
+    rss_max = max(rss, default=0)
+    both = "{} / {}".format
     return {
         "broker": f"{r.broker} ({r.nodes} node{'s' if r.nodes > 1 else ''}, MQTT {r.protocol})",
-        "stores": f"{t['stores'] - r.options['real_edges']} simulated + {r.options['real_edges']} real",
+        "stores": f"{sims} simulated + {r.options['real_edges']} real",
         "connections": connections,
         "up events sent": t["sent"],
         "up events/s (mean of the run)": f"{t['sent'] / duration:,.1f}",
-        "up events/s (peak second)": max(
-            (b["applied_up"] - a["applied_up"] for a, b in zip(load, load[1:])), default=0
-        ),
+        "up events/s (peak second)": peak,
         "chain events": t["chain_events"],
-        "down deliveries/s (mean)": f"{(t['chain_events'] * t['stores'] + t['orders_placed']) / duration:,.0f}",
+        "down deliveries/s (mean)": f"{deliveries:,.0f}",
         "web orders": t["orders_placed"],
-        "lag up p50 / p99 (sale → applied online)": f"{_ms(pct(r.up_lags, .5))} / {_ms(pct(r.up_lags, .99))}",
-        "lag down p50 / p99 (web order → store)": f"{_ms(pct(r.order_lags, .5))} / {_ms(pct(r.order_lags, .99))}",
-        "lag chain p50 / p99 (chain event → store)": f"{_ms(pct(r.chain_lags, .5))} / {_ms(pct(r.chain_lags, .99))}",
+        "lag up p50 / p99 (sale → applied online)": both(
+            _ms(pct(r.up_lags, 0.5)), _ms(pct(r.up_lags, 0.99))
+        ),
+        "lag down p50 / p99 (web order → store)": both(
+            _ms(pct(r.order_lags, 0.5)), _ms(pct(r.order_lags, 0.99))
+        ),
+        "lag chain p50 / p99 (chain event → store)": both(
+            _ms(pct(r.chain_lags, 0.5)), _ms(pct(r.chain_lags, 0.99))
+        ),
         "reconnections": len(r.reconnects),
-        "reconnect time p50 / max": f"{_s(pct(r.reconnects, .5))} / {_s(max(r.reconnects, default=None))}",
-        "drain after the load": _s(None if drain is None or stop is None else drain - stop),
+        "reconnect time p50 / max": both(
+            _s(pct(r.reconnects, 0.5)), _s(max(r.reconnects, default=None))
+        ),
+        "drain after the load": _s(drained),
         "broker CPU mean / max (% of one core, all nodes)": (
             f"{statistics.fmean(cpu):,.0f} / {max(cpu):,.0f}" if cpu else "–"
         ),
         "online store CPU mean (% of one core)": (
             f"{statistics.fmean(online_cpu):,.0f}" if online_cpu else "–"
         ),
-        "broker memory max (RSS, all nodes)": f"{max(rss, default=0) / 2**20:,.0f} MiB",
-        "broker memory per connection": f"{max(rss, default=0) / max(connections, 1) / 1024:,.0f} KiB",
-        "duplicates suppressed (up / down)": f"{t['duplicates_suppressed']} / {t['down_duplicates_suppressed']}",
+        "broker memory max (RSS, all nodes)": f"{rss_max / 2**20:,.0f} MiB",
+        "broker memory per connection": f"{rss_max / max(connections, 1) / 1024:,.0f} KiB",
+        "duplicates suppressed (up / down)": both(
+            t["duplicates_suppressed"], t["down_duplicates_suppressed"]
+        ),
         "down-events from backfill": t["down_backfilled"],
         "dead letters": t["dead_letters"],
-        "lost (up / web orders)": f"{t['lost']} / {t['orders_lost']}",
+        "lost (up / web orders)": both(t["lost"], t["orders_lost"]),
         "applied twice": t["applied_twice"],
     }
+
+
+def pairs(samples: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return list(zip(samples, samples[1:], strict=False))
 
 
 def table(results: list[RunResult]) -> str:
@@ -92,14 +110,15 @@ def plot(results: list[RunResult], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(3, len(results), figsize=(6 * len(results), 8), squeeze=False,
-                             sharex="col")
+    fig, axes = plt.subplots(
+        3, len(results), figsize=(6 * len(results), 8), squeeze=False, sharex="col"
+    )
     for col, r in enumerate(results):
         names = broker_names(r)
         ts = [s["t"] for s in r.samples]
         rate = [0.0] + [
             max(0, b["applied_up"] - a["applied_up"]) / max(b["t"] - a["t"], 1e-3)
-            for a, b in zip(r.samples, r.samples[1:])
+            for a, b in pairs(r.samples)
         ]
         ax = axes[0][col]
         ax.plot(ts, rate, lw=1)
@@ -117,8 +136,12 @@ def plot(results: list[RunResult], path: Path) -> None:
         for row in axes:
             for e in r.events:
                 if any(w in e["what"] for w in ("SIGKILL", "restarted", "cut off", "reconnected")):
-                    row[col].axvline(e["t"], color="red" if "SIGKILL" in e["what"] or "cut" in e["what"] else "green",
-                                     lw=0.8, ls="--")
+                    row[col].axvline(
+                        e["t"],
+                        color="red" if "SIGKILL" in e["what"] or "cut" in e["what"] else "green",
+                        lw=0.8,
+                        ls="--",
+                    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)

@@ -60,6 +60,25 @@ class Options:
     instances: int = 2  # online-store instances
     seed: int = 20
     faults: bool = True
+    status_interval: float = 30.0  # the stores' retained status (the contract: 60 s at most)
+    replay_retry: float = 30.0  # the online store asks again for a replay after this
+
+
+def quick_options() -> Options:
+    """The short version (CI's test, ``--quick``): 12 stores on one Mosquitto, killed once."""
+    return Options(
+        stores=12,
+        real_edges=0,
+        duration=8,
+        rate=0.4,
+        order_rate=1.0,
+        kill_at=0.3,
+        down_for=2,
+        drain_timeout=40,
+        instances=2,
+        status_interval=3,
+        replay_retry=4,
+    )
 
 
 @dataclass
@@ -98,7 +117,10 @@ def rotated(urls: list[str], k: int) -> list[str]:
 class OnlineStoreProcs:
     """The online-store instances (``python -m online_store``) sharing one database."""
 
-    def __init__(self, workdir: Path, urls: list[str], protocol: str, stores: list[str], n: int):
+    def __init__(
+        self, workdir: Path, urls: list[str], protocol: str, stores: list[str], opts: Options
+    ) -> None:
+        n = opts.instances
         self.db = workdir / "online.db"
         self.procs: list[subprocess.Popen[bytes]] = []
         self.ports = [brokers_mod.free_port() for _ in range(n)]
@@ -107,16 +129,28 @@ class OnlineStoreProcs:
         for k in range(n):
             self.args.append(
                 [
-                    sys.executable, "-m", "online_store",
-                    "--db", str(self.db),
-                    "--port", str(self.ports[k]),
-                    "--mqtt-url", ",".join(rotated(urls, k)),
-                    "--token", TOKEN,
-                    "--stores", ",".join(stores),
-                    "--mqtt-protocol", protocol,
-                    "--partition", f"{k + 1}/{n}",
-                    "--instance", f"chain-{k + 1}",
+                    sys.executable,
+                    "-m",
+                    "online_store",
+                    "--db",
+                    str(self.db),
+                    "--port",
+                    str(self.ports[k]),
+                    "--mqtt-url",
+                    ",".join(rotated(urls, k)),
+                    "--token",
+                    TOKEN,
+                    "--stores",
+                    ",".join(stores),
+                    "--mqtt-protocol",
+                    protocol,
+                    "--partition",
+                    f"{k + 1}/{n}",
+                    "--instance",
+                    f"chain-{k + 1}",
                     "--no-demo-data",
+                    "--replay-retry",
+                    str(opts.replay_retry),
                 ]
             )
         self.logs = [workdir / f"online-{k + 1}.log" for k in range(n)]
@@ -183,7 +217,9 @@ class Sampler:
         return cpu, rss
 
 
-def place_orders(db_path: Path, stores: list[str], customer_id: str, n: int, rng: random.Random) -> None:
+def place_orders(
+    db_path: Path, stores: list[str], customer_id: str, n: int, rng: random.Random
+) -> None:
     """``n`` web click-and-collect orders, as the shop's checkout takes them."""
     from online_store import checkout, db
 
@@ -208,7 +244,9 @@ def seed_online(db_path: Path) -> str:
         with db.write(conn):
             shop.publish_catalogue(conn)
             member = shop.upsert_customer(
-                conn, {"first_name": "Chain", "last_name": "Run", "email": "chain@example.org"}, None
+                conn,
+                {"first_name": "Chain", "last_name": "Run", "email": "chain@example.org"},
+                None,
             )
         return str(member["customer_id"])
     finally:
@@ -267,7 +305,7 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
         brokers.start()
         brokers.wait_ready()
         mark(f"{len(brokers.nodes)} broker node(s) up: {', '.join(brokers.urls)}")
-        online = OnlineStoreProcs(workdir, brokers.urls, brokers.protocol, all_ids, opts.instances)
+        online = OnlineStoreProcs(workdir, brokers.urls, brokers.protocol, all_ids, opts)
         customer = seed_online(online.db)
         online.start()
         mark(f"{opts.instances} online-store instances up")
@@ -278,7 +316,9 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
                 proxies = [loop.call(CuttableProxy(brokers_mod_port(u)).start) for u in urls]
                 urls = [p.url for p in proxies]
             real.append(
-                edges.RealEdge(sid, workdir / sid, urls, brokers.protocol, online.url, TOKEN).start()
+                edges.RealEdge(
+                    sid, workdir / sid, urls, brokers.protocol, online.url, TOKEN
+                ).start()
             )
         mark(f"{len(real)} real edges up")
         # the simulated stores
@@ -293,6 +333,7 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
                     token=TOKEN,
                     loop=loop.loop,
                     rng=random.Random(opts.seed * 100_000 + k),
+                    status_interval=opts.status_interval,
                 )
             )
         ticker_stop = threading.Event()
@@ -301,17 +342,26 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
             while not ticker_stop.is_set():
                 now = time.time()
                 for s in sims:
-                    s.tick(now)
+                    try:
+                        s.tick(now)
+                    except Exception as exc:  # one store's trouble must not stop the others
+                        log(f"[{kind}] {s.store_id}: {exc!r}")
                 await asyncio.sleep(0.5)
 
-        for i in range(0, len(sims), 50):
-            loop.call(lambda batch: [s.start() for s in batch], sims[i : i + 50])
-            time.sleep(0.2)
         asyncio.run_coroutine_threadsafe(ticker(), loop.loop)
-        deadline = time.monotonic() + 120
-        while sum(s.connected for s in sims) < len(sims) and time.monotonic() < deadline:
+        # a ramp, as a chain's stores open in the morning: the next batch once this one is
+        # connected and subscribed (a broker creating thousands of queues at once times out)
+        deadline = time.monotonic() + 300
+        for i in range(0, len(sims), 25):
+            batch = sims[i : i + 25]
+            loop.call(lambda b: [s.start() for s in b], batch)
+            ramp = time.monotonic() + 15
+            while not all(s.subscribed for s in batch) and time.monotonic() < min(ramp, deadline):
+                time.sleep(0.1)
+        while sum(s.subscribed for s in sims) < len(sims) and time.monotonic() < deadline:
             time.sleep(0.5)
-        mark(f"{sum(s.connected for s in sims)} of {len(sims)} simulated stores connected")
+        ready = sum(s.subscribed for s in sims)
+        mark(f"{ready} of {len(sims)} simulated stores connected and subscribed")
 
         sampler = Sampler()
         load_t0 = time.time()
@@ -345,11 +395,11 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
                 restarted = True
                 mark(f"broker node {brokers.nodes[0].name} restarted")
             if opts.faults and proxies and not cut and frac >= opts.cut_at:
-                loop.call(lambda: [p.cut() for p in proxies])
+                loop.call(cut_all, proxies)
                 cut, cut_t = True, time.time()
                 mark(f"real edge {real_ids[-1]} cut off")
             if cut and not restored and time.time() - cut_t >= opts.cut_for:
-                loop.call(lambda: [p.restore() for p in proxies])
+                loop.call(restore_all, proxies)
                 restored = True
                 mark(f"real edge {real_ids[-1]} reconnected")
             # sample
@@ -360,19 +410,35 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
                 "SELECT COUNT(*) FROM events WHERE published_at IS NOT NULL"
             ).fetchone()[0]
             result.samples.append(
-                {"t": time.time() - t0, "applied_up": applied, "published_down": published,
-                 "cpu": cpu, "rss": rss, "connected": sum(s.connected for s in sims)}
+                {
+                    "t": time.time() - t0,
+                    "applied_up": applied,
+                    "published_down": published,
+                    "cpu": cpu,
+                    "rss": rss,
+                    "connected": sum(s.connected for s in sims),
+                }
             )
             time.sleep(max(0.0, 1.0 - (time.time() - load_t0 - elapsed)))
         if killed and not restarted:
             brokers.restart(0)
             mark(f"broker node {brokers.nodes[0].name} restarted")
         if cut and not restored:
-            loop.call(lambda: [p.restore() for p in proxies])
+            loop.call(restore_all, proxies)
             mark(f"real edge {real_ids[-1]} reconnected")
         mark("load stopped; draining")
-        drained = drain(sims, real, online, counts_conn, opts.drain_timeout, loop, sampler,
-                        {**brokers.pids(), **online.pids()}, result, t0)
+        drained = drain(
+            sims,
+            real,
+            online,
+            counts_conn,
+            opts.drain_timeout,
+            loop,
+            sampler,
+            {**brokers.pids(), **online.pids()},
+            result,
+            t0,
+        )
         mark("drained" if drained else "drain timed out")
         ticker_stop.set()
         count(result, sims, real, online, counts_conn)
@@ -394,11 +460,23 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
         loop.stop()
 
 
+def cut_all(proxies: list[CuttableProxy]) -> None:
+    for p in proxies:
+        p.cut()
+
+
+def restore_all(proxies: list[CuttableProxy]) -> None:
+    for p in proxies:
+        p.restore()
+
+
 def brokers_mod_port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def _done(sims: list[SimStore], real: list[edges.RealEdge], conn: sqlite3.Connection) -> tuple[bool, int]:
+def _done(
+    sims: list[SimStore], real: list[edges.RealEdge], conn: sqlite3.Connection
+) -> tuple[bool, int]:
     """Everything sent was applied in order, and every store has every down-event."""
     up = dict(conn.execute("SELECT store_id, last_sequence FROM up_streams").fetchall())
     down = dict(conn.execute("SELECT source, last_sequence FROM streams").fetchall())
@@ -417,19 +495,34 @@ def _done(sims: list[SimStore], real: list[edges.RealEdge], conn: sqlite3.Connec
     return missing == 0, missing
 
 
-def drain(sims: list[SimStore], real: list[edges.RealEdge], online: OnlineStoreProcs,
-          conn: sqlite3.Connection, timeout: float, loop: Loop, sampler: Sampler,
-          pids: dict[str, int], result: RunResult, t0: float) -> bool:
+def drain(
+    sims: list[SimStore],
+    real: list[edges.RealEdge],
+    online: OnlineStoreProcs,
+    conn: sqlite3.Connection,
+    timeout: float,
+    loop: Loop,
+    sampler: Sampler,
+    pids: dict[str, int],
+    result: RunResult,
+    t0: float,
+) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ok, missing = _done(sims, real, conn)
         cpu, rss = sampler.measure(pids)
         result.samples.append(
-            {"t": time.time() - t0,
-             "applied_up": conn.execute("SELECT COUNT(*) FROM received").fetchone()[0],
-             "published_down": conn.execute(
-                 "SELECT COUNT(*) FROM events WHERE published_at IS NOT NULL").fetchone()[0],
-             "cpu": cpu, "rss": rss, "connected": sum(s.connected for s in sims), "missing": missing}
+            {
+                "t": time.time() - t0,
+                "applied_up": conn.execute("SELECT COUNT(*) FROM received").fetchone()[0],
+                "published_down": conn.execute(
+                    "SELECT COUNT(*) FROM events WHERE published_at IS NOT NULL"
+                ).fetchone()[0],
+                "cpu": cpu,
+                "rss": rss,
+                "connected": sum(s.connected for s in sims),
+                "missing": missing,
+            }
         )
         if ok:
             return True
@@ -437,14 +530,21 @@ def drain(sims: list[SimStore], real: list[edges.RealEdge], online: OnlineStoreP
     return False
 
 
-def count(result: RunResult, sims: list[SimStore], real: list[edges.RealEdge],
-          online: OnlineStoreProcs, conn: sqlite3.Connection) -> None:
+def count(
+    result: RunResult,
+    sims: list[SimStore],
+    real: list[edges.RealEdge],
+    online: OnlineStoreProcs,
+    conn: sqlite3.Connection,
+) -> None:
     """Per store: sent, received, applied, duplicates; lost and doubled; the lags."""
     conn.row_factory = sqlite3.Row
     received: dict[str, dict[int, tuple[str, str]]] = {}
     for r in conn.execute("SELECT source, id, sequence, received_at FROM received"):
         received.setdefault(r["source"].rsplit("/", 1)[1], {})[int(r["sequence"])] = (
-            r["id"], r["received_at"])
+            r["id"],
+            r["received_at"],
+        )
     up = {r["store_id"]: r for r in conn.execute("SELECT * FROM up_streams")}
     dups = dict(conn.execute("SELECT store_id, duplicates FROM up_duplicates").fetchall())
     doubled_purchases = conn.execute(
@@ -467,38 +567,48 @@ def count(result: RunResult, sims: list[SimStore], real: list[edges.RealEdge],
         result.order_lags += s.counts.order_lag
         result.chain_lags += s.counts.down_lag
         result.reconnects += [b - a for a, b in s.counts.reconnects]
-        result.per_store.append({
-            "store": s.store_id, "kind": "simulated",
-            "sent": s.counts.sent, "received": len(got),
-            "applied": int(up[s.store_id]["last_sequence"]) if s.store_id in up else 0,
-            "duplicates_suppressed": int(dups.get(s.store_id, 0)),
-            "lost": lost, "applied_twice": 0,
-            "republished": s.counts.republished,
-            "orders_placed": int(orders_per_store.get(s.store_id, 0)),
-            "orders_received": s.counts.orders,
-            "down_duplicates_suppressed": s.counts.down_duplicates,
-            "down_backfilled": s.counts.backfilled,
-            "sessions_lost": s.counts.sessions_lost,
-        })
+        result.per_store.append(
+            {
+                "store": s.store_id,
+                "kind": "simulated",
+                "sent": s.counts.sent,
+                "received": len(got),
+                "applied": int(up[s.store_id]["last_sequence"]) if s.store_id in up else 0,
+                "duplicates_suppressed": int(dups.get(s.store_id, 0)),
+                "lost": lost,
+                "applied_twice": 0,
+                "republished": s.counts.republished,
+                "orders_placed": int(orders_per_store.get(s.store_id, 0)),
+                "orders_received": s.counts.orders,
+                "down_duplicates_suppressed": s.counts.down_duplicates,
+                "down_backfilled": s.counts.backfilled,
+                "sessions_lost": s.counts.sessions_lost,
+            }
+        )
     for e in real:
         st = e.state()
         got = received.get(e.store_id, {})
         ids = e.outbox_ids()
         lost = sum(1 for seq, _id in ids.items() if got.get(seq, ("",))[0] != _id)
         result.order_lags += e.order_lags(conn)
-        result.per_store.append({
-            "store": e.store_id, "kind": "real edge",
-            "sent": st["sent"], "received": len(got),
-            "applied": int(up[e.store_id]["last_sequence"]) if e.store_id in up else 0,
-            "duplicates_suppressed": int(dups.get(e.store_id, 0)),
-            "lost": lost, "applied_twice": st["applied_twice"],
-            "republished": 0,
-            "orders_placed": int(orders_per_store.get(e.store_id, 0)),
-            "orders_received": st["orders"],
-            "down_duplicates_suppressed": st["inbox_duplicates"],
-            "down_backfilled": st["backfilled"],
-            "sessions_lost": 0,
-        })
+        result.per_store.append(
+            {
+                "store": e.store_id,
+                "kind": "real edge",
+                "sent": st["sent"],
+                "received": len(got),
+                "applied": int(up[e.store_id]["last_sequence"]) if e.store_id in up else 0,
+                "duplicates_suppressed": int(dups.get(e.store_id, 0)),
+                "lost": lost,
+                "applied_twice": st["applied_twice"],
+                "republished": 0,
+                "orders_placed": int(orders_per_store.get(e.store_id, 0)),
+                "orders_received": st["orders"],
+                "down_duplicates_suppressed": st["inbox_duplicates"],
+                "down_backfilled": st["backfilled"],
+                "sessions_lost": 0,
+            }
+        )
     rows = result.per_store
     result.totals = {
         "stores": len(rows),
@@ -514,9 +624,12 @@ def count(result: RunResult, sims: list[SimStore], real: list[edges.RealEdge],
         "down_duplicates_suppressed": sum(r["down_duplicates_suppressed"] or 0 for r in rows),
         "down_backfilled": sum(r["down_backfilled"] for r in rows),
         "dead_letters": int(dead),
-        "chain_events": int(conn.execute(
-            "SELECT COALESCE(MAX(last_sequence), 0) FROM streams WHERE source = ?",
-            (contract.CHAIN_SOURCE,)).fetchone()[0]),
+        "chain_events": int(
+            conn.execute(
+                "SELECT COALESCE(MAX(last_sequence), 0) FROM streams WHERE source = ?",
+                (contract.CHAIN_SOURCE,),
+            ).fetchone()[0]
+        ),
     }
 
 

@@ -20,11 +20,10 @@ It counts what it sent and received, and when, for the run's report (``bench/cha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
-import socket
 import time
-
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -84,8 +83,10 @@ class SimStore:
         token: str,
         loop: asyncio.AbstractEventLoop,
         rng: random.Random,
+        status_interval: float = STATUS_INTERVAL,
     ) -> None:
         self.store_id = store_id
+        self.status_interval = status_interval
         self.prefix = prefix
         self.protocol = protocol
         self.source = contract.up_source(store_id)
@@ -102,6 +103,7 @@ class SimStore:
         self.pickups: list[str] = []  # orders to move along
         self.connected = False
         self.stopping = False
+        self.started = False
         self.down_since: float | None = time.time()
         self.next_status = 0.0
         self._backfilling: set[str] = set()
@@ -121,6 +123,8 @@ class SimStore:
         c.on_publish = self._on_publish
         c.on_subscribe = self._on_subscribe
         self._subscribing: dict[int, list[tuple[str, int]]] = {}
+        self.subscribed = False  # every filter of this connection granted
+        self._retry = 1.0
         c.on_socket_open = self._on_socket_open
         c.on_socket_close = self._on_socket_close
         c.on_socket_register_write = self._on_register_write
@@ -145,7 +149,7 @@ class SimStore:
 
     def tick(self, now: float) -> None:
         """Keepalive, reconnection and the periodic status (called every half second)."""
-        if self.stopping:
+        if self.stopping or not self.started:
             return
         if self.client.loop_misc() == mqtt.MQTT_ERR_NO_CONN or self.client._sock is None:  # noqa: SLF001
             self._reconnect()
@@ -156,6 +160,7 @@ class SimStore:
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.started = True
         self._set_will()
         kwargs: dict[str, Any] = {"keepalive": 30}
         if self.protocol == "5":
@@ -166,10 +171,8 @@ class SimStore:
         self._reconnect()
 
     def _reconnect(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the next tick tries the next broker (Failover)
             self.client.reconnect()
-        except (OSError, socket.error):
-            pass  # the next tick tries the next broker (Failover)
 
     def stop(self) -> None:
         self.stopping = True
@@ -209,7 +212,7 @@ class SimStore:
             qos=1,
             retain=True,
         )
-        self.next_status = time.time() + STATUS_INTERVAL
+        self.next_status = time.time() + self.status_interval
 
     def _append(self, type_: str, data: dict[str, Any]) -> None:
         self.counts.sent += 1
@@ -313,16 +316,20 @@ class SimStore:
         """Filters the broker refused are asked for again (and their stream backfilled)."""
         asked = self._subscribing.pop(mid, [])
         failed = [f for f, code in zip(asked, codes, strict=False) if code.is_failure]
+        if not failed and not self._subscribing:
+            self.subscribed, self._retry = True, 1.0
         if failed:
             self.counts.subscribe_refused += len(failed)
-            self.loop.call_later(2.0, self._subscribe, failed)
+            # back off: a broker that refuses because it is overloaded must not be hammered
+            self._retry = min(60.0, self._retry * 2)
+            self.loop.call_later(self.rng.uniform(0.5, 1.0) * self._retry, self._subscribe, failed)
             for stream in ("chain", f"stores/{self.store_id}"):
                 self._schedule_backfill(stream)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, _r: Any, _p: Any) -> None:
         if self.connected:
             self.down_since = time.time()
-        self.connected = False
+        self.connected = self.subscribed = False
         self._set_will()
 
     # -- down -----------------------------------------------------------------------------------
@@ -383,8 +390,10 @@ class SimStore:
         if stream in self._backfilling or self.stopping:
             return
         self._backfilling.add(stream)
-        source = contract.CHAIN_SOURCE if stream == "chain" else contract.store_down_source(
-            self.store_id
+        source = (
+            contract.CHAIN_SOURCE
+            if stream == "chain"
+            else contract.store_down_source(self.store_id)
         )
         after = self.down_last.get(source, 0)
         fut = self.loop.run_in_executor(None, self._fetch, stream, after)
@@ -435,6 +444,3 @@ def daily_curve(fraction: float) -> float:
     evening = 1.4 * math.exp(-(((f - 0.78) / 0.1) ** 2))
     base = 0.35 + 0.25 * math.sin(math.pi * f)
     return (base + lunch + evening) / 0.95
-
-
-

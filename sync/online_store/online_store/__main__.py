@@ -38,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         "(instances 1/N … N/N together cover every store; default 1/1)",
     )
     p.add_argument(
+        "--replay-retry",
+        type=float,
+        default=30.0,
+        help="seconds before asking a store again for the same replay (default 30)",
+    )
+    p.add_argument(
         "--no-demo-data",
         action="store_true",
         help="start without the demo members and their history (the store demo's own)",
@@ -50,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         if not 1 <= k <= n:
             raise ValueError
     except ValueError:
-        print(f"online store: --partition {args.partition!r}: expected K/N, 1 <= K <= N",
-              file=sys.stderr)
+        print(
+            f"online store: --partition {args.partition!r}: expected K/N, 1 <= K <= N",
+            file=sys.stderr,
+        )
         return 2
     try:
         store = OnlineStore(
@@ -62,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             args.token,
             instance=args.instance,
             demo_data=not args.no_demo_data,
+            replay_retry=args.replay_retry,
             protocol=args.mqtt_protocol,
             consume=stores[k - 1 :: n] if args.mqtt_protocol == "3.1.1" else None,
         )
@@ -75,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda signum, _: signals.append(signum))
     store.start()
     url = store.serve(args.host, args.port)
-    logging.info("serving %s for stores %s", url, ", ".join(stores))
+    logging.info(
+        "serving %s for %d stores: %s",
+        url,
+        len(stores),
+        ", ".join(stores[:10]) + (", …" if len(stores) > 10 else ""),
+    )
     while not signals:
         time.sleep(0.2)
     store.stop()

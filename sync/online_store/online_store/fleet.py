@@ -94,7 +94,9 @@ def stores(conn: sqlite3.Connection, store_ids: list[str], now: float) -> list[d
         online = bool(st and st["online"] and heard is not None and now - heard <= STALE_AFTER)
         since = float(st["changed_at"]) if st and st["online"] else heard
         applied_up = int(u["last_sequence"]) if u else 0
-        announced = max(int(u["announced_sequence"]) if u else 0, int(payload.get("last_sequence") or 0))
+        announced = max(
+            int(u["announced_sequence"]) if u else 0, int(payload.get("last_sequence") or 0)
+        )
         store_down = int(down.get(contract.store_down_source(sid), 0))
         backlog_down = None
         if "applied_store" in payload:
@@ -132,7 +134,8 @@ def select(rows: list[dict[str, Any]], which: str, minutes: float) -> list[dict[
     """The filter of the page: ``all``, ``offline`` (longer than ``minutes``), ``behind``."""
     if which == "offline":
         return [
-            r for r in rows
+            r
+            for r in rows
             if not r["online"] and (r["offline_for"] is None or r["offline_for"] >= minutes * 60)
         ]
     if which == "behind":
@@ -157,7 +160,11 @@ def recent(conn: sqlite3.Connection, store_id: str, limit: int = RECENT_EVENTS) 
         "ORDER BY id DESC LIMIT ?",
         (f"%/stores/{store_id}/%", limit),
     ).fetchall()
-    return {"up": [dict(r) for r in up], "down": [dict(r) for r in down], "dead": [dict(r) for r in dead]}
+    return {
+        "up": [dict(r) for r in up],
+        "down": [dict(r) for r in down],
+        "dead": [dict(r) for r in dead],
+    }
 
 
 def _age(seconds: float | None) -> str:

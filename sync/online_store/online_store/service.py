@@ -111,6 +111,7 @@ class OnlineStore:
         self._brokers = [(b[0], b[1]) for b in brokers]
         self._subscribing: dict[int, list[tuple[str, int]]] = {}  # SUBSCRIBE mid → filters
         self._resubscribe: list[tuple[float, list[tuple[str, int]]]] = []  # (when, filters)
+        self._retry = 1.0
         self._attempts = 0
         self.stats: Counter[str] = Counter()  # what became of each incoming message
         self._conn = db.connect(self.db_path)  # the worker's own connection
@@ -414,9 +415,15 @@ class OnlineStore:
         asked = self._subscribing.pop(mid, [])
         failed = [f for f, code in zip(asked, codes, strict=False) if code.is_failure]
         if failed:
-            log.warning("broker refused %d subscription(s), e.g. %s: retrying", len(failed),
-                        failed[0][0])
-            self._resubscribe.append((time.time() + 2.0, failed))
+            log.warning(
+                "broker refused %d subscription(s), e.g. %s: retrying", len(failed), failed[0][0]
+            )
+            # back off (2 s doubling to 60 s): a broker refusing because it is overloaded
+            # (JetStream timeouts) must not be hammered
+            self._retry = min(60.0, self._retry * 2)
+            self._resubscribe.append((time.time() + self._retry, failed))
+        elif not self._subscribing:
+            self._retry = 1.0
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
@@ -518,10 +525,10 @@ class OnlineStore:
         )
 
     def _tick(self, now: float) -> None:
-        due = [f for at, f in self._resubscribe if at <= now]
-        if due:
+        again = [f for at, f in self._resubscribe if at <= now]
+        if again:
             self._resubscribe = [(at, f) for at, f in self._resubscribe if at > now]
-            for filters in due:
+            for filters in again:
                 self._subscribe(self.client, filters)
         if self._holds_lease(now):
             self._publish_pending(now)
