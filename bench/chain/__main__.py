@@ -42,16 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     kinds = [k.strip() for k in args.brokers.split(",") if k.strip()]
     if args.quick:
-        opts = Options(
-            stores=20,
-            real_edges=0,
-            duration=20,
-            rate=0.3,
-            order_rate=1.0,
-            kill_at=0.3,
-            down_for=3,
-            drain_timeout=60,
-        )
+        opts = quick_options()
         kinds = ["mosquitto"]
     if (
         not 0 <= opts.real_edges <= 5
