@@ -189,6 +189,11 @@ class OnlineStore:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def subscribed(self) -> bool:
+        """Connected, and every filter granted by the broker (no SUBACK pending or refused)."""
+        return self.connected and not self._subscribing and not self._resubscribe
+
     # -- the programmatic API (the web pages call the same) --------------------------------
 
     @contextmanager
