@@ -1,4 +1,4 @@
-.PHONY: demo test docs bench translations lock screenshots
+.PHONY: demo test docs bench translations lock screenshots cluster chain
 demo:
 	bash scripts/demo.sh
 test:
@@ -7,6 +7,12 @@ docs:
 	bash scripts/docs.sh
 bench:
 	bash scripts/bench.sh
+# A 3-node NATS cluster with MQTT and JetStream on free ports, until Ctrl-C
+cluster:
+	bash scripts/cluster.sh
+# 500 simulated stores + 2 real edges, on the cluster then on Mosquitto, with faults
+chain:
+	bash scripts/chain.sh
 
 translations:
 	bash scripts/translations.sh

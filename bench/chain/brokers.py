@@ -299,3 +299,36 @@ class Mosquitto(Brokers):
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         wait_port(self.nodes[0].mqtt_port, timeout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.chain.brokers``: a 3-node cluster (or a Mosquitto) until Ctrl-C."""
+    import argparse
+    import tempfile
+
+    p = argparse.ArgumentParser(prog="python -m bench.chain.brokers", description=main.__doc__)
+    p.add_argument("--kind", choices=["nats", "mosquitto"], default="nats")
+    p.add_argument("--dir", type=Path, default=None, help="data and logs (default: a temp dir)")
+    args = p.parse_args(argv)
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix=f"passerelle-{args.kind}-"))
+    brokers: Brokers = NatsCluster(workdir) if args.kind == "nats" else Mosquitto(workdir)
+    stop: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _f: stop.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _f: stop.append(signum))
+    with brokers.start():
+        brokers.wait_ready()
+        print(f"{brokers.kind}: MQTT {brokers.protocol} on {','.join(brokers.urls)}", flush=True)
+        print(f"edge: PASSERELLE_MQTT_URL={brokers.urls[0]}", flush=True)
+        if len(brokers.urls) > 1:
+            print(f"      PASSERELLE_MQTT_FAILOVER_URLS={','.join(brokers.urls[1:])}", flush=True)
+            print("      PASSERELLE_MQTT_PROTOCOL=3.1.1", flush=True)
+        print(f"data and logs in {workdir}; Ctrl-C stops", flush=True)
+        while not stop:
+            time.sleep(0.5)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -33,8 +33,17 @@ RECENT_EVENTS = 50
 def record_status(
     conn: sqlite3.Connection, store_id: str, status: dict[str, Any], now: float
 ) -> None:
-    """Keep a store's latest status (caller holds the write lock); note when it flipped."""
+    """Keep a store's latest status (caller holds the write lock); note when it flipped.
+
+    A last will carries only the 1.0 fields (it was set at connect): the optional fields of
+    the previous status (versions, last sale...) are kept under it, the last known values.
+    """
     online = 1 if status.get("online") else 0
+    before = conn.execute(
+        "SELECT payload FROM store_status WHERE store_id = ?", (store_id,)
+    ).fetchone()
+    if before is not None:
+        status = json.loads(before[0]) | status
     conn.execute(
         "INSERT INTO store_status (store_id, online, status_time, received_at, changed_at, "
         "payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (store_id) DO UPDATE SET "
