@@ -209,7 +209,15 @@ def now_iso() -> str:
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
-    """A connection with the house pragmas; ``isolation_level=None``: we open transactions."""
+    """A connection with the house pragmas; ``isolation_level=None``: we open transactions.
+
+    ``postgresql://…`` instead of a file: the PostgreSQL adapter (``pg.py``), for several
+    instances on several machines; it speaks to the rest of the code as this connection does.
+    """
+    if str(path).startswith(("postgresql://", "postgres://")):
+        from online_store import pg
+
+        return pg.Connection(str(path))  # type: ignore[return-value]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
     conn.row_factory = sqlite3.Row
@@ -224,6 +232,11 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 def create_schema(conn: sqlite3.Connection) -> None:
     """Create what is missing (a reference service: one idempotent schema, no migrations)."""
+    if not isinstance(conn, sqlite3.Connection):
+        from online_store import pg
+
+        pg.create_schema(conn, SCHEMA)
+        return
     with write(conn):
         for statement in SCHEMA.split(";"):
             if statement.strip():
@@ -254,7 +267,7 @@ def next_counter(conn: sqlite3.Connection, name: str, start: int) -> int:
     """A number that grows by one per call (order numbers); caller holds the write lock."""
     row = conn.execute(
         "INSERT INTO counters (name, value) VALUES (?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+        "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
         (name, start),
     ).fetchone()
     return int(row[0])
