@@ -170,3 +170,30 @@ def write(results: list[RunResult], out: Path) -> str:
     text = "\n".join(lines)
     (out / "report.md").write_text(text + "\n")
     return text
+
+
+def load(path: Path) -> RunResult:
+    """A run saved by ``run.save`` (``{broker}.json``)."""
+    import json
+
+    return RunResult(**json.loads(path.read_text()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.chain.report DIR``: the report again from the JSONs in DIR (runs made
+    separately, e.g. one broker at a time, side by side in one table)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0] if args else "bench/results/chain")
+    order = {"nats": 0, "mosquitto": 1}
+    runs = sorted((load(p) for p in out.glob("*.json")), key=lambda r: order.get(r.broker, 9))
+    if not runs:
+        print(f"no run in {out}")
+        return 1
+    print(write(runs, out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

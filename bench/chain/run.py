@@ -633,6 +633,18 @@ def count(
     }
 
 
+KEEP_LAGS = 20_000
+
+
 def save(result: RunResult, path: Path) -> None:
+    """The run as JSON; each list of lags cut to a random sample of ``KEEP_LAGS`` (rounded to
+    the millisecond): the percentiles stay, the file stays small enough to keep in the repo."""
+    data = dict(result.__dict__)
+    rng = random.Random(0)
+    for key in ("up_lags", "order_lags", "chain_lags", "reconnects"):
+        values = data[key]
+        if len(values) > KEEP_LAGS:
+            values = rng.sample(values, KEEP_LAGS)
+        data[key] = [round(v, 3) for v in values]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.__dict__, indent=1, default=str))
+    path.write_text(json.dumps(data, separators=(",", ":"), default=str))
