@@ -1,4 +1,4 @@
-.PHONY: demo test docs bench translations lock screenshots cluster chain
+.PHONY: demo test docs bench soak translations lock screenshots cluster chain
 demo:
 	bash scripts/demo.sh
 test:
@@ -13,6 +13,12 @@ cluster:
 # 500 simulated stores + 2 real edges, on the cluster then on Mosquitto, with faults
 chain:
 	bash scripts/chain.sh
+
+# The sync under random faults for SOAK_MINUTES (10 by default), then a count of both sides
+# (bench/soak.py; the CI runs 30 s of it in tests/sync/test_soak.py).
+SOAK_MINUTES ?= 10
+soak:
+	$(or $(PASSERELLE_VENV),.venv)/bin/python -m bench.soak --minutes $(SOAK_MINUTES)
 
 translations:
 	bash scripts/translations.sh

@@ -64,6 +64,9 @@ def figures(res: dict[str, Any]) -> list[dict[str, Any]]:
     sl = res.get("sale", {})
     if sl:
         _sale(f, sl)
+    st = res.get("stock", {})
+    if st:
+        _stock(f, st)
     for key, label in (("catchup", "catch-up"), ("drain", "outbox drain")):
         _sync(f, res.get(key, {}), label)
     _memory(f, res.get("catchup", {}), lk.get("footprint", {}) if lk else {})
@@ -152,6 +155,22 @@ def _sale(f: Figures, sl: dict[str, Any]) -> None:
             target="≤ 100 ms",
             note=tb.get("note", "not measured"),
         )
+
+
+def _stock(f: Figures, st: dict[str, Any]) -> None:
+    """Stock on a sale (issue 17): the edge with it against the edge without it, side by
+    side (the "baseline" column is the same edge with ``stock_on_sale = false``)."""
+    w, wo = st["with_stock"], st["without_stock"]
+    f.add("sale throughput, with stock / without", w["rps"], "req/s", wo["rps"])
+    f.add("sale p99, with stock / without", w["p99_ms"], "ms", wo["p99_ms"])
+    f.add(
+        "sale server CPU, with stock / without",
+        w.get("server_cpu_ms_per_request"),
+        "ms",
+        wo.get("server_cpu_ms_per_request"),
+    )
+    if st.get("stock_events_per_movement") is not None:
+        f.add("stock.changed per stock movement (coalesced)", st["stock_events_per_movement"], "")
 
 
 def _sync(f: Figures, c: dict[str, Any], label: str) -> None:

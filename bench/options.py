@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
 # The phases ``--phases`` can choose from, in the order they run.
-PHASES = ("lookup", "sale", "catchup", "drain")
+PHASES = ("lookup", "sale", "stock", "catchup", "drain")
 
 
 @dataclass

@@ -11,6 +11,8 @@ Phases, in order:
     footprint II: RSS of every process right after (``bench.lookup``);
  5. store sale, 16 clients: the edge (with the time until the broker acknowledged each
     ``sale.recorded``), then the bare app doing the same SQL (``bench.sale``);
+ 5b. stock on a sale: the same sales on the edge with stock, then restarted without it
+    (``stock_on_sale = false``), side by side (``bench.stock_sale``);
  6. catch-up: down-events queued on Mosquitto while the edge is stopped, applied after start,
     against a bare paho subscriber counting the same messages (``bench.catchup``);
  7. outbox drain: up-events waiting in the outbox, published after start, against a bare paho
@@ -31,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import catchup, cold_start, drain, lookup, machine, options, report, sale
+from bench import catchup, cold_start, drain, lookup, machine, options, report, sale, stock_sale
 from bench.edge_api import sync_available
 from bench.figures import figures
 from bench.http_runs import choose_tool
@@ -59,13 +61,15 @@ def run(cfg: Config) -> Path:
         s = prepare(cfg, res, sync=sync)
         res["cold_start"] = cold_start.measure(s)
         phases = cfg.phases
-        if "lookup" in phases or "sale" in phases:
+        if {"lookup", "sale", "stock"} & set(phases):
             res["load_generator"] = choose_tool(s)
             tool = res["load_generator"]["chosen"]
             if "lookup" in phases:
                 res["lookup"] = lookup.measure(s, tool)
             if "sale" in phases:
                 res["sale"] = sale.measure(s, tool)
+            if "stock" in phases:
+                res["stock"] = stock_sale.measure(s, tool)
         s.stop_servers()
         if "catchup" in phases:
             res["catchup"] = catchup.measure(s)

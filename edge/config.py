@@ -155,8 +155,32 @@ class Settings(BaseSettings):
     rate_limit_pin: str = "10/minute"
     """limit on PIN logins, kiosk pairing and pickup check-in codes, per terminal and per address"""
 
+    stock_on_sale: bool = True
+    """sales at the till lower the store's stock (see [stock](stock.md)); off only to measure
+    what stock costs a sale (the benchmark's side-by-side): returns, receipts, counts and
+    click-and-collect orders still move stock"""
     outbox_retention_days: int = Field(default=30, ge=30)
     """days sent up-events are kept, for `replay.requested` (30 at least)"""
+    online_status_max_age: int = Field(default=150, ge=3, le=150)
+    """seconds after which the online store's retained status (its heartbeat on
+    `status/web/chain`) is too old and the online store counts as unreachable; the contract's
+    150 at most, lower with an online store that publishes its status more often"""
+    stream_behind_grace: int = Field(default=60, ge=1, le=3600)
+    """seconds a down-stream may stay behind (a hole, or a tail announced but not received)
+    before the online store counts as unreachable for the offline policy"""
+    inbox_retention_days: int = Field(default=14, ge=1)
+    """days the `(source, id)` record of an applied down-event is kept; past it the sequence
+    alone dedupes (a redelivery that old has an old number)"""
+    dead_letter_retention_days: int = Field(default=90, ge=7)
+    """days a dead letter is kept for `passerelle sync dead-letters`"""
+    print_job_retention_days: int = Field(default=30, ge=1)
+    """days a finished (printed or cancelled) print job is kept"""
+    disk_free_warn_mb: int = Field(default=1024, ge=0)
+    """free space (MB) on the database's disk under which /readyz warns, long before SQLite
+    fails and sales are refused"""
+    backup_retention_days: int = Field(default=7, ge=1)
+    """days a backup written by `passerelle db backup` is kept in its folder; older backups
+    there (`passerelle-*.db`) are removed, with the personal data they hold"""
     printers: list[PrinterConfig] = []
     """the store's printers, see `[[printers]]` below; as an environment variable, a JSON list"""
     print_retry_max_seconds: float = Field(default=30.0, gt=0, le=3600)
@@ -169,6 +193,29 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     """text: one readable line per event; json: one JSON object per line (for a log shipper).
     Either way under systemd each line carries its journald priority"""
+
+    # -- security (issue 19) ------------------------------------------------------------
+    tls_cert_file: Path | None = None
+    """the API's TLS certificate chain (PEM; `passerelle tls init` makes one); default: the
+    systemd credential `tls_cert`. With a certificate and its key the API speaks HTTPS only,
+    the screens' cookies are `Secure` with `__Host-` names, and HSTS is sent"""
+    tls_key_file: Path | None = None
+    """the certificate's private key (PEM); default: the systemd credential `tls_key`"""
+    proxy_hops: int = Field(default=0, ge=0, le=5)
+    """reverse proxies in front of the API whose `X-Forwarded-For`/`-Proto`/`-Host` are trusted
+    (Werkzeug's ProxyFix); 0: none, the peer's address is the client's. A proxy must terminate
+    TLS: the cookies are then `Secure` too"""
+    hsts_seconds: int = Field(default=31536000, ge=0)
+    """`Strict-Transport-Security` max-age sent over HTTPS (0: none)"""
+    kiosk_session_days: int = Field(default=30, ge=1, le=365)
+    """a paired kiosk pairs again after this many days (revoking its token ends it at once)"""
+    staff_session_max_hours: int = Field(default=12, ge=1, le=24)
+    """a staff login ends after this long, touched or not"""
+    metrics_token: str | None = None
+    """bearer token that `/metrics` asks of a scraper that is not on loopback; better from a
+    file or the systemd credential `metrics_token`. Unset: loopback only"""
+    metrics_token_file: Path | None = None
+    """read `metrics_token` from this file (or the systemd credential `metrics_token`)"""
 
     @field_validator("store_id")
     @classmethod
@@ -250,7 +297,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _read_secret_files(self) -> Settings:
         """Secrets may come from files (systemd ``LoadCredential``), so they never sit in env."""
-        for key in ("mqtt_password", "online_store_token", "secret_key"):
+        for key in ("mqtt_password", "online_store_token", "secret_key", "metrics_token"):
             path = getattr(self, f"{key}_file")
             cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
             if path is None and cred_dir and (Path(cred_dir) / key).is_file():
@@ -260,9 +307,20 @@ class Settings(BaseSettings):
                     setattr(self, key, Path(path).read_text(encoding="utf-8").strip())
                 except OSError as exc:
                     raise ValueError(f"{key}_file: cannot read {path}: {exc.strerror}") from exc
+        cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+        for key, cred in (("tls_cert_file", "tls_cert"), ("tls_key_file", "tls_key")):
+            if getattr(self, key) is None and cred_dir and (Path(cred_dir) / cred).is_file():
+                setattr(self, key, Path(cred_dir) / cred)
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file: give both or neither")
         return self
 
     # -- derived values -------------------------------------------------------------------
+    @property
+    def tls(self) -> bool:
+        """Whether the API serves HTTPS itself."""
+        return self.tls_cert_file is not None and self.tls_key_file is not None
+
     @property
     def mqtt_tls(self) -> bool:
         return urlparse(self.mqtt_url).scheme == "mqtts"
@@ -283,7 +341,7 @@ class Settings(BaseSettings):
     def redacted(self) -> dict[str, Any]:
         """Settings as shown to people: secrets replaced, so logs and CLI never print them."""
         out = self.model_dump(mode="json")
-        for key in ("mqtt_password", "online_store_token", "secret_key"):
+        for key in ("mqtt_password", "online_store_token", "secret_key", "metrics_token"):
             if out.get(key):
                 out[key] = "***"
         return out

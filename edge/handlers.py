@@ -13,6 +13,7 @@ from edge.loyalty import handlers as loyalty
 from edge.offers import handlers as offers
 from edge.pickups import handlers as pickups
 from edge.products import handlers as products
+from edge.stock import handlers as stock
 from edge.store import inbox
 from edge.store.inbox import Handler
 
@@ -34,6 +35,7 @@ HANDLERS: dict[str, Handler] = _merge(
         products.HANDLERS,
         pickups.HANDLERS,
         offers.HANDLERS,
+        stock.HANDLERS,
         {"replay.requested": inbox.replay_requested},
     )
 )

@@ -9,10 +9,9 @@ is still far too slow to guess a PIN, and it needs no extra service on the store
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from flask import Flask, current_app, request, session
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -34,9 +33,6 @@ CSP = "; ".join(
     ]
 )
 
-# Requests the page sends by itself (polling): they do not count as somebody being there.
-BACKGROUND_HEADER = "X-Background"
-
 
 def init_app(app: Flask) -> Limiter:
     settings = app.config["SETTINGS"]
@@ -51,14 +47,17 @@ def init_app(app: Flask) -> Limiter:
     # The limiter's decorator wraps a view; the app must call the wrapper, so the
     # registered views are replaced by their limited versions (the blueprint and the API
     # are registered before this runs).
-    # PIN logins are counted (not the login page); pairing by link is a GET, so both count.
+    # PIN logins and pairing codes are counted (not the pages that show their forms).
     views: dict[str, Any] = app.view_functions
-    for endpoint, methods in (("screens.login", ["POST"]), ("screens.pair", None)):
+    for endpoint, methods in (("screens.login", ["POST"]), ("screens.pair", ["POST"])):
         views[endpoint] = limiter.limit(settings.rate_limit_pin, methods=methods)(views[endpoint])
 
     @app.before_request
     def _idle_sessions() -> None:
-        end_idle_session(settings.staff_session_idle_minutes * 60)
+        # A touch keeps a staff screen's slot alive; ended slots are dropped when read.
+        from edge.web import sessions
+
+        sessions.touch()
 
     @app.after_request
     def _headers(resp: Any) -> Any:
@@ -70,24 +69,3 @@ def init_app(app: Flask) -> Limiter:
         return resp
 
     return limiter
-
-
-def end_idle_session(idle_seconds: float) -> None:
-    """A staff session ends after ``idle_seconds`` without a touch: the next request finds
-    it logged out. The board's own polling does not keep it alive."""
-    data: Any = session.get("principal")
-    if not isinstance(data, dict) or data.get("via") != "pin":
-        return
-    now = time.time()
-    seen = session.get("seen")
-    if not isinstance(seen, int | float):
-        # A session signed by this box without a clock (made by other code than the
-        # screens' login): its idle time starts now.
-        seen = now
-        session["seen"] = now
-    if now - seen > idle_seconds:
-        session.clear()
-        current_app.logger.info("staff session ended after %s s idle", int(idle_seconds))
-        return
-    if request.headers.get(BACKGROUND_HEADER) != "1":
-        session["seen"] = now

@@ -3,19 +3,19 @@
 The data on the pages comes from /api/v1 (called by the page's script with the session
 cookie), so the screens hold no second copy of any business rule.
 
-- A kiosk device is paired once with a kiosk-role API token: open
-  ``/kiosk/pair?token=pas_kiosk_…`` (or type the token into ``/kiosk/pair``). The session
-  cookie then carries the kiosk principal for a year; revoking the token does not end it,
-  so unpairing a device is ``POST /kiosk/unpair`` from it, or a new ``secret_key``.
+- A kiosk device is paired once by POSTing a one-time pairing code (``passerelle kiosk
+  pair-code``) or the kiosk token itself to ``/kiosk/pair``; ``/kiosk/pair?code=…`` only
+  fills the form in. The session then holds the token's name and epoch for at most
+  ``kiosk_session_days``; revoking the token ends it at the next request.
 - Staff log in with their PIN (``passerelle staff add``); the board needs the staff or
   admin role, the till the pos or admin role (the API's own role table).
+- One browser holds the kiosk, the board and the till side by side (``edge.web.sessions``):
+  a login on one screen leaves the others, and the CSRF token, as they were.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,9 +31,10 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from edge.actor import Actor
+from edge.errors import DomainError, Locked
+from edge.staff import pairing
 from edge.staff import service as auth
-from edge.web import access
+from edge.web import access, sessions
 from edge.web.context import get_db, settings
 from kiosk_ui.i18n import LANGUAGE_NAMES, LOCALES, catalog, catalogs, select_locale
 
@@ -54,11 +55,6 @@ def _json_block(data: Any) -> Markup:
     text = json.dumps(data, ensure_ascii=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)  # noqa: S704 - escaped above for a JSON script block
-
-
-def _principal() -> dict[str, Any] | None:
-    data = session.get("principal")
-    return data if isinstance(data, dict) else None
 
 
 def _page(template: str, screen: str, **extra: Any) -> str:
@@ -90,45 +86,37 @@ def _page(template: str, screen: str, **extra: Any) -> str:
     )
 
 
-def _login(principal: Actor, *, permanent: bool) -> None:
-    lang = session.get("lang")
-    session.clear()  # a new login never inherits another person's session
-    session["principal"] = dataclasses.asdict(principal)
-    session["seen"] = time.time()
-    session.permanent = permanent
-    if lang in LOCALES:
-        session["lang"] = lang
-
-
 # -- kiosk ---------------------------------------------------------------------------------
 
 
 @bp.get("/kiosk")
 def kiosk() -> Any:
-    who = _principal()
-    if who is None or who.get("role") != access.KIOSK:
+    who = sessions.principal(sessions.KIOSK)
+    if who is None or who.role != access.KIOSK:
         return redirect(url_for("screens.pair"))
     return _page("kiosk.html", "kiosk")
 
 
 @bp.route("/kiosk/pair", methods=["GET", "POST"])
 def pair() -> Any:
-    """Pair this browser as a kiosk with a kiosk-role token (once per device)."""
-    token = request.form.get("token") if request.method == "POST" else request.args.get("token")
+    """Pair this browser as a kiosk, by POST only: a one-time pairing code or the kiosk
+    token. A code in the URL (the demo's link) only fills the form in."""
     error = None
-    if token:
-        principal = auth.principal_for_token(get_db(), token.strip())
-        if principal is not None and principal.role == access.KIOSK:
-            _login(principal, permanent=True)
+    if request.method == "POST":
+        given = request.form.get("code", "").strip()
+        found = pairing.redeem(get_db(), given) if given else None
+        if found is not None:
+            sessions.pair_kiosk(found.token_name, found.epoch)
             return redirect(url_for("screens.kiosk"))
         error = "pair_failed"
     status = 401 if error else 200
-    return _page("pair.html", "pair", error=error), status
+    code = request.args.get("code", "") if request.method == "GET" else ""
+    return _page("pair.html", "pair", error=error, code=code[:64]), status
 
 
 @bp.post("/kiosk/unpair")
 def unpair() -> Any:
-    session.clear()
+    sessions.sign_out(sessions.KIOSK)
     return redirect(url_for("screens.pair"))
 
 
@@ -136,17 +124,23 @@ def unpair() -> Any:
 
 
 def _staff_screen(screen: str, template: str) -> Any:
-    who = _principal()
-    if who is None or who.get("via") != "pin":
+    who = sessions.principal(screen)
+    if who is None or who.via != "pin":
         return redirect(url_for("screens.login", screen=screen))
-    if who.get("role") not in SCREENS[screen]:
+    if who.role not in SCREENS[screen]:
         return redirect(url_for("screens.login", screen=screen, denied=1))
-    return _page(template, screen, staff_name=who.get("name"), config={"staff": who.get("name")})
+    return _page(template, screen, staff_name=who.name, config={"staff": who.name})
 
 
 @bp.get("/staff")
 def staff() -> Any:
     return _staff_screen("staff", "staff.html")
+
+
+@bp.get("/staff/stock")
+def staff_stock() -> Any:
+    """The stock page (issue 17): receipts, adjustments, counts, a SKU's movements."""
+    return _staff_screen("staff", "stock.html")
 
 
 @bp.get("/pos")
@@ -155,9 +149,13 @@ def pos() -> Any:
 
 
 def _staff_for(screen: str) -> list[dict[str, Any]]:
-    allowed = SCREENS[screen]
+    """Who may be chosen on this screen's login: names only, of the screen's own role, never
+    an admin (an admin logs in by choosing nobody and typing their id: see login.html)."""
+    role = access.STAFF if screen == "staff" else access.POS
     return [
-        s for s in auth.list_staff(get_db()) if s["disabled_at"] is None and s["role"] in allowed
+        {"staff_id": s["staff_id"], "name": s["name"]}
+        for s in auth.list_staff(get_db())
+        if s["disabled_at"] is None and s["role"] == role
     ]
 
 
@@ -173,15 +171,24 @@ def login() -> Any:
     elif request.args.get("expired"):
         error = "session_ended"
     if request.method == "POST":
-        staff_id = request.form.get("staff_id", "")
+        staff_id = (request.form.get("staff_other") or request.form.get("staff_id", "")).strip()
         pin = request.form.get("pin", "")
-        principal = auth.check_pin(get_db(), staff_id, pin) if staff_id and pin else None
-        if principal is None:
+        try:
+            found = auth.login_with_pin(get_db(), staff_id, pin) if staff_id and pin else None
+        except Locked:
+            found, error, status = None, "staff_locked", 423
+        except auth.PinWait:
+            found, error, status = None, "too_many", 429
+        except DomainError:
+            found, error, status = None, "wrong_pin", 401
+        if error:
+            pass
+        elif found is None:
             error, status = "wrong_pin", 401
-        elif principal.role not in SCREENS[screen]:
+        elif found.actor.role not in SCREENS[screen]:
             error, status = "role_denied", 403
         else:
-            _login(principal, permanent=False)
+            sessions.sign_in_staff(screen, found.actor, found.epoch)
             return redirect(url_for(f"screens.{screen}"))
     return _page(
         "login.html",
@@ -196,10 +203,7 @@ def login() -> Any:
 @bp.post("/logout")
 def logout() -> Any:
     screen = request.form.get("screen", "staff")
-    lang = session.get("lang")
-    session.clear()
-    if lang in LOCALES:
-        session["lang"] = lang
+    sessions.sign_out(screen if screen in SCREENS else "staff")
     return redirect(url_for("screens.login", screen=screen if screen in SCREENS else "staff"))
 
 
@@ -219,7 +223,7 @@ def set_language() -> Any:
 @bp.post("/screens/ping")
 def ping() -> Any:
     """A touch on a staff screen that needed no API call still counts as activity."""
-    return {"ok": _principal() is not None}
+    return {"ok": sessions.principal() is not None}
 
 
 @bp.errorhandler(429)

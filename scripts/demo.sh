@@ -9,7 +9,7 @@ cd "$ROOT"
 ensure_mosquitto
 ensure_venv
 
-DATA="$ROOT/demo-data"
+DATA="${DEMO_DATA:-$ROOT/demo-data}"   # DEMO_DATA: elsewhere (the tests use a temp folder)
 mkdir -p "$DATA"
 # One demo per folder: a second one would re-seed the same database and revoke the tokens
 # of the first.
@@ -46,65 +46,161 @@ CONF
 # Started as root, Mosquitto would switch to the mosquitto user, which cannot write here.
 [ "$(id -u)" -eq 0 ] && echo "user root" >> "$DATA/mosquitto.conf"
 
+# Stopping: Ctrl-C (or SIGTERM) is a stop the user asked for: quiet, quick, exit 0. The edge
+# and the online store are asked to stop together (SIGTERM: the edge's workers say goodbye
+# to the broker), then the broker; whatever has not gone by the deadline is killed with its
+# children (each part runs in a session of its own, `setsid`: no signal of the terminal
+# reaches it, and its children are killed with it), so the whole stop
+# takes under 3 seconds even on a busy machine.
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+STOP_WAIT_MS="${DEMO_STOP_WAIT_MS:-2000}"
+stopping=0
+now_ms() { local t="${EPOCHREALTIME/[.,]/}"; echo $((t / 1000)); }
+# stop_group DEADLINE_MS PID...: SIGTERM each, wait until they are gone or the deadline, then
+# SIGKILL what is left (the part and its children).
+stop_group() {
+    local deadline="$1" p left
+    shift
+    for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+    while :; do
+        left=0
+        for p in "$@"; do kill -0 "$p" 2>/dev/null && left=1; done
+        [ "$left" = 0 ] || [ "$(now_ms)" -ge "$deadline" ] && break
+        sleep 0.05 || true
+    done
+    for p in "$@"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
+}
+stop_parts() {
+    [ "${#pids[@]}" -gt 0 ] || return 0
+    local start
+    start="$(now_ms)"
+    # bash would report a part killed at the deadline ("Killed …"): not an error of the user's
+    exec 3>&2 2>/dev/null
+    # pids[0] is the broker: it goes last
+    [ "${#pids[@]}" -gt 1 ] && stop_group $((start + STOP_WAIT_MS)) "${pids[@]:1}"
+    stop_group $((start + STOP_WAIT_MS + 400)) "${pids[0]}"
+    wait || true
+    exec 2>&3 3>&-
+    pids=()
+}
+restore_tty() { [ -n "${TTY_STATE:-}" ] && stty "$TTY_STATE" 2>/dev/null || true; }
+trap 'restore_tty; stop_parts' EXIT
+trap 'stopping=1' INT TERM
+
+# Ctrl-C at the terminal: read as a key (wait_key), so that the terminal's SIGINT does not
+# reach make and every part at once (each would stop in its own way and make would report an
+# error); a SIGINT or SIGTERM sent otherwise stops the demo the same way (the trap above).
+# In the terminal's foreground (not `make demo &`): our process group is the terminal's.
+foreground() {
+    local s f
+    s="$(< /proc/$$/stat)"
+    read -r -a f <<< "${s##*) }"  # state ppid pgrp session tty_nr tpgid …
+    [ "${f[2]}" = "${f[5]}" ]
+}
+if [ -t 0 ] && foreground; then
+    TTY_STATE="$(stty -g)"
+    stty -isig -icanon -echo
+fi
+# wait_key SECONDS: wait that long, or less when Ctrl-C (or Ctrl-D) is typed: then stopping=1.
+wait_key() {
+    local key=""
+    if [ -n "${TTY_STATE:-}" ]; then
+        # a plain read (the terminal is already -icanon): `read -n`, `-s` or `-d` would switch
+        # the terminal's signals back on while they wait; on the timeout, what came is in key
+        IFS= read -r -t "$1" key || true
+        case "$key" in *$'\x03'* | *$'\x04'*) stopping=1 ;; esac
+    else
+        sleep "$1" || true  # a signal cuts it short: the trap has noted it
+    fi
+}
+all_alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done; }
 
 MOSQ="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
-"$MOSQ" -c "$DATA/mosquitto.conf" & pids+=($!)
+setsid "$MOSQ" -c "$DATA/mosquitto.conf" & pids+=($!)
 
-export PASSERELLE_STORE_ID=S001
-export PASSERELLE_DB_PATH="$DATA/store.db"
-export PASSERELLE_MQTT_URL="mqtt://127.0.0.1:$BROKER_PORT"
-export PASSERELLE_HTTP_PORT="$EDGE_PORT"
-export PASSERELLE_ONLINE_STORE_URL="http://127.0.0.1:$WEB_PORT"
-export PASSERELLE_ONLINE_STORE_TOKEN="demo-backfill-token"
-export PASSERELLE_LOCALE=fr
+# The edge's settings in one file, so that the CLI reads the same data as the running demo:
+#   passerelle --config demo-data/passerelle.toml sync status
+ONLINE_STORE_TOKEN="demo-backfill-token"
+MQTT_URL="mqtt://127.0.0.1:$BROKER_PORT"
+cat > "$DATA/passerelle.toml" <<TOML
+# Written by scripts/demo.sh at each start: the demo's store edge.
+store_id = "S001"
+db_path = "$DATA/store.db"
+mqtt_url = "$MQTT_URL"
+http_port = $EDGE_PORT
+online_store_url = "http://127.0.0.1:$WEB_PORT"
+online_store_token = "$ONLINE_STORE_TOKEN"
+locale = "fr"
+
 # No real printer here: receipts and pickup slips go to a file (each job replaces the last),
 # so print jobs do not pile up and /readyz does not report them as waiting.
-export PASSERELLE_PRINTERS="[{\"name\": \"demo\", \"connection\": \"file\", \"path\": \"$DATA/printer.escpos\", \"roles\": [\"receipts\", \"pickup_slips\", \"tickets\"]}]"
+[[printers]]
+name = "demo"
+connection = "file"
+path = "$DATA/printer.escpos"
+roles = ["receipts", "pickup_slips", "tickets"]
+TOML
+export PASSERELLE_CONFIG="$DATA/passerelle.toml"
 
 say "seeding demo data"
 "$VENV/bin/passerelle" demo --tokens-file "$DATA/tokens.json" >/dev/null
 
+# HTTPS, as on a shop floor: a self-signed certificate made once (browsers warn: accept it).
+if [ ! -f "$DATA/tls/tls_cert" ]; then
+    "$VENV/bin/passerelle" tls init --out "$DATA/tls" --host localhost >/dev/null
+fi
+export PASSERELLE_TLS_CERT_FILE="$DATA/tls/tls_cert" PASSERELLE_TLS_KEY_FILE="$DATA/tls/tls_key"
+PAIR_CODE="$("$VENV/bin/passerelle" kiosk pair-code demo-kiosk --minutes 1440 | tail -n 1)"
+
 if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
+    # A real SMTP server (aiosmtpd) receives the demo's e-mails into demo-data/mail (Maildir):
+    # the online store sends them over smtplib, as it would to the chain's mail relay.
+    SMTP_PORT="$(free_port)"
+    "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+        -c aiosmtpd.handlers.Mailbox "$DATA/mail" & pids+=($!)
     say "starting the reference online store on http://127.0.0.1:$WEB_PORT"
-    "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
-        --mqtt-url "$PASSERELLE_MQTT_URL" --token "$PASSERELLE_ONLINE_STORE_TOKEN" \
+    setsid "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
+        --smtp-url "smtp://127.0.0.1:$SMTP_PORT" --sms-gateway demo \
+        --mqtt-url "$MQTT_URL" --token "$ONLINE_STORE_TOKEN" \
         --stores S001 & pids+=($!)
 fi
 
-say "starting the store edge on http://127.0.0.1:$EDGE_PORT"
-"$VENV/bin/passerelle" run & EDGE_PID=$!; pids+=($EDGE_PID)
+say "starting the store edge on https://127.0.0.1:$EDGE_PORT"
+setsid "$VENV/bin/passerelle" run & EDGE_PID=$!; pids+=($EDGE_PID)
 
 healthy() {
-    "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
-        "http://127.0.0.1:$EDGE_PORT/healthz" 2>/dev/null
+    "$VENV/bin/python" -c 'import ssl, sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2, context=ssl._create_unverified_context())' \
+        "https://127.0.0.1:$EDGE_PORT/healthz" 2>/dev/null
 }
 for _ in $(seq 1 150); do
+    [ "$stopping" = 1 ] && exit 0
     healthy && break
     kill -0 "$EDGE_PID" 2>/dev/null || die "the store edge stopped (see its messages above)."
-    sleep 0.2
+    wait_key 0.2
 done
 healthy || die "the store edge did not answer on port $EDGE_PORT (see its messages above)."
 
 TOKENS="$(cat "$DATA/tokens.json")"
-KIOSK_TOKEN="$(echo "$TOKENS" | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["kiosk"])')"
 cat <<MSG
 
   Passerelle demo is running (Ctrl-C stops it).
 
-  Kiosk (shopper)        http://127.0.0.1:$EDGE_PORT/kiosk/pair?token=$KIOSK_TOKEN   (pairs this browser once; then /kiosk)
-  Staff pickup board     http://127.0.0.1:$EDGE_PORT/staff     PIN login: Lucas 2345, Manon 1234
-  Cashier POS            http://127.0.0.1:$EDGE_PORT/pos       PIN login: Inès 3456
+  Kiosk (shopper)        https://127.0.0.1:$EDGE_PORT/kiosk/pair?code=$PAIR_CODE   (press Pair once; then /kiosk)
+  Staff pickup board     https://127.0.0.1:$EDGE_PORT/staff     PIN login: Lucas 2345 (admin: id st-manon, 246810)
+  Cashier POS            https://127.0.0.1:$EDGE_PORT/pos       PIN login: Inès 3456
   Online store (web)     http://127.0.0.1:$WEB_PORT/   offers: /offers   e-mails sent: /messages
-  Readiness / metrics    http://127.0.0.1:$EDGE_PORT/readyz  /metrics
-  API description        http://127.0.0.1:$EDGE_PORT/api/v1/openapi.json
+  Campaign (TV spot)     http://127.0.0.1:$WEB_PORT/campaigns   text THE from the demo phone there
+  E-mails received       $DATA/mail   (the demo's SMTP server, aiosmtpd)
+  Readiness / metrics    https://127.0.0.1:$EDGE_PORT/readyz  /metrics
+  API description        https://127.0.0.1:$EDGE_PORT/api/v1/openapi.json
+  HTTPS                  self-signed ($DATA/tls/tls_cert): accept the browser's warning once
   Loyalty cards          PC000000000001 (Élodie, gold), PC000000000002 (James, en)
   Coupon at the till     type or scan the code in the POS search field
   Printer                $DATA/printer.escpos   (the last receipt or slip, ESC/POS bytes)
   MQTT broker            mqtt://127.0.0.1:$BROKER_PORT
+
+  Command line           $VENV/bin/passerelle --config $DATA/passerelle.toml sync status
+                         (the demo's settings and database: every passerelle command takes --config)
 
   A walk through web, board, kiosk and till: README.md, "Walk-through".
 
@@ -112,6 +208,13 @@ cat <<MSG
 $(echo "$TOKENS" | "$VENV/bin/python" -c 'import json,sys; t=json.load(sys.stdin)["tokens"]; print("\n".join(f"    {k:<6} {v}" for k,v in t.items()))')
 
 MSG
+while [ "$stopping" = 0 ] && all_alive; do wait_key 0.3; done
+restore_tty
+if [ "$stopping" = 1 ]; then
+    say "stopping the demo"
+    stop_parts
+    exit 0
+fi
 # Stop everything when one part stops, rather than leave a demo that half works.
-wait -n || true
+stop_parts
 die "a part of the demo stopped (see its messages above); stopping the rest."

@@ -25,14 +25,15 @@ import signal
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
 from edge.config import Settings
-from edge.store import db, faults
+from edge.store import db, faults, state
 from edge.system import logs
-from sync import contract
+from sync import contract, redrive
 from sync.backfill import Backfill, BackfillError
 from sync.consumer import HandlerFailed, Inbox, Outcome
 
@@ -48,7 +49,8 @@ BACKFILL_RETRY_MAX = 60.0
 WRITER_ATTEMPTS = 3
 APPLIER_CACHE_KIB = 32 * 1024
 IDLE_POLL = 0.2  # how often an idle applier looks at the gaps
-WAL_LIMIT = 64 * 1024 * 1024  # past this, the applier itself brings the WAL back to its start
+WAL_LIMIT = 64 * 1024 * 1024  # past this not yet copied, the applier waits for the copy
+BOUND_WAIT = 30.0
 
 
 class Checkpointer:
@@ -61,49 +63,49 @@ class Checkpointer:
     while the applier goes on. Each commit is durable in the WAL before its messages are
     acknowledged, as before (RELIABILITY #10); only the copy into the main file moves.
 
-    A checkpoint that runs beside a writer cannot bring the WAL back to its start, so during a
-    long catch-up the applier does it itself when the WAL passes WAL_LIMIT (``bound``): one
-    blocking checkpoint every few batches instead of one per batch.
+    Only PASSIVE checkpoints: they never wait for readers or block a writer, so a till's sale
+    never waits behind one (a RESTART did both). SQLite starts the WAL again from its
+    beginning by itself at the next write once everything in it was copied. During a long
+    catch-up the applier, between two of its transactions (holding no lock), waits for the
+    copy to catch up when the WAL passes WAL_LIMIT (``bound``), so the WAL stays bounded.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(
+        self, path: str, on_death: Callable[[BaseException], None] = lambda _exc: None
+    ) -> None:
         self.conn = db.connect(path)
         self._wake = threading.Event()
-        self._idle = threading.Event()  # set while the thread is not checkpointing
-        self._idle.set()
+        self._done = threading.Event()  # set after each checkpoint
         self._stop = False
-        # Frames in the WAL at the thread's last checkpoint. The file's size says nothing of
-        # that: a restarted WAL is written again from its start, and the file never shrinks.
+        self._on_death = on_death
+        # Frames in the WAL at the thread's last checkpoint, and whether it copied them all.
+        # The file's size says nothing of that: a restarted WAL is written again from its
+        # start, and the file never shrinks.
         self.wal_frames = 0
+        self.complete = True
+        self._started = self._finished = 0  # checkpoints begun, and the last one finished
         self._frame_bytes = int(self.conn.execute("PRAGMA page_size").fetchone()[0]) + 24
-        self._thread = threading.Thread(target=self._run, name="applier-checkpoint", daemon=True)
+        self._thread = threading.Thread(
+            target=self._guarded, name="applier-checkpoint", daemon=True
+        )
         self._thread.start()
 
     def kick(self) -> None:
         """A commit happened: copy it when the thread is free."""
         self._wake.set()
 
-    def bound(self, conn: sqlite3.Connection) -> None:
-        """Bring the WAL back to its start if it holds more than WAL_LIMIT.
-
-        While the thread is checkpointing, SQLite refuses a second checkpoint at once (busy):
-        past the limit the next commit tries again; past twice the limit the applier waits
-        for the thread to finish its copy, then rewinds.
-        """
-        size = self.wal_frames * self._frame_bytes
-        if size <= WAL_LIMIT:
-            return
-        try:
-            for _attempt in range(2):
-                busy = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
-                if not busy:
-                    self.wal_frames = 0  # rewound: the next commit writes from the start
-                    return
-                if size <= 2 * WAL_LIMIT:
-                    return
-                self._idle.wait(30.0)
-        except sqlite3.Error as exc:
-            log.warning("checkpoint of the WAL failed: %s", exc)
+    def bound(self) -> None:
+        """Past WAL_LIMIT, wait (holding no lock) for one complete copy of the WAL: the next
+        write then starts it again from its beginning, so it stays bounded."""
+        deadline = time.monotonic() + BOUND_WAIT
+        while self.wal_frames * self._frame_bytes > WAL_LIMIT and time.monotonic() < deadline:
+            begun = self._started  # only a checkpoint that starts from now on counts
+            while self._finished <= begun and time.monotonic() < deadline:
+                self._done.clear()
+                self.kick()
+                self._done.wait(0.5)
+            if self.complete:
+                return
 
     def close(self) -> None:
         self._stop = True
@@ -111,20 +113,30 @@ class Checkpointer:
         self._thread.join(timeout=30)
         self.conn.close()
 
+    def _guarded(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # the applier stops, its worker too: restarted whole
+            log.exception("the checkpointer died")
+            self._on_death(exc)
+
     def _run(self) -> None:
         while not self._stop:
             if not self._wake.wait(1.0):
                 continue
             self._wake.clear()
-            self._idle.clear()
+            self._started += 1
+            run = self._started
             try:
                 row = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if row is not None and row[1] >= 0:
                     self.wal_frames = int(row[1])
-            except sqlite3.Error as exc:  # the next commit's bound() still limits the WAL
+                    self.complete = not row[0] and row[1] == row[2]
+            except sqlite3.Error as exc:  # the next commit tries again
                 log.warning("checkpoint of the WAL failed: %s", exc)
             finally:
-                self._idle.set()
+                self._finished = run
+                self._done.set()
 
 
 class Item(NamedTuple):
@@ -163,6 +175,7 @@ class Ready:
 @dataclass
 class _Gap:
     since: float
+    wall: str = ""  # when it opened, as a timestamp other processes can read
     last: int = 0
     next_try: float = 0.0
     failures: int = 0
@@ -172,6 +185,7 @@ class Applier:
     def __init__(self, settings: Settings, rx: Connection, tx: Connection) -> None:
         self.rx, self.tx = rx, tx
         self.inbox = Inbox(settings.store_id, settings.topic_prefix)
+        self.store_id, self.prefix = settings.store_id, settings.topic_prefix
         self.status_topics = contract.web_status_topics(settings.topic_prefix, settings.store_id)
         self._status_source = {t: s for s, t in self.status_topics.items()}
         self.conn = db.connect(settings.db_path)
@@ -179,7 +193,7 @@ class Applier:
         # upper levels of the big indexes in memory across batches (bench/, catch-up).
         self.conn.execute(f"PRAGMA cache_size=-{APPLIER_CACHE_KIB}")
         self.conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's job
-        self.checkpointer = Checkpointer(str(settings.db_path))
+        self.checkpointer = Checkpointer(str(settings.db_path), self._checkpointer_died)
         self.backfill: Backfill | None = None
         if settings.online_store_url:
             self.backfill = Backfill(
@@ -190,13 +204,19 @@ class Applier:
             )
         self._gaps: dict[str, _Gap] = {}
         self._resync: set[str] = set()
+        self._reported_behind: dict[str, str] | None = None
         self._pending: list[Item] = []
         self._stopping = False
+
+    def _checkpointer_died(self, exc: BaseException) -> None:
+        with contextlib.suppress(OSError):
+            self.tx.send(Failed(f"the checkpointer died: {type(exc).__name__}: {exc}"))
 
     def run(self) -> None:
         try:
             with db.write(self.conn):
                 self.inbox.ensure_streams(self.conn)
+            self._redrive_known_types()
             self.tx.send(Ready())
             while not self._stopping or self._pending:
                 self._take_input(block=not self._pending)
@@ -207,11 +227,20 @@ class Applier:
                         return
                 if not self._stopping:
                     self._check_gaps()
+                    self._report_behind()
         finally:
             if self.backfill is not None:
                 self.backfill.close()
             self.checkpointer.close()
             self.conn.close()
+
+    def _redrive_known_types(self) -> None:
+        """Dead letters of a type an earlier version did not know, applied now that this one
+        does (an upgrade): the contract keeps them for that."""
+        for dead_id in redrive.known_again(self.conn):
+            with db.write(self.conn) as conn:
+                res = redrive.retry(conn, dead_id, store_id=self.store_id, prefix=self.prefix)
+            log.info("dead letter %d of a type now known: %s", dead_id, res.outcome)
 
     def _take_input(self, *, block: bool) -> None:
         """Move what the worker sent into ``_pending``; wait a little when idle."""
@@ -268,7 +297,7 @@ class Applier:
             report.synced_at = db.now_iso()
         self.checkpointer.kick()
         self.tx.send(report)
-        self.checkpointer.bound(self.conn)
+        self.checkpointer.bound()
 
     def _apply_once(self, batch: list[Item], careful: bool) -> Outcome:
         out = Outcome()
@@ -296,6 +325,17 @@ class Applier:
             return
         if source is not None:
             self.inbox.record_remote(conn, source, int(payload["last_sequence"]))
+        if source == contract.CHAIN_SOURCE:
+            # The online store's heartbeat: state.link judges "reachable" by its age.
+            state.put(
+                conn,
+                state.ONLINE_STORE_KEY,
+                {
+                    "online": bool(payload["online"]),
+                    "time": payload["time"],
+                    "received_at": db.now_iso(),
+                },
+            )
 
     # -- gaps ---------------------------------------------------------------------------------
 
@@ -313,7 +353,9 @@ class Applier:
             if not behind:
                 self._gaps.pop(source, None)
                 continue
-            gap = self._gaps.setdefault(source, _Gap(since=now, last=s["last_sequence"]))
+            if source not in self._gaps:
+                self._gaps[source] = _Gap(since=now, last=s["last_sequence"], wall=db.now_iso())
+            gap = self._gaps[source]
             if s["last_sequence"] > gap.last:  # still moving: the gap may close by itself
                 gap.since, gap.last = now, s["last_sequence"]
             urgent = source in self._resync
@@ -340,6 +382,17 @@ class Applier:
             gap.failures += 1
             gap.next_try = now + min(BACKFILL_RETRY_MAX, 2.0**gap.failures)
 
+    def _report_behind(self) -> None:
+        """Which down-streams are behind, and since when, for state.link (a stream behind
+        for longer than its grace counts as "unreachable") and /readyz. Written only when
+        that changes."""
+        behind = {src: g.wall for src, g in self._gaps.items()}
+        if behind == self._reported_behind:
+            return
+        with db.write(self.conn) as conn:
+            state.put(conn, state.STREAMS_BEHIND_KEY, behind)
+        self._reported_behind = behind
+
     def _fill(self, source: str) -> None:
         assert self.backfill is not None
         after = self.inbox.last_sequence(self.conn, source)
@@ -354,7 +407,7 @@ class Applier:
                 n = out.applied + out.ignored + out.dead
                 self.inbox.count_fetched(conn, source, n)
             self.checkpointer.kick()
-            self.checkpointer.bound(self.conn)
+            self.checkpointer.bound()
             fetched += n
             self.tx.send(Report(outcome=out, backfilled=n, synced_at=db.now_iso() if n else None))
         if fetched:

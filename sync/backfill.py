@@ -60,9 +60,13 @@ class Backfill:
     def close(self) -> None:
         self.session.close()
 
-    def page(self, source: str, after: int, limit: int | None = None) -> list[dict[str, Any]]:
-        """One page of ``source``'s events with a sequence greater than ``after``."""
-        stream = contract.stream_of(source)
+    def page(
+        self, source: str, after: int, limit: int | None = None, *, stream: str | None = None
+    ) -> list[dict[str, Any]]:
+        """One page of ``source``'s events with a sequence greater than ``after``
+        (``stream``: the endpoint's name for it, when not the source's own down-stream, as
+        ``stores/{id}/up`` for a store's own up-stream)."""
+        stream = stream or contract.stream_of(source)
         url = f"{self.base_url}/passerelle/v1/streams/{stream}/events"
         params = {"after": str(after), "limit": str(limit or self.page_size)}
         try:
@@ -80,10 +84,12 @@ class Backfill:
         # Items are checked one by one by the inbox (a bad one is dead-lettered, not fatal).
         return body
 
-    def pages(self, source: str, after: int) -> Iterator[list[dict[str, Any]]]:
+    def pages(
+        self, source: str, after: int, *, stream: str | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
         """Pages from ``after`` until the end of the stream (an empty or short page)."""
         while True:
-            page = self.page(source, after)
+            page = self.page(source, after, stream=stream)
             if not page:
                 return
             yield page

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge import handlers
+from edge.pickups.redaction import redact, seal, unseal
 from edge.store import inbox
 from edge.store.db import now_iso
 from sync import contract
@@ -35,6 +36,24 @@ from sync import contract
 log = logging.getLogger("passerelle.sync.inbox")
 
 MAX_DEAD_PAYLOAD = 64 * 1024
+
+# Down-event types applied as soon as they arrive, even behind a hole in their stream: their
+# effect does not depend on what is missing (a new order, an entry of an append-only ledger, a
+# purchase, a versioned upsert applied only if newer, a replay request where the lowest wins).
+# The others (a cancellation of an order we may not have yet, a redemption of a coupon we may
+# not know, an erasure whose tombstone would keep an older version) wait for the hole.
+EARLY_TYPES = frozenset(
+    {
+        "order.placed",
+        "replay.requested",
+        "purchase.recorded",
+        "loyalty.entry",
+        "customer.upserted",
+        "product.upserted",
+        "offer.upserted",
+        "coupon.issued",
+    }
+)
 
 
 @dataclass
@@ -197,7 +216,7 @@ class Inbox:
                 f"({', '.join(self.sources)})"
             )
             try:  # name the first thing wrong: the envelope, then the topic
-                contract.validate(event)
+                contract.validate(event, tolerant=True)
                 if topic is not None:
                     contract.check_topic(self.prefix, topic, event)
             except contract.ContractError as exc:
@@ -221,10 +240,16 @@ class Inbox:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbox_pending (source, sequence, id, payload, received_at) "
                 "VALUES (?,?,?,?,?)",
-                (stream, seq, event_id or "", raw_text or _text(event), now_iso()),
+                # the pickup code sealed with the box key (issue 19), unsealed in _drain
+                (stream, seq, event_id or "", seal(conn, raw_text or _text(event)), now_iso()),
             )
             st.pending = True
-            return Outcome(parked=1) if cur.rowcount else Outcome(duplicates=1)
+            if not cur.rowcount:
+                return Outcome(duplicates=1)
+            out = Outcome(parked=1)
+            if event.get("type") in EARLY_TYPES:
+                out.add(self._early(conn, stream, seq, topic, event, raw_text, checked))
+            return out
         out = self._take(conn, stream, seq, topic, event, raw_text, checked)
         if st.pending:
             out.add(self._drain(conn, stream))
@@ -271,15 +296,58 @@ class Inbox:
         event_id = event.get("id") if isinstance(event.get("id"), str) else None
         try:
             if not checked:
-                contract.validate(event)
+                contract.validate(event, tolerant=True)
                 if topic is not None:
                     contract.check_topic(self.prefix, topic, event)
+                event = contract.known(event)  # a tolerant reader: the rest is ignored
         except contract.ContractError as exc:
             raw_text = raw_text or _text(event)
             dead = self._dead(conn, topic, stream, event_id, seq, str(exc), raw_text, seen=True)
             out.add(dead)
             return out
         assert event_id is not None  # the schema requires it
+        return self._apply(conn, stream, seq, topic, event, raw_text, out)
+
+    def _early(
+        self,
+        conn: sqlite3.Connection,
+        stream: str,
+        seq: int,
+        topic: str | None,
+        event: dict[str, Any],
+        raw_text: str,
+        checked: bool,
+    ) -> Outcome:
+        """Apply a parked event now, ahead of the hole, when its effect cannot depend on the
+        missing ones (``EARLY_TYPES``): a web order reaches the pickup board even while the
+        backfill endpoint is down. Its ``(source, id)`` record makes the in-order pass, once
+        the hole is filled, count it as a duplicate; an event that does not validate waits
+        for that pass, which dead-letters it in order."""
+        try:
+            if not checked:
+                contract.validate(event, tolerant=True)
+                if topic is not None:
+                    contract.check_topic(self.prefix, topic, event)
+                event = contract.known(event)  # a tolerant reader: the rest is ignored
+        except contract.ContractError:
+            return Outcome()
+        out = self._apply(conn, stream, seq, topic, event, raw_text, Outcome())
+        out.parked = 0
+        return out
+
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        stream: str,
+        seq: int,
+        topic: str | None,
+        event: dict[str, Any],
+        raw_text: str,
+        out: Outcome,
+    ) -> Outcome:
+        """Record ``(source, id)`` and run the type's handler, once."""
+        stamp = now_iso()
+        event_id: str = event["id"]
         type_ = event["type"]
         handler = handlers.HANDLERS.get(type_)
         careful = self.careful
@@ -350,7 +418,7 @@ class Inbox:
                 "DELETE FROM inbox_pending WHERE source = ? AND sequence = ?", (stream, last + 1)
             )
             try:
-                event = contract.parse(row["payload"])
+                event = contract.parse(unseal(conn, row["payload"]))
             except contract.ContractError as exc:  # parked events were parsed once already
                 self._advance(conn, stream, last + 1, now_iso())
                 out.add(self._dead(conn, None, stream, None, last + 1, str(exc), row["payload"]))
@@ -379,7 +447,16 @@ class Inbox:
         conn.execute(
             "INSERT INTO dead_letters (received_at, topic, source, event_id, sequence, reason, "
             "payload) VALUES (?,?,?,?,?,?,?)",
-            (now_iso(), topic, source, event_id, seq, reason[:1000], raw_text[:MAX_DEAD_PAYLOAD]),
+            # never a pickup code in clear (issue 19)
+            (
+                now_iso(),
+                topic,
+                source,
+                event_id,
+                seq,
+                reason[:1000],
+                redact(raw_text)[:MAX_DEAD_PAYLOAD],
+            ),
         )
         if seen and source and event_id:
             conn.execute(

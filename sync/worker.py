@@ -29,9 +29,11 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import paho.mqtt.client as mqtt
 
 from edge.config import Settings
@@ -40,21 +42,21 @@ from edge.store.inbox import REPLAY_KEY
 from sync import applier, contract, fleet
 from sync import mqtt as link
 from sync.consumer import Outcome
+from sync.recovery import Recovery
 
 log = logging.getLogger("passerelle.sync")
 
 PUBLISH_BATCH = 1000  # at most paho's in-flight window: one commit (fsync) per 1000 acks
 PUBACK_TIMEOUT = 10.0
-IDLE_POLL = 0.1  # how often an idle publisher looks at the outbox (HTTP writes it)
+IDLE_POLL = 0.005  # how often an idle publisher looks for a commit (see _outbox_changed)
 STATUS_INTERVAL = 30.0  # the contract asks for at least every 60 s
 LINK_STATE_INTERVAL = 5.0  # heartbeat for /readyz (a silent worker counts as down after 90 s)
 # Messages per pipe write to the applier: one of its transactions' worth. The pipe holds one
 # write, not two, so the applier finds one write waiting after each commit; with 500 a
 # catch-up committed every 500 events and ran 7 % slower (bench/, catch-up).
 FORWARD_BATCH = applier.WRITER_BATCH
-QUEUE_HIGH = 8000  # received, not yet handed to the applier: paho stops reading...
-QUEUE_LOW = 4000  # ...until it is down to this
 APPLIER_START_TIMEOUT = 60.0
+PUBLISH_ALERTS_KEY = "publish_alerts"  # sync_state: an up-event held or refused, for /readyz
 
 
 @dataclass
@@ -66,7 +68,7 @@ class Counters:
     received: int = 0
     inbox: Outcome = field(default_factory=Outcome)
     backfilled: int = 0
-    max_backlog: int = 0  # most messages held for the applier at once (bounded by QUEUE_HIGH)
+    max_backlog: int = 0  # most messages held for the applier at once (≤ Receive Maximum)
 
 
 class SyncWorker:
@@ -92,16 +94,50 @@ class SyncWorker:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *_a: self.subscribed.set()
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_publish = self._on_publish
+        # mid -> reason: PUBACKs that carried an MQTT 5 failure code (RELIABILITY #13). paho
+        # calls on_publish before it marks the message published, so a waiter that sees
+        # is_published() also sees the refusal here.
+        self._refused_mids: dict[int, str] = {}
+        self._sub_refused: str | None = None
+        self._sub_refused_at: str | None = None
+        self._retry_at = 0.0  # after a refused or held publish: do not hammer the broker
+        self._more = True  # look at the outbox at the next turn, whatever its data version
+        self._data_version: int | None = None
+        self._refusals = 0
+        self.recovery = Recovery(settings, self.pub_conn)
         self._status_topic_set = frozenset(self.status_topics.values())
+        self._own_status_topic = contract.edge_status_topic(self.prefix, settings.store_id)
+        self._own_mid = -1  # the mid of our own status topic's SUBSCRIBE
+        self._started_at = db.now_iso()
         self._applier: Any = None  # multiprocessing's SpawnProcess, started by run()
         self._applier_ready = threading.Event()  # its Ready came: the forwarder may send
         self._forwarder = threading.Thread(
-            target=self._forward_loop, name="sync-forward", daemon=True
+            target=self._supervised(self._forward_loop), name="sync-forward", daemon=True
         )
-        self._acker = threading.Thread(target=self._ack_loop, name="sync-ack", daemon=True)
+        self._acker = threading.Thread(
+            target=self._supervised(self._ack_loop), name="sync-ack", daemon=True
+        )
 
-    # -- paho callbacks (network thread: no database work; it waits only in _hold_back) -------
+    def _supervised(self, loop: Callable[[], None]) -> Callable[[], None]:
+        """A thread of this worker: if it dies, the worker stops, ``run`` raises, and the
+        runner exits non-zero so that systemd restarts the edge (never a sync that stalls
+        silently with its forwarder or acknowledger gone)."""
+
+        def guarded() -> None:
+            try:
+                loop()
+            except BaseException:
+                log.exception(
+                    "sync thread %s died; stopping the sync worker", threading.current_thread().name
+                )
+                self.failed = True
+                self.stop.set()
+
+        return guarded
+
+    # -- paho callbacks (network thread: no database work, never a wait) ---------------------
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, flags: Any, reason_code: Any, _p: Any
@@ -115,6 +151,10 @@ class SyncWorker:
             self._generation += 1
         filters = contract.edge_down_filters(self.prefix, self.settings.store_id)
         client.subscribe([(f, 1) for f in [*filters, *self.status_topics.values()]])
+        if not self.recovery.done:
+            # Our own retained status (its last_sequence) tells a restored box how far it had
+            # gone. Apart: an ACL that refuses it must not cost the down-streams.
+            self._own_mid = client.subscribe(self._own_status_topic, 1)[1] or -1
         if not flags.session_present:
             # A new store, an expired session, or a broker that lost it (RELIABILITY #4, #7):
             # what was queued for us is gone, so fetch everything after the last applied.
@@ -128,6 +168,29 @@ class SyncWorker:
         self.connected.set()
         self._announce.set()
 
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: Any, _mid: int, reason_codes: list[Any], _p: Any
+    ) -> None:
+        """Trust a subscription only when every filter was granted at QoS 1 (RELIABILITY #13):
+        a refused one (MQTT 5 code >= 0x80, 3.1.1's 0x80) or one downgraded to QoS 0 would
+        lose down-events silently."""
+        if _mid == self._own_mid:
+            self.recovery.status_answered_at = time.monotonic()
+            return
+        bad = [str(rc) for rc in reason_codes if rc.is_failure or rc.value < 1]
+        if bad:
+            self._sub_refused = ", ".join(bad)
+            self._sub_refused_at = db.now_iso()
+            log.error("MQTT subscription refused by the broker: %s", self._sub_refused)
+        else:
+            self._sub_refused = self._sub_refused_at = None
+            self.subscribed.set()
+        self._announce.set()
+
+    def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason_code: Any, _p: Any) -> None:
+        if reason_code.is_failure:
+            self._refused_mids[mid] = str(reason_code)
+
     def _on_disconnect(
         self, _c: mqtt.Client, _u: Any, _flags: Any, reason_code: Any, _p: Any
     ) -> None:
@@ -138,32 +201,25 @@ class SyncWorker:
         self._announce.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        """Queue the message's bytes for the applier, and nothing else: never a wait here
+        (it would stall this thread's PUBACKs and pings). What is held in memory is bounded
+        by the broker: a QoS 1 message is acknowledged only after its commit, and the broker
+        sends at most our Receive Maximum (MQTT 5; 3.1.1: its max_inflight_messages) of them
+        unacknowledged (measured with Mosquitto 2.0: a resumed session of 20,000 queued
+        events delivers exactly 100 to a client with Receive Maximum 100 that acks none)."""
         # Routed here rather than by message_callback_add: no topic matching per message on
         # the catch-up path, where this thread's time is the budget.
         backlog = self._queue.qsize()
-        if backlog >= QUEUE_HIGH:
-            self._hold_back()
-        elif backlog > self.counters.max_backlog:
+        if backlog > self.counters.max_backlog:
             self.counters.max_backlog = backlog
         topic = msg.topic
+        if topic == self._own_status_topic:
+            self.recovery.note_retained(msg.payload)
+            if msg.qos:
+                self.client.ack(msg.mid, msg.qos)
+            return
         kind = "status" if topic in self._status_topic_set else "event"
         self._queue.put(applier.Item(kind, self._generation, topic, msg.payload, msg.mid, msg.qos))
-
-    def _hold_back(self) -> None:
-        """Stop reading the socket while the applier is far behind.
-
-        Mosquitto does not hold a resumed session's backlog to our Receive Maximum (measured:
-        75,000 of 100,000 queued events were in this process's memory at once, 136 MB). Not
-        reading makes TCP push back, and the broker keeps the rest. Bounded by half the
-        keepalive, so that the link's pings go on if the applier is stuck (a long backfill).
-        """
-        deadline = time.monotonic() + self.settings.mqtt_keepalive / 2
-        while (
-            self._queue.qsize() >= QUEUE_LOW
-            and not self.stop.is_set()
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.005)
 
     # -- the inbox applier (a process of its own: sync/applier.py) ----------------------------
 
@@ -171,7 +227,7 @@ class SyncWorker:
         """Spawn the applier without waiting for it.
 
         Its interpreter takes about a second to import what it needs; meanwhile this process
-        connects and receives (at most QUEUE_HIGH messages wait here), and the forwarder hands
+        connects and receives (at most Receive Maximum messages wait here), and the forwarder hands
         nothing over before the applier's Ready. Nothing is acknowledged before the applier
         commits it, so connecting first changes nothing of what is applied or when it is
         acknowledged; it takes that second off every restart's catch-up (bench/).
@@ -271,7 +327,19 @@ class SyncWorker:
     # -- the publisher -----------------------------------------------------------------------
 
     def publish_some(self) -> int:
-        """Publish one batch of the outbox (or of a replay); return how many were acked."""
+        """Publish one batch of the outbox (or of a replay); return how many were acked.
+
+        Only after the store's own past is known (``Recovery``): a database restored from a
+        backup must not number new events again from an old sequence. An event that breaks
+        the contract is held, with an alert, and nothing after it goes out (the online store
+        would wait for its number forever); a PUBACK with a failure reason code leaves its
+        row unsent, to be retried after a pause, and is reported.
+        """
+        if not self.recovery.done or time.monotonic() < self._retry_at:
+            return 0
+        if not self._more and not self._outbox_changed():
+            return 0  # nothing committed by anyone since we last looked: no query
+        self._more = False
         conn = self.pub_conn
         replay = state.get(conn, REPLAY_KEY)
         if replay is not None:
@@ -283,6 +351,7 @@ class SyncWorker:
                 self._replay_done(int(replay), None)
             return 0
         infos: list[tuple[outbox.OutboxEvent, mqtt.MQTTMessageInfo]] = []
+        held: tuple[outbox.OutboxEvent, str] | None = None
         for ev in events:
             if not self.connected.is_set() or self.stop.is_set():
                 break
@@ -290,21 +359,32 @@ class SyncWorker:
             try:
                 contract.validate(envelope)
             except contract.ContractError as exc:
-                log.error("outbox event %s #%d breaks the contract: %s", ev.type, ev.sequence, exc)
+                held = (ev, str(exc))
+                break
             info = self.client.publish(
                 contract.up_topic(self.prefix, self.settings.store_id, ev.type),
-                json.dumps(envelope, separators=(",", ":"), ensure_ascii=False),
+                orjson.dumps(envelope),  # compact UTF-8, as json.dumps(…) but 4× faster
                 qos=1,
             )
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 break
             infos.append((ev, info))
         acked: list[int] = []
+        refused: tuple[outbox.OutboxEvent, str] | None = None
         deadline = time.monotonic() + PUBACK_TIMEOUT
         for ev, info in infos:
             if not self._wait_puback(info, deadline):
                 break
+            reason = self._refused_mids.pop(info.mid, None)
+            if reason is not None:
+                refused = (ev, reason)
+                break
             acked.append(ev.sequence)
+        for _ev, info in infos[len(acked) :]:  # what a wait left behind: ask again later
+            self._refused_mids.pop(info.mid, None)
+        self._note_problems(held, refused)
+        # more to do at once: a full batch, or what a refusal, a hold or a lost link left
+        self._more = len(events) == PUBLISH_BATCH or len(acked) < len(events)
         if not acked:
             return 0
         faults.point("after_puback_before_mark")
@@ -319,8 +399,59 @@ class SyncWorker:
         self.counters.republished += already
         self._last_sync = db.now_iso()
         if replay is not None:
-            self._replay_done(int(replay), acked[-1] if len(events) == PUBLISH_BATCH else None)
+            more = len(events) == PUBLISH_BATCH or held is not None or refused is not None
+            self._replay_done(int(replay), acked[-1] if more else None)
         return len(acked)
+
+    def _note_problems(
+        self,
+        held: tuple[outbox.OutboxEvent, str] | None,
+        refused: tuple[outbox.OutboxEvent, str] | None,
+    ) -> None:
+        """Record (for /readyz, the metrics and ``passerelle sync status``) an up-event held
+        for breaking the contract or refused by the broker; clear what is no longer true."""
+        alerts: dict[str, Any] = {}
+        if held is not None:
+            ev, reason = held
+            alerts["held"] = {"sequence": ev.sequence, "type": ev.type, "reason": reason}
+            log.error(
+                "up-event %s #%d held: it breaks the contract: %s", ev.type, ev.sequence, reason
+            )
+        if refused is not None:
+            ev, reason = refused
+            self._refusals += 1
+            alerts["refused"] = {
+                "sequence": ev.sequence,
+                "type": ev.type,
+                "reason": reason,
+                "count": self._refusals,
+            }
+            log.error(
+                "broker refused up-event %s #%d: %s; retried later", ev.type, ev.sequence, reason
+            )
+        else:
+            self._refusals = 0
+        if alerts:
+            self._retry_at = time.monotonic() + min(60.0, 2.0 ** min(self._refusals, 6))
+        previous = state.get(self.pub_conn, PUBLISH_ALERTS_KEY)
+        if alerts or previous:
+            with db.write(self.pub_conn) as conn:
+                if alerts:
+                    state.put(conn, PUBLISH_ALERTS_KEY, {**alerts, "at": db.now_iso()})
+                else:
+                    conn.execute("DELETE FROM sync_state WHERE key = ?", (PUBLISH_ALERTS_KEY,))
+
+    def _outbox_changed(self) -> bool:
+        """Did any other connection commit since the last look (``PRAGMA data_version``)?
+
+        The API writes the outbox from other processes, which cannot wake this thread. A
+        look at the data version costs microseconds and touches no table, so the idle
+        publisher looks every IDLE_POLL (5 ms) and queries the outbox only after a commit:
+        a sale reaches the broker within milliseconds, not within a 100 ms poll."""
+        version = self.pub_conn.execute("PRAGMA data_version").fetchone()[0]
+        changed = version != self._data_version
+        self._data_version = version
+        return bool(changed)
 
     def _wait_puback(self, info: mqtt.MQTTMessageInfo, deadline: float) -> bool:
         while not info.is_published():
@@ -391,6 +522,13 @@ class SyncWorker:
                     "heartbeat_at": db.now_iso(),
                     "last_sync_at": self._last_sync or previous.get("last_sync_at"),
                     "broker": f"{self.settings.mqtt_host}:{self.settings.mqtt_port}",
+                    # for state.link's judgement of "reachable" (CONTRACT.md 1.1)
+                    "status_max_age": self.settings.online_status_max_age,
+                    "behind_grace": self.settings.stream_behind_grace,
+                    "started_at": self._started_at,
+                    "subscribed": self._sub_refused is None,
+                    "subscribe_refused_at": self._sub_refused_at,
+                    "recovered": self.recovery.done,
                 },
             )
 
@@ -406,14 +544,28 @@ class SyncWorker:
             self.client.loop_start()
             while not self.stop.is_set():
                 now = time.monotonic()
+                if not self.recovery.done and self.recovery.step(self.connected.is_set()):
+                    self._announce.set()  # now our status may say how far we are
                 if self._announce.is_set():
                     self._announce.clear()
-                    if self.connected.is_set():
+                    self._more = True  # (re)connected: what is unsent goes out now
+                    if self.connected.is_set() and self.recovery.done:
                         self.publish_status(True)
                         next_status = now + STATUS_INTERVAL
                     self.write_link_state()
                     next_state = now + LINK_STATE_INTERVAL
-                if self.connected.is_set() and now >= next_status:
+                if self._sub_refused and self.connected.is_set() and now >= self._retry_at:
+                    self._retry_at = now + 30.0  # the broker may be fixed: ask again
+                    self.client.subscribe(
+                        [
+                            (f, 1)
+                            for f in [
+                                *contract.edge_down_filters(self.prefix, self.settings.store_id),
+                                *self.status_topics.values(),
+                            ]
+                        ]
+                    )
+                if self.connected.is_set() and self.recovery.done and now >= next_status:
                     self.publish_status(True)
                     next_status = now + STATUS_INTERVAL
                 if now >= next_state:
@@ -425,7 +577,7 @@ class SyncWorker:
         finally:
             self.shutdown()
         if self.failed:
-            raise RuntimeError("the inbox applier stopped; see the log above")
+            raise RuntimeError("a part of the sync worker stopped; see the log above")
 
     def shutdown(self) -> None:
         # The applier commits what it holds and reports it; we acknowledge it, then go.
@@ -439,7 +591,7 @@ class SyncWorker:
                 self._applier.join(timeout=5)
         if self._acker.is_alive():
             self._acker.join(timeout=5)
-        if self.connected.is_set():
+        if self.connected.is_set() and self.recovery.done:
             self.publish_status(False, wait=2.0)
         self.connected.clear()
         self.client.disconnect()

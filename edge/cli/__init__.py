@@ -6,10 +6,32 @@ module beside this one adds the commands of one concern to it.
 
 from __future__ import annotations
 
-from edge.cli import access, database, demo, printers, processes, sync_status
+from edge.cli import (
+    access,
+    database,
+    demo,
+    printers,
+    processes,
+    security,
+    stock,
+    sync_dead_letters,
+    sync_status,
+)
 from edge.cli.base import cli
 
-__all__ = ["access", "cli", "database", "demo", "main", "printers", "processes", "sync_status"]
+__all__ = [
+    "access",
+    "cli",
+    "database",
+    "demo",
+    "main",
+    "printers",
+    "processes",
+    "security",
+    "stock",
+    "sync_dead_letters",
+    "sync_status",
+]
 
 
 def main() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+
 import click
 
 from edge.cli.base import Ctx, cli, fail, pass_ctx
@@ -54,7 +57,7 @@ def token_revoke(ctx: Ctx, name: str) -> None:
 @pass_ctx
 def token_list(ctx: Ctx) -> None:
     """List every token: name, role, when it was created and, if so, revoked (never the value)."""
-    conn = ctx.db()
+    conn = ctx.db(read_only=True)
     try:
         for t in auth.list_tokens(conn):
             click.echo(
@@ -77,7 +80,7 @@ def staff() -> None:
     prompt=True,
     hide_input=True,
     confirmation_prompt=True,
-    help="4 to 12 digits (asked for when not given).",
+    help="4 to 12 digits, 6 at least for an admin or a manager (asked for when not given).",
 )
 @click.option("--role", type=click.Choice(STAFF_ROLES), default="staff")
 @click.option("--manager", is_flag=True, help="May unlock orders locked by wrong codes.")
@@ -105,13 +108,69 @@ def staff_add(
 @staff.command(name="list")
 @pass_ctx
 def staff_list(ctx: Ctx) -> None:
-    """List the staff members: id, name, role, and whether they are a manager."""
-    conn = ctx.db()
+    """List the staff members: id, name, role, whether they are a manager, disabled, or
+    locked, and their wrong PINs in a row."""
+    conn = ctx.db(read_only=True)
     try:
         for s in auth.list_staff(conn):
             click.echo(
                 f"{s['staff_id']:<14} {s['name']:<24} {s['role']:<6}"
                 + (" manager" if s["is_manager"] else "")
+                + (f" disabled {s['disabled_at']}" if s["disabled_at"] else "")
+                + (f" LOCKED {s['locked_at']}" if s["locked_at"] else "")
+                + (f" wrong-pins={s['failed_pins']}" if s["failed_pins"] else "")
             )
     finally:
         conn.close()
+
+
+def _staff_change(ctx: Ctx, change: Callable[[sqlite3.Connection], None], done: str) -> None:
+    conn = ctx.db()
+    try:
+        change(conn)
+    except DomainError as exc:
+        raise fail(exc) from exc
+    finally:
+        conn.close()
+    click.echo(done)
+
+
+@staff.command(name="disable")
+@click.argument("staff_id")
+@pass_ctx
+def staff_disable(ctx: Ctx, staff_id: str) -> None:
+    """Disable STAFF_ID: their PIN stops working and every screen they are logged in on is
+    logged out at its next request. Audited; the member stays in the list."""
+    _staff_change(
+        ctx,
+        lambda conn: auth.disable_staff(conn, staff_id),
+        f"staff member {staff_id} disabled; their sessions have ended",
+    )
+
+
+@staff.command(name="set-pin")
+@click.argument("staff_id")
+@click.option(
+    "--pin",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The new PIN (asked for twice when not given).",
+)
+@pass_ctx
+def staff_set_pin(ctx: Ctx, staff_id: str, pin: str) -> None:
+    """Give STAFF_ID a new PIN: clears their wrong-PIN count and lock, ends their sessions."""
+    _staff_change(
+        ctx,
+        lambda conn: auth.set_pin(conn, staff_id, pin),
+        f"new PIN set for {staff_id}; their sessions have ended",
+    )
+
+
+@staff.command(name="unlock")
+@click.argument("staff_id")
+@pass_ctx
+def staff_unlock(ctx: Ctx, staff_id: str) -> None:
+    """Lift the lock of STAFF_ID after too many wrong PINs (check with them first: the wrong
+    PINs are in the audit log, action staff.pin_failed)."""
+    _staff_change(ctx, lambda conn: auth.unlock_staff(conn, staff_id), f"{staff_id} unlocked")

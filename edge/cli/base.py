@@ -13,6 +13,8 @@ from edge.config import ConfigError, Settings, load_settings
 from edge.errors import DomainError
 from edge.store import db
 
+ENV_PREFIX = "PASSERELLE_"
+
 
 class Ctx:
     def __init__(self, config: str | None) -> None:
@@ -26,11 +28,41 @@ class Ctx:
                 self._settings = load_settings(self.config_path)
             except ConfigError as exc:
                 raise click.ClickException(str(exc)) from exc
+            self.announce(self._settings)
         return self._settings
 
-    def db(self) -> Any:
+    def config_source(self) -> str:
+        """Where the settings come from: the file, and which keys the environment sets (names
+        only: values may be secrets)."""
+        path = self.config_path or os.environ.get(f"{ENV_PREFIX}CONFIG")
+        source = str(Path(path).resolve()) if path else "no file (built-in defaults)"
+        env = sorted(
+            k
+            for k in os.environ
+            if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() in Settings.model_fields
+        )
+        return source + (f", environment {', '.join(env)}" if env else "")
+
+    def announce(self, settings: Settings) -> None:
+        """Say on stderr which configuration and database this command uses: a command run
+        in the wrong folder or without ``--config`` must not look like a store's answer."""
+        click.echo(
+            f"passerelle: configuration {self.config_source()}; "
+            f"database {Path(settings.db_path).resolve()}",
+            err=True,
+        )
+
+    def db(self, read_only: bool = False) -> Any:
+        """The store database; a read-only command never creates one where there is none."""
+        path = Path(self.settings.db_path)
+        if read_only and not path.exists():
+            raise click.ClickException(
+                f"no database at {path.resolve()} (configuration: {self.config_source()}). "
+                "Give the store's configuration with --config FILE or PASSERELLE_CONFIG, "
+                "e.g. passerelle --config demo-data/passerelle.toml sync status"
+            )
         try:
-            return db.open_database(self.settings.db_path)
+            return db.open_database(path)
         except db.DatabaseError as exc:
             raise click.ClickException(f"database: {exc}") from exc
 

@@ -18,7 +18,7 @@ def printer_list(ctx: Ctx) -> None:
     """Configured printers, their roles and the state the print worker last saw."""
     from edge.web.printing import printers_view
 
-    conn = ctx.db()
+    conn = ctx.db(read_only=True)
     try:
         view = printers_view(conn, ctx.settings)
     finally:

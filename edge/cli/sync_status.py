@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from edge.cli.base import Ctx, cli, pass_ctx
 from edge.cli.processes import worker
+from edge.store import state
 
 
 @cli.group(invoke_without_command=True)
@@ -19,13 +22,21 @@ def sync(click_ctx: click.Context) -> None:
 
 
 @sync.command(name="status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the whole state as JSON (the same document as GET /api/v1/sync/status).",
+)
 @pass_ctx
 def sync_status(ctx: Ctx, as_json: bool) -> None:
-    """Link state, outbox backlog, sequences per stream, dead letters."""
+    """Link state, outbox backlog, sequences per stream, dead letters.
+
+    Read-only: it reads the store database named by the configuration and never creates one.
+    """
     from edge.system import status
 
-    conn = ctx.db()
+    conn = ctx.db(read_only=True)
     try:
         st = status.sync_status(conn, ctx.settings)
     finally:
@@ -33,27 +44,61 @@ def sync_status(ctx: Ctx, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(st, indent=2))
         return
+    click.echo(status_text(st, ctx.settings.timezone))
+
+
+def _table(rows: list[list[str]], right: frozenset[int] = frozenset()) -> list[str]:
+    """Rows as columns padded to their widest cell (numbers right-aligned)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            (cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]))
+            for i, cell in enumerate(row)
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def local_time(iso: str | None, timezone: str) -> str:
+    """A stored UTC time as a person in the store reads it: local, with its zone."""
+    t = state.parse_time(iso)
+    if t is None:
+        return "never"
+    return t.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def status_text(st: dict[str, Any], timezone: str = "UTC") -> str:
+    """``sync status`` for a person: one aligned column of values, then one row per stream."""
     link = st["link"]
-    click.echo(f"store          {st['store_id']}")
-    click.echo(
-        f"link           {'up' if link['connected'] else 'DOWN'}"
-        + (f" (down for {int(link['offline_seconds'] or 0)} s)" if not link["connected"] else "")
-    )
-    click.echo(f"last sync      {link.get('last_sync_at') or 'never'}")
     ob = st["outbox"]
-    click.echo(
-        f"outbox         {ob['backlog']} waiting, last sequence {ob['last_sequence']}"
-        + (
-            f", oldest {int(ob['oldest_unsent_age_seconds'])} s"
-            if ob["oldest_unsent_age_seconds"] is not None
-            else ""
-        )
-    )
-    for s in st["inbox"]["streams"]:
-        click.echo(
-            f"inbox {s['source']:<24} applied {s['last_sequence']}, announced "
-            f"{s['remote_sequence']}, fetched by backfill {s['gaps_fetched']}"
-        )
-    click.echo(f"waiting behind a gap {st['inbox']['pending_out_of_order']}")
-    click.echo(f"dead letters   {st['inbox']['dead_letters']}")
-    click.echo(f"negative balances {st['loyalty']['negative_balances']}")
+    down = f"DOWN (for {int(link['offline_seconds'] or 0)} s)"
+    oldest = ob["oldest_unsent_age_seconds"]
+    pairs = [
+        ["store", str(st["store_id"])],
+        ["link", "up" if link["connected"] else down],
+        ["last sync", local_time(link.get("last_sync_at"), timezone)],
+        [
+            "outbox",
+            f"{ob['backlog']} waiting, last sequence {ob['last_sequence']}"
+            + (f", oldest {int(oldest)} s" if oldest is not None else ""),
+        ],
+        ["waiting behind a gap", str(st["inbox"]["pending_out_of_order"])],
+        ["dead letters", str(st["inbox"]["dead_letters"])],
+        ["negative balances", str(st["loyalty"]["negative_balances"])],
+    ]
+    lines = _table(pairs)
+    streams = st["inbox"]["streams"]
+    if streams:
+        head = [["inbox stream", "applied", "announced", "behind", "fetched by backfill"]]
+        body = [
+            [
+                str(s["source"]),
+                str(s["last_sequence"]),
+                str(s["remote_sequence"]),
+                str(s.get("behind", 0)),
+                str(s["gaps_fetched"]),
+            ]
+            for s in streams
+        ]
+        lines += ["", *_table(head + body, right=frozenset({1, 2, 3, 4}))]
+    return "\n".join(lines)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from edge.customers.rules import new_card_number
-from edge.customers.views import detail
+from edge.actor import Actor
+from edge.customers.rules import new_card_number, profile_changes
+from edge.customers.views import detail, find
 from edge.errors import Conflict
-from edge.store import outbox, privacy
+from edge.store import audit, outbox, privacy
 from edge.store.db import now_iso, write
 from edge.store.ids import new_id
 
@@ -117,14 +119,20 @@ def apply_upserted(conn: sqlite3.Connection, d: Mapping[str, Any]) -> bool:
         "UPDATE customers SET loyalty_card = NULL WHERE loyalty_card = ? AND customer_id != ?",
         (d.get("loyalty_card"), d["customer_id"]),
     )
+    # 1.1: consents travel with the record; a 1.0 publisher sends none (keep what we had).
+    consents = d.get("consents") or {}
     conn.execute(
         "INSERT INTO customers (customer_id, loyalty_card, first_name, last_name, email, phone, "
-        "tier, locale, version, origin, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,'web',?,?) ON CONFLICT (customer_id) DO UPDATE SET "
+        "tier, locale, version, origin, created_at, updated_at, consent_email, consent_sms, "
+        "consents_updated_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,'web',?,?,?,?,?) ON CONFLICT (customer_id) DO UPDATE SET "
         "loyalty_card=excluded.loyalty_card, first_name=excluded.first_name, "
         "last_name=excluded.last_name, email=excluded.email, phone=excluded.phone, "
         "tier=excluded.tier, locale=excluded.locale, version=excluded.version, "
-        "updated_at=excluded.updated_at",
+        "updated_at=excluded.updated_at, "
+        "consent_email=COALESCE(excluded.consent_email, customers.consent_email), "
+        "consent_sms=COALESCE(excluded.consent_sms, customers.consent_sms), "
+        "consents_updated_at=COALESCE(excluded.consents_updated_at, customers.consents_updated_at)",
         (
             d["customer_id"],
             d.get("loyalty_card"),
@@ -137,9 +145,73 @@ def apply_upserted(conn: sqlite3.Connection, d: Mapping[str, Any]) -> bool:
             int(d["version"]),
             stamp,
             stamp,
+            int(consents["email"]) if "email" in consents else None,
+            int(consents["sms"]) if "sms" in consents else None,
+            consents.get("updated_at"),
         ),
     )
     return True
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    """What a member asked to change at the till or the kiosk: only the fields they touched
+    (``changes``: ``email``, ``phone``, ``locale``, names, ``consents`` {email, sms})."""
+
+    customer_id: str
+    changes: Mapping[str, Any]
+
+
+def update_profile(
+    conn: sqlite3.Connection,
+    actor: Actor,
+    command: ProfileUpdate,
+    *,
+    source: str,
+    locale: str,
+) -> dict[str, Any]:
+    """Correct a member's details or consents here and tell the online store
+    (``customer.updated`` with the version we had), in one write transaction.
+
+    The store's copy shows the change at once; the online store owns the record and answers
+    with a new ``customer.upserted``, which replaces ours: a change made here while the link
+    was down never overrides a newer one made on the web (the online store's version decides).
+    """
+    with write(conn):
+        row = find(conn, customer_id=command.customer_id)
+        changes = profile_changes(dict(row), command.changes, locale=locale, at=now_iso())
+        if changes:
+            sets = {k: v for k, v in changes.items() if k != "consents"}
+            for channel, value in changes.get("consents", {}).items():
+                if channel != "updated_at":
+                    sets[f"consent_{channel}"] = int(value)
+            if "consents" in changes:
+                sets["consents_updated_at"] = changes["consents"]["updated_at"]
+            assignments = ", ".join(f"{k} = ?" for k in sets)
+            conn.execute(
+                f"UPDATE customers SET {assignments}, updated_at = ? "  # noqa: S608 - fixed names
+                "WHERE customer_id = ?",
+                (*sets.values(), now_iso(), row["customer_id"]),
+            )
+            outbox.append(
+                conn,
+                source,
+                "customer.updated",
+                {
+                    "customer_id": row["customer_id"],
+                    "base_version": int(row["version"]),
+                    "changes": changes,
+                },
+            )
+            audit.record(
+                conn,
+                actor=actor.name,
+                role=actor.role,
+                action="customer.updated",
+                target=row["customer_id"],
+                detail={"fields": sorted(changes)},
+            )
+        return detail(conn, find(conn, customer_id=row["customer_id"]))
 
 
 def apply_erased(conn: sqlite3.Connection, d: Mapping[str, Any]) -> bool:

@@ -66,6 +66,7 @@ def summary(
         "points_value": redeem_value(max(balance, 0), currency, rules),
         "currency": currency,
         "locale": row["locale"],
+        "consents": consents(row),  # issue 22: what the member agreed to, per channel
     }
 
 
@@ -94,6 +95,18 @@ def detail(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "tier": row["tier"],
         "locale": row["locale"],
         "points_balance": points_balance(conn, row["customer_id"]),
+        "version": row["version"],
+        "consents": consents(row),
+    }
+
+
+def consents(row: sqlite3.Row) -> dict[str, Any]:
+    """Marketing consent per channel as the store knows it (unknown = no)."""
+    keys = row.keys()
+    return {
+        "email": bool(row["consent_email"]) if "consent_email" in keys else False,
+        "sms": bool(row["consent_sms"]) if "consent_sms" in keys else False,
+        "updated_at": row["consents_updated_at"] if "consents_updated_at" in keys else None,
     }
 
 

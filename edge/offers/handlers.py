@@ -83,9 +83,15 @@ def apply_coupon_issued(
             detail={"code": code, "kept": holder["coupon_id"]},
         )
         return False
+    reason = d.get("reason")  # issue 22: why this member got it, {locale: text}
+    if reason is not None and not (
+        isinstance(reason, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in reason.items())
+    ):
+        raise ValueError("coupon reason must be an object of locale → text")
     cur = conn.execute(
         "INSERT OR IGNORE INTO coupons (coupon_id, offer_id, code, customer_id, max_uses, "
-        "issued_at, channel, recorded_at) VALUES (?,?,?,?,?,?,?,?)",
+        "issued_at, channel, recorded_at, reason) VALUES (?,?,?,?,?,?,?,?,?)",
         (
             coupon_id,
             str(d["offer_id"]),
@@ -95,6 +101,7 @@ def apply_coupon_issued(
             checked_time(d["issued_at"], required=True),
             str(d.get("channel") or "web"),
             now_iso(),
+            json.dumps(dict(reason), ensure_ascii=False) if reason else None,
         ),
     )
     if cur.rowcount != 1:

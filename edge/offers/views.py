@@ -88,6 +88,8 @@ def for_customer(
             "uses_left": row["max_uses"] - row["uses"],
             "valid_now": offer.valid_from is None or offer.valid_from <= now,
             "scan": {"payload": row["code"], "symbologies": ["qr", "code128"]},
+            # issue 22: why this member got it ("because you bought … in March")
+            "why": title_in(json.loads(row["reason"]), locale) if row["reason"] else None,
         }
         (personal if row["customer_id"] else public).append(item)
     return {"customer_id": customer_id, "locale": locale, "coupons": personal, "offers": public}

@@ -14,12 +14,15 @@ from typing import Any
 
 from edge.errors import InvalidInput
 from edge.pickups.events import OrderCancelled, OrderPlaced, validated
+from edge.pickups.redaction import KEY_NAME as PICKUP_KEY
 from edge.pickups.rules import OPEN, Status, cancellation, code_hash, format_time, parse_time
 from edge.pickups.service import emit_update, record_audit, update_order
 from edge.pickups.views import get_row
+from edge.stock import service as stock
 from edge.store import privacy
 from edge.store.db import now_iso
 from edge.store.inbox import ApplyContext, Handler
+from edge.store.keys import box_key
 
 ERASED_NAME = privacy.ERASED
 
@@ -56,7 +59,7 @@ def on_order_placed(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: ApplyCo
             order.order_number,
             order.customer_id,
             order.customer_name,
-            code_hash(order.order_id, order.pickup_code),
+            code_hash(order.order_id, order.pickup_code, box_key(conn, PICKUP_KEY)),
             order.currency,
             order.total,
             int(order.paid),
@@ -80,6 +83,10 @@ def on_order_placed(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: ApplyCo
     )
     if tomb:
         conn.execute("DELETE FROM pickup_tombstones WHERE order_id = ?", (order.order_id,))
+    else:
+        stock.reserve_order(
+            conn, order.order_id, [(ln.sku, ln.qty) for ln in order.lines], source=ctx.source
+        )
     emit_update(conn, ctx.source, get_row(conn, order.order_id), None, stamp)
     return True
 
@@ -115,6 +122,7 @@ def on_order_cancelled(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: Appl
     row = update_order(
         conn, row["order_id"], **cancellation(row["status"], event.reason, "web", stamp, None)
     )
+    stock.release_order(conn, row["order_id"], actor="web", source=ctx.source)
     emit_update(conn, ctx.source, row, None, stamp)
     return True
 

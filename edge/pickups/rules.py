@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -201,14 +202,57 @@ def parse_presented_code(text: str) -> tuple[str | None, str]:
     return None, text
 
 
-def code_hash(order_id: str, pickup_code: str) -> str:
-    """Only a hash of the code is kept: a copied database does not hand out codes as text."""
-    return hashlib.sha256(f"{order_id}:{pickup_code}".encode()).hexdigest()
+# The online store numbers its orders "W-" + digits. A person types the number as printed, or
+# without the prefix, with spaces or in lower case ("w 100 001", "100001"), and a keypad that
+# once prefilled "W-" gives "W-W-100001": all of them are the one number "W-100001".
+WEB_ORDER_PREFIX = "W-"
+_WEB_NUMBER = re.compile(r"(?:W-?)*(\d+)")
 
 
-def code_matches(order_id: str, order_number: str, stored_hash: str, presented: str) -> bool:
+def normalise_order_number(text: str) -> str:
+    """The order number as stored, from what a person typed or a QR code carried.
+
+    Spaces go and letters are upper-cased; bare digits or ``W`` + digits get the web prefix.
+    Any other number (the contract allows ``[A-Za-z0-9-]{1,32}``) is kept, upper-cased, and
+    compared without regard to case.
+    """
+    compact = "".join(text.split()).upper()
+    m = _WEB_NUMBER.fullmatch(compact)
+    return WEB_ORDER_PREFIX + m.group(1) if m else compact
+
+
+def same_order_number(a: str, b: str) -> bool:
+    """Whether two spellings name the same order (constant time on the normalised text)."""
+    return hmac.compare_digest(
+        normalise_order_number(a).encode(), normalise_order_number(b).encode()
+    )
+
+
+KEYED = "h1:"
+"""Prefix of a keyed hash; hashes without it were made before issue 19 (plain SHA-256)."""
+
+
+def code_hash(order_id: str, pickup_code: str, key: bytes | None = None) -> str:
+    """Only a hash of the code is kept: a copied database does not hand out codes as text.
+
+    With the box's key (``edge.store.keys``, never in the database) it is an HMAC: a plain
+    hash of a 6-digit code is reversed by trying the 10⁶ codes in an instant, an HMAC needs
+    the key, which a backup does not hold. Without a key: the plain hash of older orders."""
+    text = f"{order_id}:{pickup_code}".encode()
+    if key is None:
+        return hashlib.sha256(text).hexdigest()
+    return KEYED + hmac.new(key, text, hashlib.sha256).hexdigest()
+
+
+def code_matches(
+    order_id: str, order_number: str, stored_hash: str, presented: str, key: bytes | None = None
+) -> bool:
     """Constant-time check of a typed code or a scanned QR payload against the order."""
     number, code = parse_presented_code(presented)
-    number_ok = number is None or hmac.compare_digest(number.encode(), order_number.encode())
-    code_ok = hmac.compare_digest(code_hash(order_id, code), stored_hash)
+    number_ok = number is None or same_order_number(number, order_number)
+    keyed = stored_hash.startswith(KEYED)
+    if keyed and key is None:
+        return False
+    expected = code_hash(order_id, code, key if keyed else None)
+    code_ok = hmac.compare_digest(expected.encode(), stored_hash.encode())
     return number_ok and code_ok

@@ -18,6 +18,8 @@ from typing import Any
 from edge.actor import Actor
 from edge.config import Settings
 from edge.errors import Conflict, DomainError, Forbidden, InvalidInput
+from edge.pickups import checkin_guard
+from edge.pickups.redaction import KEY_NAME as PICKUP_KEY
 from edge.pickups.rules import (
     CLOSED,
     DOCUMENTS,
@@ -29,16 +31,27 @@ from edge.pickups.rules import (
     locked_error,
     locks_at,
     next_status,
+    normalise_order_number,
     parse_presented_code,
     parse_time,
+    same_order_number,
     staff_of,
     wrong_code_error,
 )
 from edge.pickups.texts import shopper_message
-from edge.pickups.views import checkin_answer, customer_locale, get_row, order_view, print_data
+from edge.pickups.views import (
+    checkin_answer,
+    customer_locale,
+    get_row,
+    order_lines,
+    order_view,
+    print_data,
+)
 from edge.printing import queue
+from edge.stock import service as stock
 from edge.store import audit, outbox
 from edge.store.db import now_iso, write
+from edge.store.keys import box_key
 
 # -- shared steps (the caller holds the transaction) -------------------------------------------
 
@@ -103,6 +116,11 @@ def record_audit(
         target=row["order_id"],
         detail={"order_number": row["order_number"], **detail},
     )
+
+
+def _key(conn: sqlite3.Connection) -> bytes:
+    """The box key of the pickup codes' HMAC (issue 19; ``edge.store.keys``)."""
+    return box_key(conn, PICKUP_KEY)
 
 
 def _audit(
@@ -174,6 +192,7 @@ def cancel(
         row = update_order(
             conn, order_id, **cancellation(row["status"], reason, "staff", stamp, staff)
         )
+        stock.release_order(conn, order_id, actor=staff or who.name, source=settings.up_source)
         emit_update(conn, settings.up_source, row, staff, stamp)
         _audit(conn, who, "cancel", row, reason=reason)
     return order_view(conn, order_id)
@@ -196,7 +215,9 @@ def collect(
         next_status(row["status"], "collect", row["order_number"])
         if row["locked"]:
             raise locked_error(row["order_number"])
-        if not code_matches(row["order_id"], row["order_number"], row["code_hash"], presented_code):
+        if not code_matches(
+            row["order_id"], row["order_number"], row["code_hash"], presented_code, _key(conn)
+        ):
             wrong = _wrong_code(conn, row, who, settings, "collect")
             failure = wrong_code_error(row["order_number"], wrong, settings.pickup_max_wrong_codes)
         elif not row["paid"] and not payment_collected:
@@ -219,6 +240,13 @@ def collect(
                 closed_at=stamp,
                 updated_at=stamp,
                 updated_by=staff,
+            )
+            stock.collect_order(
+                conn,
+                order_id,
+                [(ln["sku"], ln["qty"]) for ln in order_lines(conn, [order_id])[order_id]],
+                actor=staff or who.name,
+                source=settings.up_source,
             )
             emit_update(conn, settings.up_source, row, staff, stamp)
             _audit(conn, who, "collect", row)
@@ -325,32 +353,35 @@ def checkin(
     """The shopper's "I am here for W-100234, code 123456", at the kiosk or the counter.
 
     Unknown number, wrong code and locked order all get the same 422 in the same words, so a
-    stranger learns nothing about anyone's order; a wrong code on a real order counts toward
-    its lock, which caps guessing at ``pickup_max_wrong_codes`` tries per order.
+    stranger learns nothing about anyone's order; a wrong code on a real order slows that
+    order's check-in down (``checkin_guard``) but never locks its handover.
     """
     fallback = locale or settings.locale
     failed = InvalidInput(shopper_message("failed", fallback), code="checkin_failed")
     qr_number, _ = parse_presented_code(presented_code)
-    if order_number and qr_number and order_number.strip() != qr_number:
+    if order_number and qr_number and not same_order_number(order_number, qr_number):
         raise failed
-    number = (order_number or qr_number or "").strip()
+    number = normalise_order_number(order_number or qr_number or "")
     if not number:
         raise failed
     counted = False
     with write(conn):
         row = conn.execute(
-            "SELECT * FROM pickup_orders WHERE order_number = ?", (number,)
+            "SELECT * FROM pickup_orders WHERE order_number = ? COLLATE NOCASE", (number,)
         ).fetchone()
         if row is None:
             # Hash anyway, so an unknown number costs what a wrong code costs.
-            code_matches("-", number, "0" * 64, presented_code)
+            code_matches("-", number, "h1:" + "0" * 64, presented_code, _key(conn))
             raise failed
-        if row["locked"]:
+        if row["locked"] or checkin_guard.waiting(row):
             raise failed
-        if not code_matches(row["order_id"], row["order_number"], row["code_hash"], presented_code):
-            _wrong_code(conn, row, who, settings, "checkin")
+        if not code_matches(
+            row["order_id"], row["order_number"], row["code_hash"], presented_code, _key(conn)
+        ):
+            checkin_guard.count_failure(conn, row, who)  # slows, never locks (issue 19)
             counted = True
         else:
+            checkin_guard.reset(conn, row["order_id"])
             lang = locale or customer_locale(conn, row["customer_id"], settings.locale)
             if row["status"] in CLOSED:
                 raise Conflict(
@@ -410,6 +441,7 @@ def expire_overdue(
                 updated_at=stamp,
                 updated_by=None,
             )
+            stock.release_order(conn, row["order_id"], actor="system", source=settings.up_source)
             emit_update(conn, settings.up_source, row, None, stamp)
             record_audit(conn, "system", None, "expire", row, pickup_by=row["pickup_by"])
             expired.append(row["order_id"])

@@ -23,6 +23,7 @@ from edge.pickups.rules import (
     staff_of,
 )
 from edge.pickups.texts import MESSAGES, shopper_message
+from edge.stock import views as stock_views
 
 
 def get_row(conn: sqlite3.Connection, order_id: str) -> sqlite3.Row:
@@ -104,7 +105,11 @@ def board(conn: sqlite3.Connection, status: str | None = None, limit: int = 200)
     ).fetchall()
     lines = order_lines(conn, [r["order_id"] for r in rows])
     counts = _counts(conn)
-    return {"items": [_view(r, lines[r["order_id"]]) for r in rows], "counts": counts}
+    short = stock_views.shortages(conn, [r["order_id"] for r in rows])  # "short: 1 of 2"
+    return {
+        "items": [_view(r, lines[r["order_id"]]) | {"short": short[r["order_id"]]} for r in rows],
+        "counts": counts,
+    }
 
 
 def customer_locale(conn: sqlite3.Connection, customer_id: str | None, default: str) -> str:

@@ -36,6 +36,7 @@ from edge.sales.rules import (
     earned,
     ledger_moves,
 )
+from edge.stock import service as stock
 from edge.store import audit, idempotency, outbox, state
 from edge.store.db import now_iso, write
 from edge.store.ids import new_id
@@ -53,6 +54,7 @@ class SaleContext:
     role: str | None = None
     store_name: str = ""
     coupon_rules: offer_rules.CouponRules = offer_rules.CouponRules()
+    stock_on_sale: bool = True
 
 
 def price_lines(conn: sqlite3.Connection, sale: HasLines, currency: str) -> list[PricedLine]:
@@ -222,6 +224,16 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
                 "value": totals.points_value,
                 "currency": ctx.currency,
             },
+        )
+    if ctx.stock_on_sale:
+        stock.sold(
+            conn,
+            [(ln.sku, ln.qty) for ln in lines],
+            sale_id=sale_id,
+            actor=ctx.cashier_id or sale.terminal_id,
+            source=ctx.source,
+            # a sale paying for a click-and-collect order moves no stock: its collect does
+            order_id=getattr(sale, "order_id", None),
         )
 
     body = {

@@ -33,30 +33,90 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def link(conn: sqlite3.Connection) -> dict[str, Any]:
-    """The link to the online store as the sync worker last reported it.
+def format_time(t: datetime | None) -> str | None:
+    """A time as every other time the box reports (``now_iso``'s RFC 3339 UTC, ``…Z``)."""
+    if t is None:
+        return None
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-    ``offline_seconds`` is how long the link has been down (None while it is up). A store
-    whose sync worker never ran counts as down since the database was created: the
-    conservative answer for the offline redemption rules.
+
+def link(conn: sqlite3.Connection) -> dict[str, Any]:
+    """The link to the online store: the one judgement of "reachable" (CONTRACT.md 1.1).
+
+    ``connected`` is the edge's own MQTT connection, as the sync worker last reported it.
+    That alone cannot say whether the online store is there: a broker in the store, or a
+    bridge, stays up when the internet is down (RELIABILITY.md #12). ``reachable`` is what
+    the offline policy, the screens' banner and /readyz follow: connected, the online store's
+    retained status on ``status/web/chain`` says online and is younger than
+    ``status_max_age`` seconds (the worker writes that setting with its link state), the
+    subscriptions were granted, and no down-stream has been behind for longer than its grace.
+    ``reasons`` names what is wrong. ``offline_seconds`` (None while reachable) counts from
+    the last moment the online store was known to be there.
+
+    A store whose sync worker never ran counts as unreachable since the database was
+    created: the conservative answer for the offline redemption rules.
     """
     info = get(conn, "link") or {}
+    now = datetime.now(UTC)
     connected = bool(info.get("connected"))
     heartbeat = parse_time(info.get("heartbeat_at"))
-    now = datetime.now(UTC)
     # A worker that stopped reporting (killed, hung) is as good as down.
     if connected and heartbeat and (now - heartbeat).total_seconds() > 90:
         connected = False
     down_since = parse_time(info.get("down_since"))
     if not connected and down_since is None:
-        row = conn.execute("SELECT MIN(applied_at) FROM _migrations").fetchone()
-        down_since = parse_time(row[0]) if row and row[0] else now
+        down_since = heartbeat if heartbeat and info.get("connected") else _created(conn, now)
+    since: list[datetime] = []  # when each current problem began
+    reasons: list[str] = []
+    if not connected:
+        reasons.append("broker_unreachable")
+        since.append(down_since or now)
+    max_age = info.get("status_max_age")
+    if max_age is not None:  # written by a worker that judges the online store's heartbeat
+        status = get(conn, ONLINE_STORE_KEY) or {}
+        said = parse_time(status.get("time"))
+        if said is None:
+            reasons.append("no_heartbeat")
+            since.append(parse_time(info.get("started_at")) or _created(conn, now))
+        elif not status.get("online"):
+            reasons.append("online_store_offline")
+            since.append(said)
+        elif (now - said).total_seconds() > float(max_age):
+            reasons.append("heartbeat_stale")
+            since.append(said)
+    if info.get("subscribed") is False and connected:
+        reasons.append("subscription_refused")
+        since.append(parse_time(info.get("subscribe_refused_at")) or now)
+    behind = get(conn, STREAMS_BEHIND_KEY) or {}
+    grace = float(info.get("behind_grace", 60))
+    for source, started in sorted(behind.items()):
+        t = parse_time(started)
+        if t is not None and (now - t).total_seconds() > grace:
+            reasons.append(f"stream_behind:{source}")
+            since.append(t)
+    reachable = not reasons
+    first = min(since) if since else None
     return {
         "connected": connected,
-        "down_since": None if connected else (down_since.isoformat() if down_since else None),
+        "reachable": reachable,
+        "reasons": reasons,
+        "down_since": None if connected else format_time(down_since),
+        "unreachable_since": None if reachable or first is None else format_time(first),
         "offline_seconds": None
-        if connected
-        else ((now - down_since).total_seconds() if down_since else None),
+        if reachable
+        else max(0.0, (now - first).total_seconds())
+        if first
+        else None,
         "last_sync_at": info.get("last_sync_at"),
         "heartbeat_at": info.get("heartbeat_at"),
     }
+
+
+ONLINE_STORE_KEY = "online_store_status"  # the last status/web/chain payload, with its arrival
+STREAMS_BEHIND_KEY = "streams_behind"  # {source: since} for down-streams with a hole or a tail
+
+
+def _created(conn: sqlite3.Connection, now: datetime) -> datetime:
+    row = conn.execute("SELECT MIN(applied_at) FROM _migrations").fetchone()
+    created = parse_time(row[0]) if row and row[0] else None
+    return created or now

@@ -37,6 +37,7 @@ MEMBERS: list[dict[str, Any]] = [
         "phone": "+33612345678",
         "tier": "gold",
         "locale": "fr",
+        "consents": {"email": True, "sms": True, "updated_at": None},  # as the online store's
     },
     {
         "customer_id": "c-0002",
@@ -47,6 +48,7 @@ MEMBERS: list[dict[str, Any]] = [
         "phone": "+447700900123",
         "tier": "standard",
         "locale": "en",
+        "consents": {"email": True, "sms": False, "updated_at": None},
     },
     {
         "customer_id": "c-0003",
@@ -62,15 +64,46 @@ MEMBERS: list[dict[str, Any]] = [
 
 TOKENS = {"kiosk": "demo-kiosk", "pos": "demo-pos", "staff": "demo-staff", "admin": "demo-admin"}
 STAFF = [
-    ("st-manon", "Manon (manager)", "1234", "admin", True),
+    ("st-manon", "Manon (manager)", "246810", "admin", True),
     ("st-lucas", "Lucas", "2345", "staff", False),
     ("st-ines", "Inès (caisse)", "3456", "pos", False),
 ]
 
 
+DEMO_MARK = "demo_database"
+"""Kept in sync_state by the first seed: later seeds refill only a database marked so."""
+
+
+class NotADemoDatabase(Exception):
+    """The database holds a real shop's data: the demo never seeds an admin into it."""
+
+
+def check_own(conn: sqlite3.Connection) -> None:
+    """Refuse a database the demo did not make: it would add an admin with a published PIN
+    and demo tokens to a real shop (issue 19)."""
+    from edge.store import state
+
+    if state.get(conn, DEMO_MARK):
+        return
+    used = [
+        table
+        for table in ("staff", "customers", "sales")
+        if conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]  # noqa: S608
+    ]
+    if used:
+        raise NotADemoDatabase(
+            f"this database is not a demo database (it holds {', '.join(used)}): the demo "
+            "seeds only a new database or one it made itself"
+        )
+
+
 def seed(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
+    from edge.store import state
+
+    check_own(conn)
     now = datetime.now(UTC)
     with write(conn):
+        state.put(conn, DEMO_MARK, True)
         for sku, name, barcode, price in PRODUCTS:
             products.apply_upserted(
                 conn,

@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from edge.config import Settings
 from edge.pickups import service as pickups
+from edge.stock import service as stock
 from edge.store import db, idempotency, outbox
+from edge.system import retention
 
 log = logging.getLogger("passerelle.jobs")
 
@@ -36,6 +38,8 @@ PERIODIC: list[tuple[str, float, Job]] = [
     ("purge_outbox", 3600.0, purge_outbox),
     ("purge_idempotency", 3600.0, purge_idempotency),
     ("pickup_expiry", 60.0, pickups.expiry_job),
+    ("stock_flush", 1.0, stock.flush_job),
+    ("retention", 3600.0, retention.purge_all),  # inbox, dead letters, print jobs (issue 18)
 ]
 
 

@@ -63,8 +63,26 @@ def gunicorn_command(settings: Settings) -> list[str]:
         '%(h)s "%(m)s %(U)s" %(s)s %(L)ss rid=%({x-request-id}o)s',  # no query strings: no PII
         "--config",
         "python:edge.web.gunicorn_conf",  # the one log format; metrics from every worker
+        *tls_arguments(settings),
         "edge.web.wsgi:app",
     ]
+
+
+def tls_arguments(settings: Settings) -> list[str]:
+    """HTTPS served by gunicorn itself when a certificate is configured (issue 19)."""
+    if not settings.tls:
+        return []
+    return ["--certfile", str(settings.tls_cert_file), "--keyfile", str(settings.tls_key_file)]
+
+
+def _get_ok(url: str) -> bool:
+    """Whether our own API answers 200: its certificate is ours, on our own address, with
+    nothing to verify it against here (and ``0.0.0.0`` is in no certificate)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bool(requests.get(url, timeout=1, verify=False).status_code == 200)  # noqa: S501
 
 
 def api_banner(settings: Settings) -> str:
@@ -74,7 +92,8 @@ def api_banner(settings: Settings) -> str:
         if settings.http_host in ("127.0.0.1", "::1", "localhost")
         else "reachable from the network"
     )
-    return f"API on http://{settings.http_host}:{settings.http_port} ({reach})"
+    scheme = "https" if settings.tls else "http"
+    return f"API on {scheme}://{settings.http_host}:{settings.http_port} ({reach})"
 
 
 def load_worker(spec: str) -> Callable[[Settings, threading.Event], None] | None:
@@ -128,13 +147,14 @@ class Supervisor:
     ) -> bool:
         if not self.with_api:
             return True
-        url = f"http://{self.settings.http_host}:{self.settings.http_port}/healthz"
+        scheme = "https" if self.settings.tls else "http"
+        url = f"{scheme}://{self.settings.http_host}:{self.settings.http_port}/healthz"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.stop.is_set() and not stopping():
             if self.api is not None and self.api.poll() is not None:
                 return False
             try:
-                if requests.get(url, timeout=1).status_code == 200:
+                if _get_ok(url):
                     return True
             except requests.RequestException:
                 pass

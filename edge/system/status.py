@@ -20,9 +20,13 @@ def _age_seconds(iso: str | None) -> float | None:
 def sync_status(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
     backlog, oldest = outbox.backlog(conn)
     streams = [dict(r) for r in conn.execute("SELECT * FROM inbox_streams ORDER BY source")]
+    waiting = dict(
+        conn.execute("SELECT source, COUNT(*) FROM inbox_pending GROUP BY source").fetchall()
+    )
     for s in streams:
-        s["behind"] = max(0, s["remote_sequence"] - s["last_sequence"])
-    pending = conn.execute("SELECT COUNT(*) FROM inbox_pending").fetchone()[0]
+        # announced but not applied, or parked behind a hole: either way the store lacks news
+        s["behind"] = max(0, s["remote_sequence"] - s["last_sequence"], waiting.get(s["source"], 0))
+    pending = sum(waiting.values())
     dead = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
     return {
         "store_id": settings.store_id,
@@ -40,4 +44,7 @@ def sync_status(conn: sqlite3.Connection, settings: Settings) -> dict[str, Any]:
             "gaps_fetched": sum(s["gaps_fetched"] for s in streams),
         },
         "loyalty": {"negative_balances": loyalty.negative_balances(conn)},
+        # issue 18: an up-event held or refused (sync/worker.py), a restore not yet recovered
+        "publish_alerts": state.get(conn, "publish_alerts"),
+        "recovery_pending": state.get(conn, "recovery_pending") is not None,
     }

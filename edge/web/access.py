@@ -19,9 +19,12 @@ ACCESS: dict[str, frozenset[str]] = {
     "openapi": EVERYONE,
     "customers.lookup": EVERYONE,
     "customers.history": EVERYONE,
-    "customers.masked": EVERYONE,  # screens (issue 6): the kiosk's phone lookup, masked
+    # issue 19: a typed number must not tell a stranger at the kiosk who is a member; the
+    # kiosk answers every number alike without asking (kiosk.js), the staff may ask
+    "customers.masked": STORE_STAFF,
     "customers.enroll": TILL,
     "customers.get": STORE_STAFF,
+    "customers.update": frozenset({KIOSK, POS, ADMIN}),  # issue 22: details and consents
     "products.search": EVERYONE,
     "sales.create": TILL,
     "sales.get": TILL,
@@ -46,6 +49,14 @@ ACCESS: dict[str, frozenset[str]] = {
     # offers and coupons (issue 10)
     "coupons.check": frozenset({KIOSK, POS, ADMIN}),
     "offers.for_customer": EVERYONE,
+    # store stock (issue 17): the kiosk asks "is it here?", the till sees on hand, staff move it
+    "stock.lookup": EVERYONE,
+    "stock.levels": STORE_STAFF,
+    "stock.to_count": BOARD,
+    "stock.movements": BOARD,
+    "stock.receive": BOARD,
+    "stock.adjust": BOARD,
+    "stock.count": BOARD,
 }
 
 # Finer rules inside an operation, kept here too so that they are read in one place.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import time
 import uuid
 from typing import Any
@@ -15,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from edge.config import Settings, load_settings
 from edge.errors import DomainError
-from edge.store import db, state
+from edge.store import db
 from edge.system import logs, metrics
 
 MAX_BODY = 1024 * 1024  # 1 MiB
@@ -44,13 +43,16 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
     )
+    from edge.web import hardening
+
+    hardening.init_app(app, settings)  # cookie names and Secure, HSTS, ProxyFix
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     conn = db.open_database(settings.db_path)  # migrations at start
-    try:
-        app.config["SECRET_KEY"] = settings.secret_key or _stored_secret(conn)
-    finally:
-        conn.close()
+    conn.close()
+    from edge.web.signing import secret_key
+
+    app.config["SECRET_KEY"] = secret_key(settings)  # a credential file, never the database
 
     from edge.web.api import bp as api_bp
     from edge.web.context import close_db
@@ -71,17 +73,6 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     if init_screens is not None:
         init_screens(app)
     return app
-
-
-def _stored_secret(conn: Any) -> str:
-    """One random session key per box, kept in its database: sessions survive restarts and
-    every gunicorn worker signs with the same key."""
-    with db.write(conn):
-        value = state.get(conn, "secret_key")
-        if not value:
-            value = secrets.token_hex(32)
-            state.put(conn, "secret_key", value)
-    return str(value)
 
 
 def error_response(code: str, message: str, field: str | None, status: int) -> Any:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from typing import Any
 
-from flask import current_app, g, request, session
+from flask import current_app, g, request
 
 from edge.actor import Actor
 from edge.config import Settings
 from edge.errors import Unauthorized
 from edge.staff.service import principal_for_token
 from edge.store import db
+from edge.web import sessions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -42,6 +42,9 @@ def get_db() -> sqlite3.Connection:
     return conn
 
 
+sessions.use_database(get_db)
+
+
 def close_db(_exc: BaseException | None = None) -> None:
     conn: sqlite3.Connection | None = g.pop("db", None)
     if conn is not None and conn.in_transaction:
@@ -62,14 +65,15 @@ def settings() -> Settings:
 
 
 def session_principal() -> Actor | None:
-    """The staff member or kiosk device logged in on a screen, if any.
+    """The staff member or kiosk device logged in on the screen this request is for, if any.
 
     Screens call the same /api/v1 with their session cookie instead of a bearer token; a
     state-changing call then needs the CSRF token too (checked here, since Flask-WTF's
-    CSRFProtect exempts the API blueprint for bearer-token terminals).
+    CSRFProtect exempts the API blueprint for bearer-token terminals). The session holds
+    ids only, checked against the database (``edge.web.sessions``).
     """
-    data: Any = session.get("principal")
-    if not isinstance(data, dict):
+    principal = sessions.principal()
+    if principal is None:
         return None
     if request.method not in SAFE_METHODS:
         from flask_wtf.csrf import validate_csrf
@@ -81,10 +85,7 @@ def session_principal() -> Actor | None:
             raise Unauthorized(
                 "missing or stale CSRF token; reload the page", code="csrf_failed"
             ) from exc
-    try:
-        return Actor(**data)
-    except TypeError:
-        return None
+    return principal
 
 
 def authenticate() -> Actor:

@@ -21,6 +21,7 @@ from edge.web.models import (
     LookupQuery,
     MaskedQuery,
     MaskedSummary,
+    ProfileIn,
 )
 from edge.web.routing import operation
 
@@ -149,3 +150,34 @@ def enroll(body: EnrollIn) -> tuple[Customer, int]:
     s = settings()
     created = customers.enroll(conn, body.model_dump(), source=s.up_source, store_id=s.store_id)
     return Customer(**created), 201
+
+
+@operation(
+    bp,
+    "/customers/<customer_id>",
+    "PATCH",
+    name="customers.update",
+    tags=["customers"],
+    summary="Correct a member's e-mail, phone, language, names or consents (customer.updated)",
+    body=ProfileIn,
+    responses={200: Customer},
+)
+def update(customer_id: str, body: ProfileIn) -> Customer:
+    """At the till, or at the kiosk after a card scan (the kiosk sends the ``card``: it
+    changes only the member standing in front of it). Only the fields sent change; the online
+    store owns the record and answers with its new version."""
+    conn = get_db()
+    member_in_front(conn, customer_id, body.card)
+    s = settings()
+    principal = current_principal()
+    changes = body.model_dump(exclude_unset=True, exclude={"card"})
+    if "consents" in changes:
+        changes["consents"] = {k: v for k, v in changes["consents"].items() if v is not None}
+    updated = customers.update_profile(
+        conn,
+        principal,
+        customers.ProfileUpdate(customer_id=customer_id, changes=changes),
+        source=s.up_source,
+        locale=s.locale,
+    )
+    return Customer(**updated)

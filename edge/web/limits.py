@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, request
 from flask_limiter import Limiter
 
 from edge.config import Settings
@@ -37,10 +37,10 @@ def terminal_key() -> str:
     if scheme.lower() == "bearer" and token.strip():
         principal = token_principal(token.strip())
         return f"terminal:{principal.name}" if principal else "terminal:invalid"
-    data = session.get("principal")
-    if isinstance(data, dict) and data.get("name"):
-        return f"terminal:{data['name']}"
-    return "terminal:anonymous"
+    from edge.web import sessions
+
+    name = sessions.terminal_name()
+    return f"terminal:{name}" if name else "terminal:anonymous"
 
 
 def address_key() -> str:

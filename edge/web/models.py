@@ -54,6 +54,12 @@ class LookupQuery(In):
     phone: E164 | None = None
 
 
+class Consents(Out):
+    email: bool = Field(description="offers by e-mail")
+    sms: bool = Field(description="offers by SMS")
+    updated_at: str | None = Field(description="when the member last changed them")
+
+
 class CustomerSummary(Out):
     customer_id: str
     first_name: str | None
@@ -63,6 +69,7 @@ class CustomerSummary(Out):
     points_value: int = Field(description="what the balance is worth, in minor units")
     currency: str
     locale: str
+    consents: Consents
 
 
 class MaskedQuery(In):
@@ -132,6 +139,32 @@ class Customer(Out):
     tier: str
     locale: str
     points_balance: int
+    version: int = Field(description="the online store's version of the record held here")
+    consents: Consents
+
+
+class ConsentsIn(In):
+    email: bool | None = None
+    sms: bool | None = None
+
+
+class ProfileIn(In):
+    """Only the fields sent change; ``null`` clears an e-mail or a phone."""
+
+    card: Card | None = Field(
+        default=None, description="kiosk role: the scanned card, proof the member is present"
+    )
+    email: (
+        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+        | None
+    ) = None
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+        default=None, description="as typed (06 12 34 56 78 or +33...): stored in E.164"
+    )
+    locale: Locale | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+    consents: ConsentsIn | None = None
 
 
 # -- products --------------------------------------------------------------------------------

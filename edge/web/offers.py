@@ -92,6 +92,9 @@ class MemberCoupon(OfferInfo):
     uses_left: int
     valid_now: bool
     scan: Scan
+    why: str | None = Field(
+        default=None, description="why the member got it, in their language (issue 22)"
+    )
 
 
 class MemberOffers(Out):

@@ -40,6 +40,12 @@ class PickupQuery(In):
     limit: int = Field(default=200, ge=1, le=1000)
 
 
+class ShortLine(Out):
+    sku: str
+    qty: int = Field(description="units the order holds")
+    covered: int = Field(description="units the shelf covers now, first reserved first served")
+
+
 class Pickup(Out):
     order_id: str
     order_number: str
@@ -66,6 +72,9 @@ class Pickup(Out):
     paid_in_store: bool
     allowed_actions: list[str]
     updated_at: str
+    short: list[ShortLine] = Field(
+        default=[], description="on the board: held lines the store's stock cannot cover now"
+    )
 
 
 class PickupBoard(Out):

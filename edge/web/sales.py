@@ -36,6 +36,7 @@ def sale_context() -> sales.SaleContext:
         role=who.role,
         store_name=s.store_name,
         coupon_rules=coupon_rules(),
+        stock_on_sale=s.stock_on_sale,
     )
 
 

@@ -101,6 +101,7 @@ const P = (() => {
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET") headers["X-CSRFToken"] = config.csrf;
     if (opts.background) headers["X-Background"] = "1";
+    headers["X-Screen"] = config.screen; // which of the session's screens calls (kiosk, staff, pos)
     Object.assign(headers, opts.headers || {});
     let resp;
     try {
@@ -154,6 +155,62 @@ const P = (() => {
       node.type !== "password";
   }
 
+  // -- typed by hand -------------------------------------------------------------------------
+  // A person types a card or code far slower than a scanner: keys typed outside a text field
+  // gather in a bar at the bottom of the screen that shows them (Backspace corrects, Escape
+  // clears), and Enter hands them to the same handlers as a scan, at any speed.
+  const TYPED_IDLE_MS = 30000;
+  let typed = "";
+  let typedTimer = null;
+  let typedBar = null;
+
+  function showTyped() {
+    if (!typedBar) {
+      typedBar = document.createElement("div");
+      typedBar.id = "typed-bar";
+      typedBar.className = "typed-bar";
+      typedBar.setAttribute("role", "status");
+      typedBar.setAttribute("aria-live", "polite");
+      typedBar.innerHTML = '<span class="typed-icon" aria-hidden="true">⌨</span>' +
+        '<output class="typed-text"></output><span class="typed-hint"></span>';
+      document.body.appendChild(typedBar);
+    }
+    typedBar.querySelector(".typed-text").textContent = typed;
+    typedBar.querySelector(".typed-hint").textContent = t("typed_hint");
+    typedBar.hidden = !typed;
+    clearTimeout(typedTimer);
+    if (typed) typedTimer = setTimeout(() => { typed = ""; showTyped(); }, TYPED_IDLE_MS);
+  }
+
+  function clearTyped() {
+    if (!typed) return;
+    typed = "";
+    showTyped();
+  }
+
+  /* Keys typed where no field takes them (the page, a button): what the bar gathers. */
+  function outsideFields(node) {
+    return !node || !(isTextField(node) || node.tagName === "SELECT" ||
+      node.isContentEditable || (node.tagName === "INPUT" && node.type === "password") ||
+      node.closest("dialog[open]"));
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.altKey || event.metaKey || !scanHandlers.length) return;
+    if (!outsideFields(event.target)) return;
+    if (event.key === "Escape" && typed) { clearTyped(); return; }
+    if (event.key === "Backspace" && typed) {
+      event.preventDefault();
+      typed = typed.slice(0, -1);
+      showTyped();
+      return;
+    }
+    if (event.key.length === 1 && (typed || event.key !== " ")) {
+      typed += event.key;
+      showTyped();
+    }
+  }, true);
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.altKey || event.metaKey) return;
     const now = performance.now();
@@ -171,7 +228,14 @@ const P = (() => {
         event.stopPropagation();
         // The scanner typed into a focused field: give the field its value back.
         if (isTextField(burstTarget) && burstValue !== null) burstTarget.value = burstValue;
+        clearTyped();
         scanHandlers.forEach((fn) => fn(code));
+      } else if (typed && scanHandlers.length && outsideFields(event.target)) {
+        // A person's typing, shown in the bar: the same handlers as a scan.
+        event.preventDefault(); // not also a click on the focused button
+        const text = typed.trim();
+        clearTyped();
+        if (text) scanHandlers.forEach((fn) => fn(text));
       }
       return;
     }
@@ -184,6 +248,20 @@ const P = (() => {
     }
   }, true);
 
+  /* What a scanned or typed code is, told by its format alone, so that each is asked of the
+     one API that knows it (no 404 from the wrong one first): the pickup QR "PSRL:…", a
+     product barcode (EAN/UPC: 8 to 14 digits), a member card ("PC" + 12 digits, the cards
+     the shop and the online store print), or another code: a coupon, or a card numbered
+     otherwise (asked as a coupon first, which answers "unknown" without an error). */
+  function codeKind(raw) {
+    const code = String(raw).trim();
+    if (/^PSRL:[A-Za-z0-9 -]{1,32}:\d{6}$/i.test(code)) return "pickup";
+    if (/^\d{8,14}$/.test(code)) return "barcode";
+    if (/^PC\d{12}$/i.test(code)) return "card";
+    if (/^[A-Za-z0-9_-]{1,64}$/.test(code)) return "code";
+    return null;
+  }
+
   // -- link banner -------------------------------------------------------------------------
   async function checkLink() {
     const banner = document.getElementById("link-banner");
@@ -191,7 +269,10 @@ const P = (() => {
     try {
       const resp = await fetch("/readyz", { headers: { "X-Background": "1" } });
       const body = await resp.json();
-      banner.hidden = !!(body.link && body.link.connected);
+      // "reachable": the one judgement of the link (the online store's heartbeat, not only
+      // our broker connection, which a store broker keeps up when the internet is down)
+      const link = body.link || {};
+      banner.hidden = !!(link.reachable === undefined ? link.connected : link.reachable);
     } catch (err) {
       banner.hidden = false;
     }
@@ -270,7 +351,10 @@ const P = (() => {
       last = Date.now();
       if (last - lastPing > 30000) {
         lastPing = last;
-        fetch("/screens/ping", { method: "POST", headers: { "X-CSRFToken": config.csrf } });
+        fetch("/screens/ping", {
+          method: "POST",
+          headers: { "X-CSRFToken": config.csrf, "X-Screen": config.screen },
+        });
       }
     };
     ["pointerdown", "keydown"].forEach((e) => document.addEventListener(e, touch, true));
@@ -294,6 +378,6 @@ const P = (() => {
   return {
     config, t, applyTranslations, setLocale, onLocale: (fn) => localeListeners.push(fn),
     get locale() { return locale; }, money, number, date, time, api, ApiError, explain, onScan,
-    toast, el, uuid, checkLink,
+    toast, el, uuid, checkLink, codeKind,
   };
 })();

@@ -21,6 +21,7 @@
 
   /* Back to welcome, forgetting the shopper: nothing of theirs stays on the page. */
   function reset() {
+    document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));  // forgets the card
     $("member-hello").textContent = "";
     $("member-tier").textContent = "";
     $("member-points").textContent = "";
@@ -36,8 +37,9 @@
     $("coupon-code").textContent = "";
     $("coupon-note").textContent = "";
     $("phone-input").value = "+";
-    $("order-input").value = "W-";
+    $("order-input").value = "";
     $("code-input").value = "";
+    $("card-input").value = "";
     ["welcome-message", "phone-message", "pickup-message"].forEach((id) => message(id, ""));
     chosenLocale = null;
     P.setLocale(P.config.defaultLocale);
@@ -62,7 +64,9 @@
     $("member-offers-box").hidden = !offers.length;
     $("member-offers").replaceChildren(...offers.map((o) => P.el("li", { class: "offer" },
       P.el("span", { class: "offer-title", text: o.title }),
-      P.el("span", { class: "offer-code", text: o.code }))));
+      P.el("span", { class: "offer-code", text: o.code }),
+      // issue 22: why this member got it ("because you bought … in March")
+      ...(o.why ? [P.el("span", { class: "offer-why", text: o.why })] : []))));
     const list = $("member-history");
     list.replaceChildren();
     if (!history.items.length) {
@@ -83,7 +87,7 @@
     }
   }
 
-  async function lookupCard(card) {
+  async function lookupCard(card, couponAfter) {
     message("welcome-message", "");
     try {
       const q = "card=" + encodeURIComponent(card);
@@ -104,9 +108,11 @@
       P.setLocale(summary.locale);
       renderMember();
       show("member");
+      // issue 22: the member's consents and details (preferences.js), for this card only
+      document.dispatchEvent(new CustomEvent("passerelle:member", { detail: { ...summary, card } }));
     } catch (err) {
       const unknown = err.code === "customer_not_found" || err.status === 422;
-      if (unknown && await checkCoupon(card)) return;
+      if (unknown && couponAfter && await checkCoupon(card)) return;
       show("welcome");
       message("welcome-message", unknown ? P.t("card_unknown") : err.message);
     }
@@ -134,23 +140,21 @@
     return true;
   }
 
-  // -- phone: a masked summary only ------------------------------------------------------------
-  $("phone-form").addEventListener("submit", async (event) => {
+  // -- phone: the same answer for every number -----------------------------------------------
+  /* A stranger typing someone's number must not learn whether that person is a member
+     (issue 19): the kiosk asks the API nothing and says the same for every number. The
+     till, with a member of staff, finds a card by phone. */
+  $("phone-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const phone = $("phone-input").value.replace(/[\s.()-]/g, "");
     message("phone-message", "");
-    try {
-      const m = await P.api("GET", "/customers/masked?phone=" + encodeURIComponent(phone));
-      member = null;
-      $("masked-text").textContent = P.t("masked_found", {
-        phone: m.phone, name: [m.first_name, m.last_name].filter(Boolean).join(" "),
-      });
-      show("masked");
-    } catch (err) {
-      if (err.code === "customer_not_found") message("phone-message", P.t("phone_unknown"));
-      else if (err.status === 422) message("phone-message", P.t("phone_invalid"));
-      else message("phone-message", err.message);
+    if (!/^\+[1-9]\d{7,14}$/.test(phone)) {
+      message("phone-message", P.t("phone_invalid"));
+      return;
     }
+    member = null;
+    $("masked-text").textContent = P.t("phone_same_answer");
+    show("masked");
   });
 
   // -- pickup check-in ---------------------------------------------------------------------------
@@ -217,7 +221,8 @@
     event.preventDefault();
     const order = $("order-input").value.trim();
     const code = $("code-input").value.trim();
-    if (!/^[A-Za-z0-9][A-Za-z0-9-]+$/.test(order) || order.endsWith("-") || !/^\d{6}$/.test(code)) {
+    // The number as printed or not ("W-100001", "w 100001", "100001"): the server reads it.
+    if (!/^[A-Za-z0-9][A-Za-z0-9 -]*$/.test(order) || !/\d/.test(order) || !/^\d{6}$/.test(code)) {
       message("pickup-message", P.t("fill_both"));
       return;
     }
@@ -233,12 +238,27 @@
   });
 
   // -- scans, navigation, idle -----------------------------------------------------------------
-  P.onScan((code) => {
+  /* A scan, or a code typed by hand (the bar at the bottom, or the card field): told apart
+     by its format, so a coupon is never first asked for as a card. */
+  async function handleCode(code) {
     lastTouch = Date.now();
     const pickup = parsePickup(code);
+    const kind = P.codeKind(code);
     if (pickup) checkin(null, pickup.payload);
-    else lookupCard(code);
+    else if (kind === "card") lookupCard(code, false);
+    else if (kind === "code") { if (!(await checkCoupon(code))) lookupCard(code, false); }
+    else if (window.KioskStock && await window.KioskStock.scan(code)) return; // a product
+    else lookupCard(code, false);
+  }
+  P.onScan(handleCode);
+
+  $("card-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const card = $("card-input").value.trim();
+    $("card-input").value = "";
+    if (card) handleCode(card);
   });
+  window.KioskShow = show; // kiosk_stock.js opens its view
 
   document.addEventListener("click", (event) => {
     const go = event.target.closest("[data-go]");

@@ -120,6 +120,7 @@
   async function setCustomerBy(query) {
     const c = await P.api("GET", "/customers/lookup?" + query);
     customer = c;
+    document.dispatchEvent(new CustomEvent("passerelle:member", { detail: c }));  // issue 22
     $("redeem-input").value = "0";
     $("customer-input").value = "";
     message("");
@@ -182,7 +183,7 @@
   /* A scan: a product barcode, a loyalty card, or a coupon code. */
   async function handleCode(code) {
     if (sale) newSale();
-    const digits = /^\d{8,14}$/.test(code);
+    const kind = P.codeKind(code);
     const tryProduct = async () => {
       const r = await P.api("GET", "/products?barcode=" + encodeURIComponent(code));
       if (r.items.length) { addProduct(r.items[0]); return true; }
@@ -194,12 +195,30 @@
       catch (err) { if (err.code === "customer_not_found") return false; throw err; }
     };
     try {
-      const found = digits ? (await tryProduct()) || (await tryCard()) || (await tryCoupon(code))
-                           : (await tryCard()) || (await tryProduct()) || (await tryCoupon(code));
+      // By its format: a barcode is a product, "PC…" a card, any other code a coupon first
+      // (a card of another numbering last); each API is asked only what it may know.
+      let found = false;
+      if (kind === "barcode") found = (await tryProduct()) || (await tryCard());
+      else if (kind === "card") found = await tryCard();
+      else if (kind === "code") found = (await tryCoupon(code)) || (await tryCard());
       if (!found) message(P.t("unknown_code", { code }));
     } catch (err) {
       message(P.explain(err));
     }
+  }
+
+  /* The stock on hand beside each product found (issue 17); the sale never waits for it. */
+  async function showStock(list, items) {
+    if (!items.length) return;
+    try {
+      const r = await P.api("GET", "/stock/levels?skus=" + encodeURIComponent(items.map((p) => p.sku).join(",")),
+        undefined, { background: true });
+      for (const [sku, f] of Object.entries(r.items)) {
+        const b = list.querySelector(`li[data-sku="${CSS.escape(sku)}"] .result`);
+        if (b) b.appendChild(P.el("span", { class: "result-stock" + (f.on_hand > 0 ? "" : " is-out"),
+          text: P.t("stock_on_hand", { count: f.on_hand }) }));
+      }
+    } catch (err) { /* the figures are a help, not a condition of the sale */ }
   }
 
   $("search-form").addEventListener("submit", async (event) => {
@@ -207,6 +226,13 @@
     const q = $("search-input").value.trim();
     if (!q) return;
     const list = $("search-results");
+    if (P.codeKind(q) === "card") {
+      // A member card typed by hand in the search field: the customer, as a scan would.
+      $("search-input").value = "";
+      list.hidden = true;
+      await handleCode(q);
+      return;
+    }
     try {
       let r = { items: [] };
       if (/^\d{8,14}$/.test(q)) r = await P.api("GET", "/products?barcode=" + encodeURIComponent(q));
@@ -223,9 +249,10 @@
           P.el("span", { class: "result-name", text: p.name }),
           P.el("span", { class: "result-price", text: P.money(p.price, p.currency) }));
         b.addEventListener("click", () => { addProduct(p); $("search-input").value = ""; });
-        list.appendChild(P.el("li", {}, b));
+        list.appendChild(P.el("li", { "data-sku": p.sku }, b));
       }
       list.hidden = false;
+      showStock(list, r.items);
     } catch (err) {
       message(P.explain(err));
     }
@@ -243,6 +270,7 @@
 
   $("customer-clear").addEventListener("click", () => {
     customer = null;
+    document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));
     $("redeem-input").value = "0";
     message("");
     render();
@@ -311,6 +339,7 @@
   function newSale() {
     lines = [];
     customer = null;
+    document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));
     coupons = [];
     sale = null;
     saleKey = P.uuid();

@@ -64,7 +64,9 @@
     if (order.locked) actions.unshift("unlock");
     if (order.status === "ready") actions.push("reprint");
     const lines = P.el("ul", { class: "order-lines" },
-      ...order.lines.map((l) => P.el("li", { text: l.qty + " × " + l.name })));
+      ...order.lines.map((l) => P.el("li", { text: l.qty + " × " + l.name },
+        ...(order.short || []).filter((s) => s.sku === l.sku).map((s) => P.el("span", {
+          class: "short", text: " · " + P.t("short_of", { covered: s.covered, qty: s.qty }) })))));
     return P.el("article", {
       class: "order" + (checkedIn(order) ? " is-checked-in" : "") + (late ? " is-late" : ""),
       "data-order": order.order_id, "data-number": order.order_number,

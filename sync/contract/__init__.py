@@ -42,6 +42,7 @@ from sync.contract.types import (
 from sync.contract.validation import (
     conforms,
     inlined,
+    known,
     load_schema,
     parse,
     schema_names,
@@ -69,6 +70,7 @@ __all__ = [
     "edge_down_filters",
     "edge_status_topic",
     "inlined",
+    "known",
     "load_schema",
     "parse",
     "parse_topic",

@@ -13,7 +13,15 @@ CHAIN_SOURCE = "/web/chain"
 
 # Which stream may carry which event type (CONTRACT.md, "Event types").
 UP_TYPES = frozenset(
-    {"sale.recorded", "loyalty.entry", "customer.enrolled", "pickup.updated", "coupon.redeemed"}
+    {
+        "sale.recorded",
+        "loyalty.entry",
+        "customer.enrolled",
+        "pickup.updated",
+        "coupon.redeemed",
+        "customer.updated",  # 1.1: details or consents changed at the till or the kiosk
+        "stock.changed",
+    }
 )
 CHAIN_TYPES = frozenset(
     {
@@ -25,6 +33,7 @@ CHAIN_TYPES = frozenset(
         "offer.upserted",
         "coupon.issued",
         "coupon.redeemed",
+        "stock.changed",
     }
 )
 STORE_DOWN_TYPES = frozenset({"order.placed", "order.cancelled", "replay.requested"})

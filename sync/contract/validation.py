@@ -88,11 +88,40 @@ def _fast(name: str) -> Any:
     return jsonschema_rs.validator_for(inlined(name))
 
 
-def _check(name: str, instance: Any) -> None:
-    fast = _fast(name)
+def _tolerant(node: Any) -> Any:
+    """The schema as a reader applies it: fields it does not know are allowed (and ignored by
+    the handlers), everything it knows is checked as strictly as a writer's."""
+    if isinstance(node, dict):
+        return {
+            k: _tolerant(v)
+            for k, v in node.items()
+            if not (k in ("additionalProperties", "unevaluatedProperties") and v is False)
+        }
+    if isinstance(node, list):
+        return [_tolerant(v) for v in node]
+    return node
+
+
+@cache
+def _tolerant_validators(name: str) -> tuple[Any, Draft202012Validator]:
+    schema = _tolerant(inlined(name))
+    try:
+        import jsonschema_rs
+    except ImportError:
+        fast = None
+    else:
+        fast = jsonschema_rs.validator_for(schema)
+    return fast, Draft202012Validator(schema)
+
+
+def _check(name: str, instance: Any, tolerant: bool = False) -> None:
+    if tolerant:
+        fast, reference = _tolerant_validators(name)
+    else:
+        fast, reference = _fast(name), _validator(name)
     if fast is not None and fast.is_valid(instance):
         return
-    err = best_match(_validator(name).iter_errors(instance))
+    err = best_match(reference.iter_errors(instance))
     if err is not None:
         raise ContractError(_describe(err), path=_path(err))
 
@@ -136,20 +165,24 @@ def parse(payload: bytes | bytearray | str) -> dict[str, Any]:
     return value
 
 
-def validate(event: dict[str, Any]) -> None:
+def validate(event: dict[str, Any], *, tolerant: bool = False) -> None:
     """Check one CloudEvent against the envelope, then against its type's schema.
 
     Raises ContractError naming the field and the problem ("data.total: -1 is less than the
     minimum of 0", "unknown event type 'sale.deleted'", ...). An event type that is not part
     of this contract version is an error: it has no schema.
+
+    Writers check strictly (the default): an event we publish carries exactly the contract's
+    fields. Readers pass ``tolerant=True`` (CONTRACT.md 1.1, "Readers are tolerant"): a field
+    a newer publisher added is ignored, not a reason to refuse the event.
     """
     if not isinstance(event, dict):
         raise ContractError("event is not a JSON object")
     type_ = event.get("type")
     if isinstance(type_, str) and type_ in EVENT_TYPES:
-        _check(f"{type_}.json", event)  # includes the envelope
+        _check(f"{type_}.json", event, tolerant)  # includes the envelope
         return
-    _check("envelope.json", event)
+    _check("envelope.json", event, tolerant)
     raise ContractError(f"unknown event type {type_!r}", path="type")
 
 
@@ -158,12 +191,12 @@ def conforms(prefix: str, topic: str, payload: bytes | bytearray) -> bool:
 
     The edge's sync worker asks it of each message as it hands it to the inbox applier
     (sync/worker.py), so that this check runs on the worker's core instead of the applier's.
-    On False the applier checks that message again, in the same way, and dead-letters it
-    with the reason.
+    Strict: on False the applier checks that message again as a tolerant reader, keeps only
+    the fields it knows (``known``) or dead-letters it with the reason.
     """
     try:
         event = parse(payload)
-        validate(event)
+        validate(event)  # strict: a message with extra fields takes the tolerant path
         check_topic(prefix, topic, event)
     except ContractError:
         return False
@@ -174,7 +207,7 @@ def validate_status(payload: dict[str, Any]) -> None:
     """Check a retained link-status payload (``{"online", "last_sequence", "time"}``)."""
     if not isinstance(payload, dict):
         raise ContractError("status is not a JSON object")
-    _check("status.json", payload)
+    _check("status.json", payload, tolerant=True)  # only ever read: a tolerant reader
 
 
 def sequence_of(event: dict[str, Any]) -> int | None:
@@ -184,3 +217,35 @@ def sequence_of(event: dict[str, Any]) -> int | None:
     if isinstance(raw, str) and 0 < len(raw) <= 18 and raw.isascii() and raw.isdigit():
         return int(raw) if raw[0] != "0" else None
     return None
+
+
+def known(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with only the ``data`` fields this version's schema names, at every depth
+    (a tolerant reader ignores the rest: the handlers' own models may refuse extra fields).
+    Call it on an event that passed ``validate(event, tolerant=True)``."""
+    type_ = event.get("type")
+    if not isinstance(type_, str) or type_ not in EVENT_TYPES:
+        return event
+    data_schema = inlined(f"{type_}.json").get("properties", {}).get("data", {})
+    return {**event, "data": _prune(event.get("data"), data_schema)}
+
+
+def _prune(value: Any, schema: Any) -> Any:
+    if not isinstance(schema, dict):
+        return value
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(key, []):
+            if not isinstance(sub, dict):
+                continue
+            if (isinstance(value, dict) and "properties" in sub) or (
+                isinstance(value, list) and "items" in sub
+            ):
+                value = _prune(value, sub)
+    if isinstance(value, dict) and "properties" in schema:
+        props = schema["properties"]
+        if schema.get("additionalProperties") is False:
+            value = {k: v for k, v in value.items() if k in props}
+        return {k: _prune(v, props.get(k)) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_prune(v, schema["items"]) for v in value]
+    return value

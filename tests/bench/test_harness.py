@@ -33,6 +33,8 @@ def test_quick_run_measures_every_phase_and_writes_results(tmp_path: Path) -> No
 
     assert results["dataset"]["rows"]["customers"] == 1000
     assert results["dataset"]["rows"]["purchase_lines"] == 10_000
+    for side in ("with_stock", "without_stock"):  # issue 17: stock on a sale, side by side
+        assert results["stock"][side]["requests"] > 0 and results["stock"][side]["errors"] == 0
     for phase in ("lookup", "sale"):
         for side in ("edge", "baseline"):
             run = results[phase][side]

@@ -26,7 +26,9 @@ def post_sale(client: Any, headers: Any, body: dict[str, Any], key: str) -> Any:
 
 
 def outbox(conn) -> list[tuple[str, dict[str, Any]]]:
-    rows = conn.execute("SELECT type, data FROM outbox ORDER BY sequence").fetchall()
+    rows = conn.execute(
+        "SELECT type, data FROM outbox WHERE type != 'stock.changed' ORDER BY sequence"
+    ).fetchall()
     return [(r["type"], json.loads(r["data"])) for r in rows]
 
 

@@ -160,13 +160,15 @@ def test_mqtt_311_instances_split_the_stores_and_dropped_duplicates_are_counted(
     try:
         wait_until(lambda: first.subscribed and second.subscribed, what="both subscribed")
         pub = publisher(mosquitto)
+        events = {sid: sale(sid, 1) for sid in STORES}
         for sid in STORES:
-            pub.publish(f"{PREFIX}/stores/{sid}/up/sale.recorded", sale(sid, 1), qos=1)
-        again = sale("S002", 1)
-        pub.publish(f"{PREFIX}/stores/S002/up/sale.recorded", again, qos=1)
-        pub.publish(f"{PREFIX}/stores/S002/up/sale.recorded", again, qos=1)
+            pub.publish(f"{PREFIX}/stores/{sid}/up/sale.recorded", events[sid], qos=1)
+        for _ in range(2):  # delivered again: the same event (same id), twice
+            pub.publish(f"{PREFIX}/stores/S002/up/sale.recorded", events["S002"], qos=1)
         wait_until(lambda: all(first.up_sequence(s) == 1 for s in STORES), what="all applied")
-        wait_until(lambda: first.stats["duplicate"] + second.stats["duplicate"] >= 2)
+        wait_until(
+            lambda: first.stats["duplicate"] + second.stats["duplicate"] >= 2, what="duplicates"
+        )
         # each store's events went to one instance only (never both: no doubled work)
         assert first.stats["applied"] == 2 and second.stats["applied"] == 1
         with first.connection() as conn:

@@ -108,9 +108,10 @@ def test_forms_need_the_csrf_token(web: FlaskClient, store: OnlineStore) -> None
 
 
 def test_offer_coupon_sent_message_and_redemption(web: FlaskClient, store: OnlineStore) -> None:
-    cid = store.upsert_customer(first_name="Jo", last_name="Lee", email="jo@example.com")[
-        "customer_id"
-    ]
+    # Jo agreed to offers by e-mail (issue 22: no coupon e-mail without consent).
+    cid = store.upsert_customer(
+        first_name="Jo", last_name="Lee", email="jo@example.com", consent_email=True
+    )["customer_id"]
     # No offer yet: the account says where to make one instead of hiding the coupon form.
     page = web.get(f"/customers/{cid}").get_data(as_text=True)
     assert 'id="no-offer"' in page and 'href="/offers"' in page
@@ -189,7 +190,8 @@ def test_the_command_line_runs_it(tmp_path: Path, mosquitto: Broker) -> None:
             headers={"Authorization": f"Bearer {TOKEN}"},
             timeout=5,
         )
-        assert [e["type"] for e in r.json()] == ["product.upserted"] * 10
+        # the catalogue, then the demo campaign's offer (issue 22)
+        assert [e["type"] for e in r.json()] == ["product.upserted"] * 10 + ["offer.upserted"]
         assert "Élodie" in requests.get(base, timeout=5).text
         # The demo members and their history: the same balance as the store's demo shows.
         account = requests.get(f"{base}/customers/c-0001", timeout=5).text
@@ -213,7 +215,7 @@ def test_its_last_will_marks_it_offline_when_killed(tmp_path: Path, mosquitto: B
     topic = "passerelle/v1/status/web/chain"
     try:
         wait_until(lambda: edge.statuses().get(topic, {}).get("online"), what="online status")
-        assert edge.statuses()[topic]["last_sequence"] == "10"
+        assert edge.statuses()[topic]["last_sequence"] == "11"  # catalogue + demo campaign offer
         child.kill()  # no goodbye: the broker publishes the will
         child.wait(timeout=10)
         wait_until(lambda: edge.statuses()[topic]["online"] is False, what="the last will")

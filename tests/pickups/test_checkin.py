@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge.pickups import rules
+from edge.pickups import checkin_guard, rules
 from tests.pickups.conftest import pickup_events
 
 
@@ -117,11 +117,14 @@ def test_checkin_leaks_nothing_to_a_stranger(client, headers, place, conn, setti
     assert err["code"] == "checkin_failed" and err["field"] is None
     for secret in (order["order_number"], locked["order_number"], "locked", "received", "James"):
         assert secret not in text
-    # the wrong codes counted toward the real order's lock, and it is locked now
+    # the wrong codes slow this order's check-in down (the right code waits too) but never
+    # lock its handover: a stranger cannot lock the day's orders from the kiosk (issue 19)
     row = conn.execute(
-        "SELECT wrong_codes, locked FROM pickup_orders WHERE order_id = ?", (locked["order_id"],)
+        "SELECT wrong_codes, locked, checkin_failures FROM pickup_orders WHERE order_id = ?",
+        (locked["order_id"],),
     ).fetchone()
-    assert row["locked"] == 1
+    assert row["locked"] == 0 and row["wrong_codes"] == 0
+    assert row["checkin_failures"] == checkin_guard.FREE_TRIES  # then tries wait, untried
     assert pickup_events(conn, locked["order_id"])[-1]["checked_in_at"] is None
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask_wtf.csrf import generate_csrf
 
 from edge.pickups import rules
 from edge.staff import service as auth
 from tests.pickups.conftest import pickup_events, status_of
+from tests.support.screens import staff_session
 
 
 @pytest.fixture
@@ -31,19 +31,10 @@ def wrong(order: dict[str, Any]) -> str:
 def pin_session(app, client, conn, *, is_manager: bool) -> dict[str, str]:
     """Log a staff member in as the screens do (session + CSRF), without the screens."""
     staff_id = auth.add_staff(
-        conn, name="Manon", pin="4321", is_manager=is_manager, staff_id=f"st-{int(is_manager)}"
+        conn, name="Manon", pin="654321", is_manager=is_manager, staff_id=f"st-{int(is_manager)}"
     )
-    who = auth.check_pin(conn, staff_id, "4321")
-    assert who is not None
-    with app.test_request_context():
-        from flask import session
-
-        token = generate_csrf()
-        raw = session["csrf_token"]
-    with client.session_transaction() as sess:
-        sess["principal"] = who.__dict__
-        sess["csrf_token"] = raw
-    return {"X-CSRFToken": token}
+    assert auth.check_pin(conn, staff_id, "654321") is not None
+    return staff_session(app, client, conn, staff_id)
 
 
 def test_collect_with_the_qr_payload(ready_order, act, conn):

@@ -29,6 +29,7 @@ def test_up_events_in_order_with_the_contracts_fields(place, act, client, header
         "SELECT source, sequence, type, time, data FROM outbox ORDER BY sequence"
     ).fetchall()
     assert [r["sequence"] for r in rows] == list(range(1, len(rows) + 1))
+    rows = [r for r in rows if r["type"] != "stock.changed"]  # the order's held stock (issue 17)
     assert {r["type"] for r in rows} == {"pickup.updated"}
     assert {r["source"] for r in rows} == {"/stores/S001"}
     events = [json.loads(r["data"]) for r in rows]
@@ -55,7 +56,7 @@ def test_every_up_event_of_the_conflicts_passes_the_contract(place, act, deliver
     deliver("order.cancelled", {"order_id": early["order_id"] + "x", "reason": "x"})
     act(early, "cancel")
     events = outbox.after(conn, "/stores/S001", 0)
-    assert len(events) == 7
+    assert len([e for e in events if e.type != "stock.changed"]) == 7  # besides held stock
     for event in events:
         contract.validate(event.envelope())
 

@@ -22,8 +22,13 @@ def test_sale_is_idempotent_and_writes_outbox_in_one_transaction(client, headers
     assert r2.json == r1.json and r2.headers["Idempotent-Replayed"] == "true"
     assert conn.execute("SELECT COUNT(*) FROM sales").fetchone()[0] == 1
     events = conn.execute("SELECT type, sequence, data FROM outbox ORDER BY sequence").fetchall()
-    assert [e["type"] for e in events] == ["sale.recorded", "loyalty.entry", "loyalty.entry"]
-    assert [e["sequence"] for e in events] == [1, 2, 3]
+    assert [e["type"] for e in events] == [
+        "sale.recorded",
+        "loyalty.entry",
+        "loyalty.entry",
+        "stock.changed",
+    ]
+    assert [e["sequence"] for e in events] == [1, 2, 3, 4]
     sale = json.loads(events[0]["data"])
     assert sale["sale_id"] == r1.json["sale_id"] and sale["points_redeemed"] == 500
     # the same key with another body is refused, not silently answered

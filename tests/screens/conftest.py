@@ -240,10 +240,18 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
         ctx.close()
 
 
+def pair_kiosk(page: Any, shop: Shop) -> None:
+    """Pair the page's browser as a kiosk: the pairing form POSTs the kiosk token (a one-time
+    code from ``passerelle kiosk pair-code`` works the same)."""
+    page.goto(f"{shop.url}/kiosk/pair")
+    page.fill("#code", shop.demo["tokens"]["kiosk"])
+    page.locator("form:has(#code) button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/kiosk$"))
+
+
 def kiosk_page(new_page: Callable[..., Any], shop: Shop) -> Any:
     page = new_page(KIOSK_VIEWPORT)
-    page.goto(f"{shop.url}/kiosk/pair?token={shop.demo['tokens']['kiosk']}")
-    page.wait_for_url(re.compile(r"/kiosk$"))
+    pair_kiosk(page, shop)
     page.wait_for_selector("#view-welcome:not([hidden])")
     return page
 

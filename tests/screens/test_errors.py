@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from edge.offers.texts import REASONS
 from edge.web.app import create_app
 from kiosk_ui.i18n import LOCALES, catalog
-from tests.screens.conftest import kiosk_page
+from tests.screens.conftest import kiosk_page, scan
 
 ROOT = Path(__file__).resolve().parents[2]
 # code="..." in a raise, and code = "..." on a DomainError class
@@ -60,12 +60,12 @@ def test_every_api_error_code_has_a_text_in_both_languages(tmp_path: Path) -> No
 @pytest.mark.browser
 def test_a_rate_limited_kiosk_says_so_in_french(new_page: Any, shop: Any) -> None:
     page = kiosk_page(new_page, shop)
-    # The kiosk's phone lookups are limited (rate_limit_lookup, 30 a minute): use them up.
+    # The kiosk's card lookups are limited (rate_limit_lookup, 30 a minute): use them up.
     statuses = page.evaluate(
         """async () => {
           const out = [];
           for (let i = 0; i < 30; i++) {
-            const r = await fetch("/api/v1/customers/masked?phone=%2B33600000000",
+            const r = await fetch("/api/v1/customers/lookup?card=PC999999999999",
               { credentials: "same-origin", headers: { Accept: "application/json" } });
             out.push(r.status);
           }
@@ -73,10 +73,8 @@ def test_a_rate_limited_kiosk_says_so_in_french(new_page: Any, shop: Any) -> Non
         }"""
     )
     assert 429 not in statuses
-    page.get_by_role("button", name=re.compile("Pas de carte")).click()
-    page.locator("#phone-input").fill("+33612345678")
-    page.get_by_role("button", name="Chercher").click()
-    message = page.locator("#phone-message")
+    scan(page, "PC000000000001")
+    message = page.locator("#welcome-message")
     expect(message).to_have_text("Trop d'essais. Attendez une minute, puis réessayez.")
     assert "per 1 minute" not in page.locator("main").inner_text()
     assert page.js_errors == []

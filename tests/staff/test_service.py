@@ -36,13 +36,15 @@ def test_a_revoked_token_opens_nothing_and_its_name_is_free_again(conn):
 
 
 def test_a_staff_member_logs_in_with_their_pin_only(conn):
-    sid = staff.add_staff(conn, name="Ana", pin="4321", is_manager=True)
-    who = staff.check_pin(conn, sid, "4321")
+    sid = staff.add_staff(conn, name="Ana", pin="654321", is_manager=True)
+    who = staff.check_pin(conn, sid, "654321")
     assert who is not None and who.is_manager and who.via == "pin" and who.staff_id == sid
-    assert staff.check_pin(conn, sid, "1234") is None
-    assert staff.check_pin(conn, "st-nobody", "4321") is None
+    assert staff.check_pin(conn, sid, "123456") is None
+    assert staff.check_pin(conn, "st-nobody", "654321") is None
     pin_hash = conn.execute("SELECT pin_hash FROM staff WHERE staff_id = ?", (sid,)).fetchone()[0]
-    assert "4321" not in pin_hash
+    assert "654321" not in pin_hash
+    with pytest.raises(InvalidInput):  # a manager's PIN is 6 digits at least
+        staff.add_staff(conn, name="Bo", pin="4321", is_manager=True)
     with pytest.raises(InvalidInput):
         staff.add_staff(conn, name="Kiosk", pin="4321", role="kiosk")
     with pytest.raises(Conflict):

@@ -46,6 +46,16 @@ def data_for(type_: str, n: int = 1, store_id: str = "S001") -> dict[str, Any]:
             "store_id": None,
             "occurred_at": T,
         },
+        "stock.changed": {
+            "sku": f"SKU-{n}",
+            "store_id": store_id,
+            "on_hand": 3,
+            "reserved": 1,
+            "available": 2,
+            "version": n,
+            "reason": "sale",
+            "occurred_at": T,
+        },
         "product.upserted": {
             "sku": f"SKU-{n}",
             "version": 1,
@@ -122,6 +132,14 @@ def data_for(type_: str, n: int = 1, store_id: str = "S001") -> dict[str, Any]:
             "email": None,
             "phone": None,
             "locale": "fr",
+        },
+        "customer.updated": {
+            "customer_id": f"C{n}",
+            "base_version": 1,
+            "changes": {
+                "email": f"new{n}@example.com",
+                "consents": {"sms": False, "updated_at": T},
+            },
         },
         "pickup.updated": {
             "order_id": f"ORD{n}",

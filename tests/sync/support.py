@@ -60,6 +60,9 @@ class WebSide:
         }
         self.fetched = 0
         self.requests = 0
+        self.up_requests = 0
+        self.down = False  # the backfill endpoint answers 503 while set
+        self.up: list[dict[str, Any]] = []  # what it serves as stores/{id}/up (contract 1.1)
         self._lock = threading.Lock()
         self.client = _client(f"test-web-{uuid.uuid4().hex[:8]}", port)
         wait_until(self.client.is_connected, 10, what="the web side's MQTT connection")
@@ -140,15 +143,23 @@ class WebSide:
                 if not url.path.startswith(prefix) or not url.path.endswith("/events"):
                     self._send(404, {"error": "not found"})
                     return
+                if web.down:
+                    self._send(503, {"error": "down for the test"})
+                    return
                 stream = url.path[len(prefix) : -len("/events")]
                 source = "/web/chain" if stream == "chain" else "/web/" + stream
                 q = parse_qs(url.query)
                 after = int(q.get("after", ["0"])[0])
                 limit = min(1000, int(q.get("limit", ["100"])[0]))
                 with web._lock:
-                    events = web.events.get(source, [])[after : after + limit]
-                    web.fetched += len(events)
-                    web.requests += 1
+                    if stream.endswith("/up"):  # contract 1.1: the store's own up-stream
+                        up = sorted(web.up, key=lambda e: int(e["sequence"]))
+                        events = [e for e in up if int(e["sequence"]) > after][:limit]
+                        web.up_requests += 1  # the edge's start-up recovery
+                    else:
+                        events = web.events.get(source, [])[after : after + limit]
+                        web.fetched += len(events)
+                        web.requests += 1
                 self._send(200, events, "application/cloudevents-batch+json")
 
             def _send(self, code: int, body: Any, ctype: str = "application/json") -> None:

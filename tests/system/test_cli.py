@@ -48,14 +48,14 @@ def test_staff_add_and_pin(runner, db_path):
         "--name",
         "Ana",
         "--pin",
-        "4321",
+        "654321",
         "--id",
         "st-ana",
         "--manager",
     )
     assert r.exit_code == 0, r.output
     conn = db.connect(db_path)
-    assert auth.check_pin(conn, "st-ana", "4321").is_manager
+    assert auth.check_pin(conn, "st-ana", "654321").is_manager
     assert auth.check_pin(conn, "st-ana", "0000") is None
     assert invoke(runner, db_path, "staff", "add", "--name", "B", "--pin", "12").exit_code != 0
     conn.close()

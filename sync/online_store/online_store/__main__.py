@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 
+from online_store.dispatch import Outreach
 from online_store.service import OnlineStore
 from sync import contract
 
@@ -48,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start without the demo members and their history (the store demo's own)",
     )
+    # Issue 22: how the online store reaches shoppers (dispatch.Outreach).
+    p.add_argument("--smtp-url", help="smtp://, smtp+starttls:// or smtps://[user:pw@]host:port")
+    p.add_argument("--mail-from", default="boutique@passerelle.example", help="the From address")
+    p.add_argument(
+        "--sms-gateway", default="demo", help="demo, or https://ACCOUNT:TOKEN@host/?from=+33..."
+    )
+    p.add_argument("--public-url", help="this site's address in the SMS links (default: served)")
+    p.add_argument("--sms-token", default="", help="secret the gateway's inbound webhook sends")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s online-store %(message)s")
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
@@ -73,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
             replay_retry=args.replay_retry,
             protocol=args.mqtt_protocol,
             consume=stores[k - 1 :: n] if args.mqtt_protocol == "3.1.1" else None,
+            outreach=Outreach(
+                smtp_url=args.smtp_url,
+                mail_from=args.mail_from,
+                sms_gateway=args.sms_gateway,
+                public_url=args.public_url,
+                sms_token=args.sms_token,
+            ),
         )
     except ValueError as exc:
         print(f"online store: {exc}", file=sys.stderr)

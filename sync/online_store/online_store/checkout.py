@@ -9,7 +9,7 @@ import secrets
 import sqlite3
 from typing import Any
 
-from online_store import streams
+from online_store import letters, stock, streams
 from online_store.coupons import redeem
 from online_store.db import next_counter, now_iso
 from online_store.shop import (
@@ -85,6 +85,7 @@ def place_order(
         raise ShopError(f"no store {store_id!r}", field="store_id", code="unknown_store")
     member = customer(conn, customer_id)
     lines = basket(conn, quantities)
+    stock.check_order(conn, store_id, lines)  # never more than the store has available
     order_id = new_id("wo")
     discount = redeem(conn, coupon_code, customer_id, lines, order_id) if coupon_code else 0
     data = {
@@ -120,7 +121,10 @@ def place_order(
         ),
     )
     streams.append(conn, contract.store_down_source(store_id), "order.placed", data)
-    return {**data, "store_id": store_id, "discount": discount}
+    placed = {**data, "store_id": store_id, "discount": discount}
+    # the confirmation e-mail, in the same transaction as the order it confirms
+    letters.record(conn, letters.order_letter(member, placed))
+    return placed
 
 
 def cancel_order(conn: sqlite3.Connection, order_id: str, reason: str) -> dict[str, Any]:

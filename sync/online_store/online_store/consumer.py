@@ -22,7 +22,7 @@ import json
 import sqlite3
 from typing import Any
 
-from online_store import checkout, coupons, fleet, shop, streams
+from online_store import checkout, coupons, fleet, profiles, shop, stock, streams
 from online_store.db import now_iso
 from sync import contract
 
@@ -96,6 +96,11 @@ def handle_up(
     seen = conn.execute(
         "SELECT 1 FROM received WHERE source = ? AND id = ?", (where.source, event_id)
     ).fetchone()
+    if not seen and sequence <= stream["last_sequence"]:
+        other = streams.conflicting_id(conn, where.source, sequence, event_id)
+        if other is not None:  # contract 1.1: a conflict, kept and reported, never dropped
+            dead_letter(conn, topic, payload, f"conflict: sequence {sequence} is already {other}")
+            return "conflict"
     if seen or sequence <= stream["last_sequence"]:
         fleet.count_duplicate(conn, store_id)
         return "duplicate"
@@ -158,15 +163,16 @@ def _apply(
         "INSERT INTO received (source, id, sequence, type, received_at) VALUES (?, ?, ?, ?, ?)",
         (source, event_id, sequence, str(event.get("type")), now_iso()),
     )
+    streams.keep_up(conn, store_id, event, sequence)
     try:
         contract.check_topic(prefix, topic, event)
-        contract.validate(event)
+        contract.validate(event, tolerant=True)
         if event["type"] not in contract.UP_TYPES:
             raise contract.ContractError(f"{event['type']!r} is not an up-event", path="type")
     except contract.ContractError as exc:
         dead_letter(conn, topic, json.dumps(event, ensure_ascii=False), str(exc))
         return
-    APPLY[event["type"]](conn, store_id, event["data"])
+    APPLY[event["type"]](conn, store_id, contract.known(event)["data"])  # tolerant reader
 
 
 def _sale(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
@@ -205,12 +211,18 @@ def _redeemed(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> Non
     )
 
 
+def _stock(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
+    stock.apply_changed(conn, store_id, d)
+
+
 APPLY = {
+    "stock.changed": _stock,
     "sale.recorded": _sale,
     "loyalty.entry": _loyalty,
     "customer.enrolled": _enrolled,
     "pickup.updated": _pickup,
     "coupon.redeemed": _redeemed,
+    "customer.updated": profiles.apply_updated,  # 1.1: details or consents from a till
 }
 
 

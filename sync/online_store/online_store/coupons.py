@@ -11,7 +11,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from online_store import streams
+from online_store import consents, letters, streams
 from online_store.db import now_iso
 from online_store.shop import CODE_ALPHABET, ShopError, _in, _when, customer, new_id
 
@@ -106,19 +106,16 @@ def issue_coupon(
         data,
     )
     streams.append(conn, streams.CHAIN, "coupon.issued", data)
-    titles = json.loads(offer["title"])
-    locale = member["locale"] if member["locale"] in titles else next(iter(titles))
-    greeting = "Bonjour" if member["locale"] == "fr" else "Hello"
-    conn.execute(
-        "INSERT INTO sent_messages (to_address, subject, body, code, sent_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (
-            member["email"] or f"{member['first_name']} (no e-mail address)",
-            titles[locale],
-            f"{greeting} {member['first_name']}, {titles[locale]}: "
-            f"{data['code']} (until {offer['valid_until'][:10]})",
-            data["code"],
-            data["issued_at"],
+    if not consents.allows(conn, customer_id, "email"):
+        return data  # issue 22: no offer by e-mail without consent (the kiosk still shows it)
+    letters.record(
+        conn,
+        letters.coupon_letter(
+            member,
+            json.loads(offer["title"]),
+            str(data["code"]),
+            offer["valid_until"],
+            str(data["issued_at"]),
         ),
     )
     return data

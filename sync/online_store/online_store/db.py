@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from online_store import campaign_schema
+
 SCHEMA = """
 -- Outgoing streams: one row per source we publish (/web/chain, /web/stores/{id}).
 CREATE TABLE IF NOT EXISTS streams (
@@ -185,6 +187,32 @@ CREATE TABLE IF NOT EXISTS sent_messages (
     code TEXT,
     sent_at TEXT NOT NULL
 );
+-- Each store's stock, from its stock.changed (online_store/stock.py): never older over newer.
+CREATE TABLE IF NOT EXISTS store_stock (
+    store_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    on_hand INTEGER NOT NULL,
+    reserved INTEGER NOT NULL,
+    available INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    occurred_at TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (store_id, sku)
+);
+-- Contract 1.1: each store's own up-stream as received (kept at least 90 days), served on
+-- the backfill endpoint as stores/{id}/up so that a restored or replaced box recovers its past.
+CREATE TABLE IF NOT EXISTS up_events (
+    store_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    time TEXT NOT NULL,
+    data TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (store_id, sequence)
+);
+CREATE INDEX IF NOT EXISTS received_sequence ON received (source, sequence);
 
 -- The fleet view (fleet.py): each store's last retained status as it published it, when its
 -- link state last changed, and how many duplicate up-events of it were dropped.
@@ -238,7 +266,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
         pg.create_schema(conn, SCHEMA)
         return
     with write(conn):
-        for statement in SCHEMA.split(";"):
+        for statement in (SCHEMA + campaign_schema.SCHEMA).split(";"):
             if statement.strip():
                 conn.execute(statement)
 

@@ -37,7 +37,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from online_store import checkout, consumer, coupons, db, demo, shop, streams
+from online_store import campaign_demo, checkout, consumer, coupons, db, demo, shop, streams
+from online_store.desk import CampaignDesk
+from online_store.dispatch import Dispatcher, Outreach
 from sync import contract
 
 log = logging.getLogger("passerelle.online_store")
@@ -82,6 +84,7 @@ class OnlineStore:
         demo_data: bool = False,
         protocol: str = "5",
         consume: list[str] | None = None,
+        outreach: Outreach | None = None,
     ) -> None:
         for store_id in stores:
             if not contract.STORE_ID_RE.match(store_id):
@@ -127,6 +130,10 @@ class OnlineStore:
         self._server: BaseWSGIServer | None = None
         self._server_thread: threading.Thread | None = None
         self.client = self._make_client()
+        # Issue 22: e-mail over SMTP, SMS through a gateway, campaigns (``store.campaigns``).
+        self.outreach = outreach or Outreach()
+        self.dispatcher = Dispatcher(self.db_path, self.outreach)
+        self.campaigns = CampaignDesk(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -135,6 +142,7 @@ class OnlineStore:
             shop.publish_catalogue(self._conn)
             if self.demo_data:
                 demo.seed(self._conn)
+                campaign_demo.seed(self._conn)
         if self.protocol == "5":
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = SESSION_EXPIRY
@@ -147,6 +155,7 @@ class OnlineStore:
         self.client.loop_start()
         self._worker = threading.Thread(target=self._run, name="online-store", daemon=True)
         self._worker.start()
+        self.dispatcher.start()
         return self
 
     def stop(self) -> None:
@@ -161,6 +170,7 @@ class OnlineStore:
                 self._server_thread.join(timeout=5)
             self._server = None
         self._stop.set()
+        self.dispatcher.stop()
         if self._worker is not None:
             self._worker.join(timeout=10)
         if self._lease_until > time.time() and self._connected.is_set():

@@ -19,7 +19,8 @@ from typing import Any
 
 from uuid6 import uuid7
 
-from online_store import streams
+from online_store import consents, streams
+from online_store.db import now_iso
 
 CURRENCY = "EUR"
 TIERS = {"standard": Decimal("1"), "silver": Decimal("1.25"), "gold": Decimal("1.5")}
@@ -130,9 +131,12 @@ def customers(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return conn.execute("SELECT * FROM customers ORDER BY last_name, first_name").fetchall()
 
 
-def _customer_data(row: sqlite3.Row) -> dict[str, Any]:
+def _customer_data(row: sqlite3.Row, conn: sqlite3.Connection | None = None) -> dict[str, Any]:
     keys = ("customer_id", "version", "loyalty_card", "first_name", "last_name")
-    return {k: row[k] for k in (*keys, "email", "phone", "tier", "locale")}
+    data = {k: row[k] for k in (*keys, "email", "phone", "tier", "locale")}
+    if conn is not None:  # contract 1.1: the consents travel with the record
+        data["consents"] = consents.of(conn, row["customer_id"])
+    return data
 
 
 def upsert_customer(
@@ -159,6 +163,7 @@ def upsert_customer(
     if locale not in LOCALES:
         raise ShopError(f"locale must be one of {', '.join(LOCALES)}", field="locale")
     clean.update(email=email, phone=phone, tier=tier, locale=locale)
+    before: dict[str, Any] = {}
     if customer_id is None:
         clean.update(
             customer_id=new_id("web"),
@@ -173,6 +178,7 @@ def upsert_customer(
         )
     else:
         current = customer(conn, customer_id)
+        before = dict(current)
         clean.update(
             customer_id=customer_id,
             version=current["version"] + 1,
@@ -184,7 +190,21 @@ def upsert_customer(
             "locale = :locale WHERE customer_id = :customer_id",
             clean,
         )
-    data = _customer_data(customer(conn, clean["customer_id"]))
+    cid, version = clean["customer_id"], clean["version"]
+    changed = [
+        k
+        for k in ("first_name", "last_name", "email", "phone", "locale")
+        if before.get(k) != clean[k]
+    ]
+    wanted = {
+        c: bool(fields[f"consent_{c}"]) for c in consents.CHANNELS if f"consent_{c}" in fields
+    }
+    if wanted:
+        was = consents.of(conn, cid)
+        changed += [f"consents.{c}" for c, v in wanted.items() if was[c] != v]
+        consents.store(conn, cid, wanted, now_iso())
+    consents.touch(conn, cid, changed, version)
+    data = _customer_data(customer(conn, cid), conn)
     streams.append(conn, streams.CHAIN, "customer.upserted", data)
     return data
 
@@ -218,7 +238,10 @@ def enrolled_in_store(conn: sqlite3.Connection, store_id: str, data: dict[str, A
         row,
     )
     streams.append(
-        conn, streams.CHAIN, "customer.upserted", _customer_data(customer(conn, row["customer_id"]))
+        conn,
+        streams.CHAIN,
+        "customer.upserted",
+        _customer_data(customer(conn, row["customer_id"]), conn),
     )
 
 

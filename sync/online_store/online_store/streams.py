@@ -21,9 +21,12 @@ CHAIN = contract.CHAIN_SOURCE
 
 
 def source_of_stream(stream: str) -> str:
-    """``chain`` → ``/web/chain``, ``stores/S001`` → ``/web/stores/S001`` (ContractError else)."""
+    """``chain`` → ``/web/chain``, ``stores/S001`` → ``/web/stores/S001``, and (contract 1.1)
+    ``stores/S001/up`` → ``/stores/S001``, the store's own up-stream (ContractError else)."""
     if stream == "chain":
         return CHAIN
+    if stream.startswith("stores/") and stream.endswith("/up"):
+        return contract.up_source(stream.removeprefix("stores/").removesuffix("/up"))
     if stream.startswith("stores/"):
         return contract.store_down_source(stream.removeprefix("stores/"))
     raise contract.ContractError(f"stream {stream!r} is neither 'chain' nor 'stores/{{id}}'")
@@ -87,6 +90,8 @@ def append(
 
 def after(conn: sqlite3.Connection, source: str, sequence: int, limit: int) -> list[dict[str, Any]]:
     """The backfill page: events of ``source`` with a greater sequence, in order."""
+    if source.startswith("/stores/"):
+        return up_after(conn, source, sequence, limit)
     rows = conn.execute(
         "SELECT * FROM events WHERE source = ? AND sequence > ? ORDER BY sequence LIMIT ?",
         (source, sequence, limit),
@@ -112,3 +117,59 @@ def mark_published(conn: sqlite3.Connection, rowids: list[int]) -> None:
         "UPDATE events SET published_at = COALESCE(published_at, ?) WHERE rowid = ?",
         [(stamp, r) for r in rowids],
     )
+
+
+# -- contract 1.1: the stores' own up-streams, kept for their recovery ---------------------------
+
+
+def keep_up(conn: sqlite3.Connection, store_id: str, event: dict[str, Any], sequence: int) -> None:
+    """Keep an up-event as received (once per number), to serve it back on ``stores/{id}/up``."""
+    conn.execute(
+        "INSERT INTO up_events (store_id, sequence, id, type, time, data, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, sequence) DO NOTHING",
+        (
+            store_id,
+            sequence,
+            str(event.get("id")),
+            str(event.get("type")),
+            str(event.get("time") or now_iso()),
+            json.dumps(event.get("data"), separators=(",", ":"), ensure_ascii=False),
+            now_iso(),
+        ),
+    )
+
+
+def up_after(
+    conn: sqlite3.Connection, source: str, sequence: int, limit: int
+) -> list[dict[str, Any]]:
+    """A page of a store's own up-stream as we received it, in order."""
+    store_id = source.rsplit("/", 1)[1]
+    rows = conn.execute(
+        "SELECT * FROM up_events WHERE store_id = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+        (store_id, sequence, limit),
+    ).fetchall()
+    return [
+        {
+            "specversion": "1.0",
+            "id": r["id"],
+            "source": source,
+            "type": r["type"],
+            "time": r["time"],
+            "sequence": str(r["sequence"]),
+            "datacontenttype": "application/json",
+            "data": json.loads(r["data"]),
+        }
+        for r in rows
+    ]
+
+
+def conflicting_id(
+    conn: sqlite3.Connection, source: str, sequence: int, event_id: str
+) -> str | None:
+    """The id we already hold at ``sequence`` of ``source`` when it is not ``event_id``: a
+    number used twice with different ids (a restored edge), never a plain duplicate."""
+    row = conn.execute(
+        "SELECT id FROM received WHERE source = ? AND sequence = ? AND id <> ?",
+        (source, sequence, event_id),
+    ).fetchone()
+    return str(row[0]) if row else None

@@ -11,13 +11,11 @@ import hmac
 import secrets
 from typing import TYPE_CHECKING, Any
 
-import qrcode
-import qrcode.image.svg
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFProtect
-from markupsafe import Markup
 
-from online_store import checkout, coupons, fleet, shop, streams
+from online_store import campaign_web, checkout, coupons, fleet, pages, shop, stock, streams
+from online_store.pages import qr_svg
 from sync import contract
 
 if TYPE_CHECKING:
@@ -32,8 +30,13 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
     app.config.update(
         SECRET_KEY=secrets.token_hex(16), WTF_CSRF_TIME_LIMIT=None, MAX_CONTENT_LENGTH=64 * 1024
     )
+    # Its own cookie: the store's screens on the same host (browsers ignore the port) have
+    # theirs, so neither logs the other out nor loses the other's CSRF token (issue 23).
+    app.config["SESSION_COOKIE_NAME"] = "online_store_session"
     app.config.update(config or {})
     csrf = CSRFProtect(app)
+    stock.init_app(app, store)
+    pages.init_app(app)  # times in the store's zone, QR codes, the icon
     app.register_blueprint(fleet.blueprint(store))
 
     def error(status: int, code: str, message: str, field: str | None = None) -> Response:
@@ -172,6 +175,8 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
             ]
         return render_template("messages.html", messages=sent)
 
+    campaign_web.register(app, store, csrf)  # issue 22: campaigns, landing pages, SMS
+
     @app.get("/healthz")
     def healthz() -> Response:
         return jsonify({"ok": True, "mqtt_connected": store.connected})
@@ -183,13 +188,6 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
         return render_template("error.html", error=shop.ShopError("page not found")), 404
 
     return app
-
-
-def qr_svg(text: str) -> Markup:
-    """An inline SVG QR code (the e-mail's code, to scan at the kiosk or the till)."""
-    img = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    svg = img.to_string(encoding="unicode")
-    return Markup(svg)  # noqa: S704 - made here from our own coupon code, never user HTML
 
 
 def _int_arg(name: str, default: int) -> int | None:

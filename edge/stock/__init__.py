@@ -1,0 +1,1 @@
+"""Store stock: on hand, reserved for click-and-collect, available, and every movement."""
