@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             work = (args.workdir or Path(tmp)) / kind
             shutil.rmtree(work, ignore_errors=True)
             result = run_chain(kind, work, opts)
-            save(result, args.out / f"{kind}.json")
+            save(result, args.out / f"{kind}-{opts.stores}.json")
             results.append(result)
     text = report.write(results, args.out)
     print(text)

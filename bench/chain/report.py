@@ -48,7 +48,8 @@ def figures(r: RunResult) -> dict[str, Any]:
     rss_max = max(rss, default=0)
     both = "{} / {}".format
     return {
-        "broker": f"{r.broker} ({r.nodes} node{'s' if r.nodes > 1 else ''}, MQTT {r.protocol})",
+        "broker": f"{r.broker} ({r.nodes} node{'s' if r.nodes > 1 else ''}, MQTT {r.protocol}), "
+        f"{t['stores']} stores",
         "stores": f"{sims} simulated + {r.options['real_edges']} real",
         "connections": connections,
         "up events sent": t["sent"],
@@ -84,7 +85,7 @@ def figures(r: RunResult) -> dict[str, Any]:
         ),
         "down-events from backfill": t["down_backfilled"],
         "dead letters": t["dead_letters"],
-        "lost (up / web orders)": both(t["lost"], t["orders_lost"]),
+        "lost: not applied when the run ended (up / web orders)": both(t["lost"], t["orders_lost"]),
         "applied twice": t["applied_twice"],
     }
 
@@ -122,7 +123,7 @@ def plot(results: list[RunResult], path: Path) -> None:
         ]
         ax = axes[0][col]
         ax.plot(ts, rate, lw=1)
-        ax.set_title(f"{r.broker}: up-events applied per second")
+        ax.set_title(f"{r.broker}, {len(r.per_store)} stores: up-events applied/s")
         ax = axes[1][col]
         for n in names:
             ax.plot(ts, [s["cpu"].get(n, 0) for s in r.samples], lw=1, label=n)
@@ -187,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     out = Path(args[0] if args else "bench/results/chain")
     order = {"nats": 0, "mosquitto": 1}
-    runs = sorted((load(p) for p in out.glob("*.json")), key=lambda r: order.get(r.broker, 9))
+    runs = sorted(
+        (load(p) for p in out.glob("*.json")),
+        key=lambda r: (order.get(r.broker, 9), len(r.per_store)),
+    )
     if not runs:
         print(f"no run in {out}")
         return 1

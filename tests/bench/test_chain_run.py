@@ -29,5 +29,5 @@ def test_quick_chain_run_loses_nothing_and_doubles_nothing(tmp_path: Path) -> No
     for row in result.per_store:  # per store: every event sent was applied, in order
         assert row["applied"] == row["sent"] == row["received"], row
     text = report.write([result], tmp_path / "out")
-    assert "lost (up / web orders) | 0 / 0" in text
+    assert "not applied when the run ended (up / web orders) | 0 / 0" in text
     assert (tmp_path / "out" / "chain.png").stat().st_size > 10_000
