@@ -1,7 +1,7 @@
 """``python -m bench.chain``: the chain run against each broker, then the report.
 
 ``make chain`` runs it with the defaults (500 stores, 2 real edges, 3 minutes per broker);
-``--quick`` is the short version (12 stores, Mosquitto only) that CI's test also runs.
+``--quick`` is the short version (10 stores, Mosquitto only) that CI's test also runs.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--workdir", type=Path, default=None, help="keep the brokers' logs and databases here"
     )
-    p.add_argument("--quick", action="store_true", help="12 stores, 8 s, Mosquitto only")
+    p.add_argument("--quick", action="store_true", help="10 stores, 6 s, Mosquitto only")
     args = p.parse_args(argv)
     opts = Options(
         stores=args.stores,

@@ -65,12 +65,12 @@ class Options:
 
 
 def quick_options() -> Options:
-    """The short version (CI's test, ``--quick``): 12 stores on one Mosquitto, killed once."""
+    """The short version (CI's test, ``--quick``): 10 stores on one Mosquitto, killed once."""
     return Options(
-        stores=12,
+        stores=10,
         real_edges=0,
-        duration=8,
-        rate=0.4,
+        duration=6,
+        rate=0.5,
         order_rate=1.0,
         kill_at=0.3,
         down_for=2,

@@ -1,4 +1,4 @@
-"""The chain run's short version: 20 simulated stores on one Mosquitto killed mid-run, two
+"""The chain run's short version: 10 simulated stores on one Mosquitto killed mid-run, two
 online-store instances on one shared subscription; nothing lost, nothing applied twice.
 
 ``make chain`` runs the real thing (500 stores, the 3-node NATS cluster and Mosquitto side by
