@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--workdir", type=Path, default=None, help="keep the brokers' logs and databases here"
     )
+    p.add_argument(
+        "--screenshot", type=Path, default=None, help="save the fleet page here during the run"
+    )
     p.add_argument("--quick", action="store_true", help="10 stores, 6 s, Mosquitto only")
     args = p.parse_args(argv)
     opts = Options(
@@ -39,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         rate=args.rate,
         order_rate=args.order_rate,
         faults=not args.no_faults,
+        screenshot=args.screenshot,
     )
     kinds = [k.strip() for k in args.brokers.split(",") if k.strip()]
     if args.quick:

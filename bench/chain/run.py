@@ -60,6 +60,7 @@ class Options:
     instances: int = 2  # online-store instances
     seed: int = 20
     faults: bool = True
+    screenshot: Path | None = None  # the fleet page while the edge is cut off (Chromium)
     status_interval: float = 30.0  # the stores' retained status (the contract: 60 s at most)
     replay_retry: float = 30.0  # the online store asks again for a replay after this
 
@@ -398,6 +399,10 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
                 loop.call(cut_all, proxies)
                 cut, cut_t = True, time.time()
                 mark(f"real edge {real_ids[-1]} cut off")
+            if cut and not restored and opts.screenshot and time.time() - cut_t >= 20:
+                fleet_screenshot(online.url, opts.screenshot)
+                mark(f"fleet view saved to {opts.screenshot}")
+                opts.screenshot = None
             if cut and not restored and time.time() - cut_t >= opts.cut_for:
                 loop.call(restore_all, proxies)
                 restored = True
@@ -458,6 +463,19 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
                 loop.call(p.close)
         brokers.stop()
         loop.stop()
+
+
+def fleet_screenshot(url: str, path: Path) -> None:
+    """The fleet page as retail IT sees it during the run (Debian's Chromium, Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{url}/fleet", timeout=60_000)
+        page.screenshot(path=str(path))
+        browser.close()
 
 
 def cut_all(proxies: list[CuttableProxy]) -> None:
