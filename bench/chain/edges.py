@@ -51,7 +51,8 @@ class RealEdge:
             "log_level": "WARNING",
         }
         self.proc: procs.Proc | None = None
-        self.pos_token = ""
+        self.pos_token = self.staff_token = ""
+        self.stocked = False
         self.sales_ok = self.sales_refused = 0
 
     def start(self) -> RealEdge:
@@ -61,10 +62,28 @@ class RealEdge:
         conn = db.open_database(self.db_path)
         try:
             self.pos_token = staff.create_token(conn, name="chain-run", role="pos")
+            self.staff_token = staff.create_token(conn, name="chain-run-staff", role="staff")
         finally:
             conn.close()
         self.proc = procs.start_edge(self.settings, self.log)
         return self
+
+    def receive_goods(self) -> bool:
+        """A delivery of mugs (refused until the catalogue came down): the shop then takes
+        click-and-collect orders for this store, which checks the store's stock first."""
+        try:
+            r = requests.post(
+                f"http://127.0.0.1:{self.port}/api/v1/stock/receipts",
+                json={"ref": "chain-run", "lines": [{"sku": "SKU-MUG", "qty": 1000}]},
+                headers={
+                    "Authorization": f"Bearer {self.staff_token}",
+                    "Idempotency-Key": str(uuid.uuid4()),
+                },
+                timeout=5,
+            )
+        except requests.RequestException:
+            return False
+        return r.status_code < 300
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -72,6 +91,8 @@ class RealEdge:
 
     def sale(self) -> None:
         """One till sale through the edge's API (refused until the catalogue came down)."""
+        if not self.stocked:
+            self.stocked = self.receive_goods()
         try:
             r = requests.post(
                 f"http://127.0.0.1:{self.port}/api/v1/sales",

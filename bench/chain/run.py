@@ -219,18 +219,25 @@ class Sampler:
 
 
 def place_orders(
-    db_path: Path, stores: list[str], customer_id: str, n: int, rng: random.Random
+    db_path: Path,
+    stores: list[str],
+    customer_id: str,
+    n: int,
+    rng: random.Random,
+    real: list[str] | None = None,
 ) -> None:
     """``n`` web click-and-collect orders, as the shop's checkout takes them."""
-    from online_store import checkout, db
+    from online_store import checkout, db, shop
 
     conn = db.connect(db_path)
     try:
-        with db.write(conn):
-            for _ in range(n):
-                checkout.place_order(
-                    conn, customer_id, rng.choice(stores), {"SKU-MUG": 1}, stores=stores
-                )
+        for _ in range(n):
+            # one transaction each: the shop refuses an order for goods a store has not got
+            # (its stock.changed said so), and that refusal must not undo the others
+            with contextlib.suppress(shop.ShopError), db.write(conn):
+                # a tenth go to the real edges, so that their boards have orders to measure
+                at = rng.choice(real) if real and rng.random() < 0.1 else rng.choice(stores)
+                checkout.place_order(conn, customer_id, at, {"SKU-MUG": 1}, stores=stores)
     finally:
         conn.close()
 
@@ -385,7 +392,7 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
             n = int(next_order)
             next_order -= n
             if n:
-                place_orders(online.db, all_ids, customer, n, rng)
+                place_orders(online.db, all_ids, customer, n, rng, real_ids)
             # faults
             if opts.faults and not killed and frac >= opts.kill_at:
                 brokers.kill(0)

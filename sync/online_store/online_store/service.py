@@ -46,6 +46,7 @@ log = logging.getLogger("passerelle.online_store")
 
 SESSION_EXPIRY = 7 * 24 * 3600
 SHARE_GROUP = "online"
+STATUS_WINDOW = 50  # retained statuses in flight at once (see _status_step)
 
 
 def parse_mqtt_url(url: str) -> tuple[str, int, bool, str | None, str | None]:
@@ -126,6 +127,8 @@ class OnlineStore:
         self._inflight_rows: set[int] = set()
         self._lease_until = 0.0
         self._status_at = 0.0
+        self._status_backlog: list[str] = []  # sources whose online status is to be published
+        self._status_window: list[mqtt.MQTTMessageInfo] = []  # published, PUBACK awaited
         self._worker: threading.Thread | None = None
         self._server: BaseWSGIServer | None = None
         self._server_thread: threading.Thread | None = None
@@ -483,6 +486,7 @@ class OnlineStore:
         ]
         if any(kind == "connected" for kind, _ in items):
             self._status_at = 0.0  # publish the status now
+            self._status_window = []  # a new connection: what the last one awaited is moot
         if acked:  # the broker has them: mark them sent (first: cheap, and never lost)
             rowids = [rowid for rowid, _ in acked]
             try:
@@ -548,8 +552,11 @@ class OnlineStore:
         if self._holds_lease(now):
             self._publish_pending(now)
             if now - self._status_at >= self.status_interval:
-                self._publish_status(online=True)
+                self._status_backlog = [streams.CHAIN] + [
+                    contract.store_down_source(s) for s in self.stores
+                ]
                 self._status_at = now
+            self._status_step()
         due = consumer.replays_due(self._conn, now, self.gap_grace, self.replay_retry)
         if due:
             with db.write(self._conn):
@@ -599,6 +606,26 @@ class OnlineStore:
                 break
             self._inflight[info.mid] = (row["rowid"], now)
             self._inflight_rows.add(row["rowid"])
+
+    def _status_step(self) -> None:
+        """Publish the pending online statuses, at most STATUS_WINDOW awaiting their PUBACK.
+
+        A chain has one retained status per store: 500 at once at every connect made NATS
+        (each a replicated JetStream write) miss its 5 s deadline and close the connection,
+        which reconnected and sent all 500 again, for ever. A window keeps it flowing.
+        """
+        self._status_window = [i for i in self._status_window if not i.is_published()]
+        at = db.now_iso()
+        while self._status_backlog and len(self._status_window) < STATUS_WINDOW:
+            source = self._status_backlog.pop(0)
+            payload = contract.status_payload(True, streams.last_sequence(self._conn, source), at)
+            info = self.client.publish(
+                contract.status_topic(self.prefix, source), json.dumps(payload), qos=1, retain=True
+            )
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._status_backlog.insert(0, source)
+                break
+            self._status_window.append(info)
 
     def _publish_status(self, *, online: bool) -> list[mqtt.MQTTMessageInfo]:
         """The retained status of each stream we write: chain, then one per store."""
