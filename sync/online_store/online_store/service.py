@@ -47,6 +47,7 @@ log = logging.getLogger("passerelle.online_store")
 SESSION_EXPIRY = 7 * 24 * 3600
 SHARE_GROUP = "online"
 STATUS_WINDOW = 50  # retained statuses in flight at once (see _status_step)
+SUBSCRIBE_CHUNK = 20  # filters per SUBSCRIBE (see _on_connect)
 
 
 def parse_mqtt_url(url: str) -> tuple[str, int, bool, str | None, str | None]:
@@ -116,6 +117,7 @@ class OnlineStore:
         self._subscribing: dict[int, list[tuple[str, int]]] = {}  # SUBSCRIBE mid → filters
         self._resubscribe: list[tuple[float, list[tuple[str, int]]]] = []  # (when, filters)
         self._retry = 1.0
+        self._to_subscribe: list[tuple[str, int]] = []  # filters not yet asked for (chunks)
         self._attempts = 0
         self.stats: Counter[str] = Counter()  # what became of each incoming message
         self._conn = db.connect(self.db_path)  # the worker's own connection
@@ -205,7 +207,12 @@ class OnlineStore:
     @property
     def subscribed(self) -> bool:
         """Connected, and every filter granted by the broker (no SUBACK pending or refused)."""
-        return self.connected and not self._subscribing and not self._resubscribe
+        return (
+            self.connected
+            and not self._subscribing
+            and not self._resubscribe
+            and not self._to_subscribe
+        )
 
     # -- the programmatic API (the web pages call the same) --------------------------------
 
@@ -407,14 +414,13 @@ class OnlineStore:
             up = [(f"$share/{SHARE_GROUP}/{contract.up_filter(self.prefix)}", 1)]
         else:
             up = [(contract.up_filter(self.prefix, s), 1) for s in self.consume]
-        self._subscribe(
-            client,
-            [
-                *up,
-                (f"{self.prefix}/status/stores/+", 1),
-                (f"{self.prefix}/status/web/#", 1),
-            ],
-        )
+        # In chunks, the next once the last one's SUBACK came (``_tick``): NATS creates a
+        # replicated consumer per filter, and 250 in one SUBSCRIBE kept its read loop busy for
+        # a minute, past the keepalive, so the client reconnected and asked again, for ever.
+        filters = [(f"{self.prefix}/status/web/#", 1), (f"{self.prefix}/status/stores/+", 1), *up]
+        self._subscribing, self._resubscribe = {}, []  # a new connection asks for everything
+        self._to_subscribe = filters[SUBSCRIBE_CHUNK:]
+        self._subscribe(client, filters[:SUBSCRIBE_CHUNK])
         self._connected.set()
         self._queue.put(("connected", None))
 
@@ -544,6 +550,12 @@ class OnlineStore:
         )
 
     def _tick(self, now: float) -> None:
+        if self._to_subscribe and not self._subscribing:
+            chunk, self._to_subscribe = (
+                self._to_subscribe[:SUBSCRIBE_CHUNK],
+                self._to_subscribe[SUBSCRIBE_CHUNK:],
+            )
+            self._subscribe(self.client, chunk)
         again = [f for at, f in self._resubscribe if at <= now]
         if again:
             self._resubscribe = [(at, f) for at, f in self._resubscribe if at > now]
