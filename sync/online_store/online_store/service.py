@@ -48,6 +48,7 @@ SESSION_EXPIRY = 7 * 24 * 3600
 SHARE_GROUP = "online"
 STATUS_WINDOW = 50  # retained statuses in flight at once (see _status_step)
 SUBSCRIBE_CHUNK = 20  # filters per SUBSCRIBE (see _on_connect)
+PUBLISH_WINDOW = 100  # events awaiting their PUBACK at once (see _publish_pending)
 
 
 def parse_mqtt_url(url: str) -> tuple[str, int, bool, str | None, str | None]:
@@ -605,7 +606,10 @@ class OnlineStore:
             if now - sent_at > 30:  # no PUBACK for 30 s (lost session?): send it again
                 del self._inflight[mid]
                 self._inflight_rows.discard(rowid)
-        room = 1000 - len(self._inflight)
+        # A window, not a flood: NATS closes a connection whose QoS 1 publication waits more
+        # than 5 s for JetStream, and a backlog of hundreds sent at once (after a reconnection)
+        # did, again at every reconnection
+        room = PUBLISH_WINDOW - len(self._inflight)
         if room <= 0:
             return
         for row in streams.unpublished(self._conn, room + len(self._inflight_rows)):
