@@ -1,4 +1,4 @@
-.PHONY: demo test docs bench soak translations lock screenshots cluster chain
+.PHONY: demo test docs bench soak translations lock screenshots flamegraphs fuzz cluster chain
 demo:
 	bash scripts/demo.sh
 test:
@@ -7,6 +7,9 @@ docs:
 	bash scripts/docs.sh
 bench:
 	bash scripts/bench.sh
+# The docs' flame graphs of the lookup path (py-spy): make flamegraphs [BEFORE=<commit>]
+flamegraphs:
+	bash scripts/flamegraphs.sh $(BEFORE)
 # A 3-node NATS cluster with MQTT and JetStream on free ports, until Ctrl-C
 cluster:
 	bash scripts/cluster.sh
@@ -48,3 +51,9 @@ lock:
 # The screens' screenshots in docs/screenshots (the browser tests save them only when asked)
 screenshots:
 	PASSERELLE_SCREENSHOTS=1 bash scripts/test.sh -m browser tests/screens
+
+# Schemathesis over every operation with every role's token, 50 examples each (the suite
+# runs 1): tests/security/test_fuzz_roles.py
+fuzz:
+	PASSERELLE_FUZZ_EXAMPLES=50 $(or $(PASSERELLE_VENV),.venv)/bin/python -m pytest -q \
+		tests/security/test_fuzz_roles.py

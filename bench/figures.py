@@ -58,6 +58,8 @@ def figures(res: dict[str, Any]) -> list[dict[str, Any]]:
         target="≤ 300 s",
         met=gen <= 300 if gen is not None else None,
     )
+    for key, change in res.get("settings_changed", {}).items():
+        f.add(f"setting raised for the run: {key}", change["value"], "", note=change["why"])
     lk = res.get("lookup", {})
     if lk:
         _lookup(f, lk)
@@ -69,7 +71,8 @@ def figures(res: dict[str, Any]) -> list[dict[str, Any]]:
         _stock(f, st)
     for key, label in (("catchup", "catch-up"), ("drain", "outbox drain")):
         _sync(f, res.get(key, {}), label)
-    _memory(f, res.get("catchup", {}), lk.get("footprint", {}) if lk else {})
+    _memory(f, res.get("cold_start", {}), lk.get("footprint", {}) if lk else {})
+    _peaks(f, res.get("catchup", {}))
     cs = res.get("cold_start", {})
     if cs:
         f.add(
@@ -77,9 +80,11 @@ def figures(res: dict[str, Any]) -> list[dict[str, Any]]:
             cs["edge_median_s"],
             "s",
             cs["baseline_first_answer_s"],
-            "≤ 2 s",
-            cs["edge_median_s"] <= 2,
+            "≤ 1.5 s",
+            cs["edge_median_s"] <= 1.5,
         )
+        if cs.get("edge_cpu_s"):
+            f.add("cold start CPU (all processes, to ready)", min(cs["edge_cpu_s"]), "s")
     lines = ds["rows"]["purchase_lines"]
     if lines:
         f.add(
@@ -110,6 +115,16 @@ def _lookup(f: Figures, lk: dict[str, Any]) -> None:
         "ms",
         b.get("server_cpu_ms_per_request"),
     )
+    for i, r in enumerate(lk.get("rounds", []), start=1):
+        f.add(
+            f"  lookup+history round {i}",
+            r["edge_rps"],
+            "req/s",
+            r["baseline_rps"],
+        )
+    for part, ms in lk.get("breakdown", {}).get("edge", {}).get("ms_per_request", {}).items():
+        base = lk["breakdown"].get("baseline", {}).get("ms_per_request", {}).get(part)
+        f.add(f"  CPU per lookup request: {part}", ms, "ms", base)
     if "edge_1client" in lk:
         e1, b1 = lk["edge_1client"], lk["baseline_1client"]
         f.add("lookup+history p50, 1 client", e1["p50_ms"], "ms", b1["p50_ms"])
@@ -131,7 +146,7 @@ def _lookup(f: Figures, lk: dict[str, Any]) -> None:
 
 
 def _sale(f: Figures, sl: dict[str, Any]) -> None:
-    """Sales: p99 against 20 ms, and the sale's way to the broker against 100 ms."""
+    """Sales at 4 tills: p99 against 20 ms, and the sale's way to the broker against 50 ms."""
     e, b = sl["edge"], sl["baseline"]
     f.add("sale throughput", e["rps"], "req/s", b["rps"])
     f.add("sale p50", e["p50_ms"], "ms", b["p50_ms"])
@@ -146,13 +161,13 @@ def _sale(f: Figures, sl: dict[str, Any]) -> None:
     tb = sl.get("to_broker", {})
     if tb.get("p99_ms") is not None:
         f.add("sale → broker ack p50", tb["p50_ms"], "ms")
-        f.add("sale → broker ack p99", tb["p99_ms"], "ms", None, "≤ 100 ms", tb["p99_ms"] <= 100)
+        f.add("sale → broker ack p99", tb["p99_ms"], "ms", None, "≤ 50 ms", tb["p99_ms"] <= 50)
     else:
         f.add(
             "sale → broker ack p99",
             None,
             "ms",
-            target="≤ 100 ms",
+            target="≤ 50 ms",
             note=tb.get("note", "not measured"),
         )
 
@@ -218,19 +233,34 @@ def _sync(f: Figures, c: dict[str, Any], label: str) -> None:
         )
 
 
-def _memory(f: Figures, catchup: dict[str, Any], fp: dict[str, Any]) -> None:
-    """Memory against 120 MB a process: peaks during the catch-up (the heaviest writes) and
-    resident sizes after the lookups (footprint II)."""
-    for p in catchup.get("edge_processes", []):
+def _memory(f: Figures, cs: dict[str, Any], fp: dict[str, Any]) -> None:
+    """The whole box against 200 MB of PSS, at rest (after the cold start) and after the
+    lookups; each process's RSS and PSS after the lookups, to read where it goes."""
+    rest = cs.get("at_rest", {})
+    if rest.get("edge_pss_mb") is not None:
         f.add(
-            f"peak RSS during catch-up, {p['role']}",
-            p["peak_rss_mb"],
+            "whole box PSS at rest",
+            rest["edge_pss_mb"],
             "MB",
-            target="≤ 120 MB",
-            met=p["peak_rss_mb"] <= 120,
+            rest.get("baseline_pss_mb"),
+            "≤ 200 MB",
+            rest["edge_pss_mb"] <= 200,
         )
+    if fp.get("edge_pss_mb") is not None:
+        f.add(
+            "whole box PSS after the lookups",
+            fp["edge_pss_mb"],
+            "MB",
+            fp.get("baseline_pss_mb"),
+            "≤ 200 MB",
+            fp["edge_pss_mb"] <= 200,
+        )
+        f.add("whole box RSS after the lookups", fp["edge_rss_mb"], "MB", fp["baseline_rss_mb"])
     for p in fp.get("edge", []):
-        f.add(f"RSS {p['role']}", p["rss_mb"], "MB", target="≤ 120 MB", met=p["rss_mb"] <= 120)
-    base_rss = [p["rss_mb"] for p in fp.get("baseline", [])]
-    if base_rss:
-        f.add("RSS baseline processes (max)", max(base_rss), "MB")
+        f.add(f"  RSS / PSS {p['role']}", f"{p['rss_mb']} / {p.get('pss_mb')}", "MB")
+
+
+def _peaks(f: Figures, catchup: dict[str, Any]) -> None:
+    """The peak resident size of each process during the catch-up (the heaviest writes)."""
+    for p in catchup.get("edge_processes", []):
+        f.add(f"peak RSS during catch-up, {p['role']}", p["peak_rss_mb"], "MB")

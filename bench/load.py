@@ -7,7 +7,7 @@ server. ``bench.http_runs`` measures both on the baseline app and picks.
 
 Both keep one keep-alive connection per simulated client and run closed loops (a client sends
 its next request when the previous answer arrived), so throughput and latency describe the
-same 16 clients.
+same simulated clients.
 """
 
 from __future__ import annotations

@@ -27,9 +27,11 @@ class Config:
     params: dataset.Params = field(default_factory=dataset.Params)
     seconds: float = 20.0
     warmup: float = 3.0
-    clients: int = 16
+    clients: int = 8  # kiosks in the lookup phase (the "8 connections")
+    tills: int = 4  # POS terminals in the sale phase (sale → broker p99 "at 4 tills")
     calibrate_seconds: float = 5.0
     single_seconds: float = 5.0
+    profile_seconds: float = 8.0  # the lookup's cost breakdown (py-spy); 0: not profiled
     events: int = 100_000
     cold_starts: int = 3
     data_dir: Path = ROOT / "var" / "bench"
@@ -50,6 +52,7 @@ def quick(cfg: Config) -> Config:
         warmup=0.5,
         calibrate_seconds=1.0,
         single_seconds=1.0,
+        profile_seconds=0.0,
         events=1000,
         cold_starts=1,
     )

@@ -7,9 +7,9 @@ Phases, in order:
  2. footprint I: cold start of ``passerelle run`` to systemd's READY=1 (``bench.cold_start``);
  3. choice of load generator: wrk and Python threads, each on the baseline for a few seconds
     (``bench.http_runs``);
- 4. loyalty lookup + first history page, 16 clients: the edge, then the bare Flask app;
+ 4. loyalty lookup + first history page, 8 clients: the edge, then the bare Flask app;
     footprint II: RSS of every process right after (``bench.lookup``);
- 5. store sale, 16 clients: the edge (with the time until the broker acknowledged each
+ 5. store sale, 4 tills: the edge (with the time until the broker acknowledged each
     ``sale.recorded``), then the bare app doing the same SQL (``bench.sale``);
  5b. stock on a sale: the same sales on the edge with stock, then restarted without it
     (``stock_on_sale = false``), side by side (``bench.stock_sale``);
@@ -38,6 +38,7 @@ from bench.edge_api import sync_available
 from bench.figures import figures
 from bench.http_runs import choose_tool
 from bench.options import PHASES, Config
+from bench.procs import RAISED
 from bench.session import Session, prepare
 
 
@@ -54,6 +55,7 @@ def run(cfg: Config) -> Path:
         "mode": cfg.mode,
         "machine": machine.describe(),
         "config": options.recorded(cfg),
+        "settings_changed": {k: {"value": v, "why": why} for k, (v, why) in RAISED.items()},
     }
     sync = sync_available()
     s: Session | None = None

@@ -1,6 +1,6 @@
 """Phase: store sales, and how long each one takes to reach the broker.
 
-POS terminals record sales (1 to 4 lines, most with a member) with 16 clients, on the edge and
+POS terminals record sales (1 to 4 lines, most with a member) with 4 tills, on the edge and
 then on the bare app doing the same SQL. For the edge, the time that matters to the online
 store is also measured: from the sale's commit (``outbox.created_at``) to the broker's PUBACK
 of its ``sale.recorded`` (``outbox.sent_at``, written by the sync worker).
@@ -34,11 +34,11 @@ def measure(s: Session, tool: str) -> dict[str, Any]:
         last = outbox.last_sequence(conn, SOURCE)
         sides = (("edge", s.edge_port, s.edge), ("baseline", s.base_port, s.baseline))
         for name, port, server in sides:
-            say(f"store sale, {cfg.clients} clients, {cfg.seconds:.0f} s: {name}")
-            http(s, tool, "sale", port, cfg.warmup)
+            say(f"store sale, {cfg.tills} tills, {cfg.seconds:.0f} s: {name}")
+            http(s, tool, "sale", port, cfg.warmup, clients=cfg.tills)
             if name == "edge":
                 last = outbox.last_sequence(conn, SOURCE)
-            out[name] = http(s, tool, "sale", port, cfg.seconds, server)
+            out[name] = http(s, tool, "sale", port, cfg.seconds, server, clients=cfg.tills)
         with db.write(conn):
             conn.execute("DELETE FROM outbox WHERE source = '/baseline'")
             conn.execute("DELETE FROM outbox_streams WHERE source = '/baseline'")

@@ -41,7 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from online_store import db as web_db
+from online_store.auth import store_token
 from online_store.service import OnlineStore
+from online_store.shop import ShopError
 
 from edge.loyalty.rules import LoyaltyRules
 from edge.sales import service as sales
@@ -113,7 +115,7 @@ class Soak:
             PASSERELLE_DB_PATH=str(self.db_path),
             PASSERELLE_MQTT_URL=f"mqtt://127.0.0.1:{self.store.port}",
             PASSERELLE_ONLINE_STORE_URL=f"http://127.0.0.1:{self.web_port}",
-            PASSERELLE_ONLINE_STORE_TOKEN=TOKEN,
+            PASSERELLE_ONLINE_STORE_TOKEN=store_token(TOKEN, STORE),  # its own (issue 19)
             PASSERELLE_SECRET_KEY="soak",
             PASSERELLE_ONLINE_STATUS_MAX_AGE="10",
         )
@@ -137,11 +139,14 @@ class Soak:
             self.members.append(made["customer_id"])
             return
         who = self.rng.choice(self.members)
-        if self.rng.random() < 0.5:
-            order = self.web.place_order(who, STORE, {self.rng.choice(SKUS): 1}, paid=True)
-            self.orders.append(order["order_id"])
-        else:
-            self.web.record_web_purchase(who, {self.rng.choice(SKUS): 1})
+        try:
+            if self.rng.random() < 0.5:
+                order = self.web.place_order(who, STORE, {self.rng.choice(SKUS): 1}, paid=True)
+                self.orders.append(order["order_id"])
+            else:
+                self.web.record_web_purchase(who, {self.rng.choice(SKUS): 1})
+        except ShopError:
+            pass  # refused by the shop (no stock left at the store): nothing to count
 
     def sale(self, conn: sqlite3.Connection) -> None:
         known = [

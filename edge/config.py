@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     """hours after `pickup_by` before a `ready` order expires"""
     pickup_max_wrong_codes: int = Field(default=5, ge=1, le=100)
     """wrong pickup codes before an order locks (423 `pickup_locked`) until a manager unlocks it"""
+    return_days: int = Field(default=30, ge=0, le=3650)
+    """days after a purchase (either channel) during which it may be returned in this store"""
+    return_manager_above: int = Field(default=5000, ge=0)
+    """a return refunding more than this (minor units), or one without a receipt, needs a
+    manager's PIN"""
+    void_minutes: int = Field(default=5, ge=0, le=120)
+    """how long after a sale its till may void it (always with a manager's PIN)"""
     kiosk_idle_seconds: int = Field(default=60, ge=5, le=3600)
     """seconds without a touch before the kiosk goes back to welcome and forgets the shopper"""
     staff_locale: Literal["fr", "en"] = "fr"
@@ -257,6 +264,9 @@ class Settings(BaseSettings):
         u = urlparse(v)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError("must be an http:// or https:// URL")
+        loopback = u.hostname in ("localhost", "::1") or u.hostname.startswith("127.")
+        if u.scheme == "http" and not loopback:  # issue 19: the token crosses the internet
+            raise ValueError("must be an https:// URL (http:// only to this machine)")
         return v.rstrip("/")
 
     @field_validator("topic_prefix")

@@ -13,6 +13,7 @@ from edge.loyalty import handlers as loyalty
 from edge.offers import handlers as offers
 from edge.pickups import handlers as pickups
 from edge.products import handlers as products
+from edge.returns import handlers as returns
 from edge.stock import handlers as stock
 from edge.store import inbox
 from edge.store.inbox import Handler
@@ -36,6 +37,7 @@ HANDLERS: dict[str, Handler] = _merge(
         pickups.HANDLERS,
         offers.HANDLERS,
         stock.HANDLERS,
+        returns.HANDLERS,
         {"replay.requested": inbox.replay_requested},
     )
 )

@@ -2,8 +2,8 @@
 POS screen (/pos).
 
 They are thin pages over the same /api/v1 as any third-party terminal: the browser holds a
-session cookie instead of a bearer token (``session["principal"]``, read by
-``edge.web.context.session_principal``), and sends the CSRF token in ``X-CSRFToken`` on
+session cookie instead of a bearer token (one slot per screen, ids and an epoch checked on
+every request: ``edge.web.sessions``), and sends the CSRF token in ``X-CSRFToken`` on
 state-changing calls. This package adds only what a browser needs around that: login by PIN
 or kiosk pairing, CSRF, rate limits, the Content-Security-Policy, idle sessions and the two
 languages. Every asset is in the package: a store box needs no internet to show its screens.
@@ -35,7 +35,8 @@ def init_app(app: Flask) -> None:
         # (it is bound to the session cookie), not one hour.
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
-        PERMANENT_SESSION_LIFETIME=timedelta(days=365),
+        # the cookie lives as long as a kiosk pairing may (issue 19); each slot ends sooner
+        PERMANENT_SESSION_LIFETIME=timedelta(days=settings.kiosk_session_days),
         BABEL_DEFAULT_LOCALE=settings.locale,
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
     )

@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 
 from edge.offers import texts as offer_texts
 from edge.pickups import texts as pickup_texts
+from kiosk_ui import i18n_orders
 
 LOCALES = ("fr", "en")
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
@@ -327,6 +328,9 @@ ERRORS: dict[str, Any] = {
     "wrong_pickup_code": _l("Wrong pickup code."),
     "missing_field": _l("A required field is empty."),
 }
+MESSAGES.update(i18n_orders.MESSAGES)  # orders, tenders and returns (issue 16)
+ERRORS.update(i18n_orders.ERRORS)
+
 # Codes that say what another message already says (one msgid, translated once).
 ERROR_SAME_AS: dict[str, str] = {
     "unauthorized": "session_ended",

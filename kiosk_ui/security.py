@@ -2,9 +2,10 @@
 Content-Security-Policy and sessions that end on idle. (The API's own limits on lookups and
 check-in codes are in ``edge.web.api.limits``.)
 
-The PIN limit uses Flask-Limiter with its in-memory storage: each gunicorn worker counts for
-itself, so with ``http_workers = 2`` a guesser gets at most twice the configured rate. That
-is still far too slow to guess a PIN, and it needs no extra service on the store box.
+The PIN limit uses the API's moving-window counters (``edge.web.limits``, per client address)
+in memory: each gunicorn worker counts for itself, so with ``http_workers = 2`` a guesser
+gets at most twice the configured rate. That is still far too slow to guess a PIN, and it
+needs no extra service on the store box.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+
+from edge.web import limits
 
 # No external source at all: the screens work without internet and nothing can be injected
 # from elsewhere. No inline script or style either (data for scripts is in JSON blocks).
@@ -34,23 +35,20 @@ CSP = "; ".join(
 )
 
 
-def init_app(app: Flask) -> Limiter:
+def init_app(app: Flask) -> limits.MovingWindows:
     settings = app.config["SETTINGS"]
-    limiter = Limiter(
-        get_remote_address,
-        app=app,
-        storage_uri="memory://",
-        headers_enabled=True,
-        default_limits=[],
-    )
-    app.extensions["screens_limiter"] = limiter
-    # The limiter's decorator wraps a view; the app must call the wrapper, so the
-    # registered views are replaced by their limited versions (the blueprint and the API
+    # The registered views are replaced by their limited versions (the blueprint and the API
     # are registered before this runs).
     # PIN logins and pairing codes are counted (not the pages that show their forms).
     views: dict[str, Any] = app.view_functions
     for endpoint, methods in (("screens.login", ["POST"]), ("screens.pair", ["POST"])):
-        views[endpoint] = limiter.limit(settings.rate_limit_pin, methods=methods)(views[endpoint])
+        views[endpoint] = limits.limit(
+            views[endpoint],
+            settings.rate_limit_pin,
+            scope=endpoint,
+            keys=(limits.address_key,),
+            methods=methods,
+        )
 
     @app.before_request
     def _idle_sessions() -> None:
@@ -68,4 +66,4 @@ def init_app(app: Flask) -> Limiter:
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
 
-    return limiter
+    return limits.windows(app)

@@ -50,77 +50,59 @@ CONF
 # and the online store are asked to stop together (SIGTERM: the edge's workers say goodbye
 # to the broker), then the broker; whatever has not gone by the deadline is killed with its
 # children (each part runs in a session of its own, `setsid`: no signal of the terminal
-# reaches it, and its children are killed with it), so the whole stop
+# reaches it, and its children are killed with it; `disown`: bash does not report a part
+# killed at the deadline as "Killed"), so the whole stop
 # takes under 3 seconds even on a busy machine.
 pids=()
 STOP_WAIT_MS="${DEMO_STOP_WAIT_MS:-2000}"
 stopping=0
-now_ms() { local t="${EPOCHREALTIME/[.,]/}"; echo $((t / 1000)); }
+# No fork in the stop's loops (a busy machine forks slowly): the clock is bash's own, and a
+# pause is a read with a timeout on a pipe that never speaks.
+pause() { read -r -t "$1" -u "$PAUSE_FD" _ 2>/dev/null || true; }
+exec {PAUSE_FD}<> <(:)
 # stop_group DEADLINE_MS PID...: SIGTERM each, wait until they are gone or the deadline, then
 # SIGKILL what is left (the part and its children).
 stop_group() {
-    local deadline="$1" p left
+    local deadline="$1" p left t
     shift
     for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
     while :; do
         left=0
         for p in "$@"; do kill -0 "$p" 2>/dev/null && left=1; done
-        [ "$left" = 0 ] || [ "$(now_ms)" -ge "$deadline" ] && break
-        sleep 0.05 || true
+        t="${EPOCHREALTIME/[.,]/}"
+        [ "$left" = 0 ] || [ $((t / 1000)) -ge "$deadline" ] && break
+        pause 0.05
     done
     for p in "$@"; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null || true; done
 }
 stop_parts() {
     [ "${#pids[@]}" -gt 0 ] || return 0
     local start
-    start="$(now_ms)"
-    # bash would report a part killed at the deadline ("Killed …"): not an error of the user's
-    exec 3>&2 2>/dev/null
+    start="${EPOCHREALTIME/[.,]/}"
+    start=$((start / 1000))
     # pids[0] is the broker: it goes last
     [ "${#pids[@]}" -gt 1 ] && stop_group $((start + STOP_WAIT_MS)) "${pids[@]:1}"
     stop_group $((start + STOP_WAIT_MS + 400)) "${pids[0]}"
-    wait || true
-    exec 2>&3 3>&-
     pids=()
 }
-restore_tty() { [ -n "${TTY_STATE:-}" ] && stty "$TTY_STATE" 2>/dev/null || true; }
+# Ctrl-C at the terminal is read as a key (scripts/keys.sh): the parts never see the
+# terminal's SIGINT, and make, which would report the recipe's end as an error, exits 0 with
+# the script; a SIGINT or SIGTERM sent otherwise stops the demo the same way (the trap).
+source "$ROOT/scripts/keys.sh"
 trap 'restore_tty; stop_parts' EXIT
 trap 'stopping=1' INT TERM
-
-# Ctrl-C at the terminal: read as a key (wait_key), so that the terminal's SIGINT does not
-# reach make and every part at once (each would stop in its own way and make would report an
-# error); a SIGINT or SIGTERM sent otherwise stops the demo the same way (the trap above).
-# In the terminal's foreground (not `make demo &`): our process group is the terminal's.
-foreground() {
-    local s f
-    s="$(< /proc/$$/stat)"
-    read -r -a f <<< "${s##*) }"  # state ppid pgrp session tty_nr tpgid …
-    [ "${f[2]}" = "${f[5]}" ]
-}
-if [ -t 0 ] && foreground; then
-    TTY_STATE="$(stty -g)"
-    stty -isig -icanon -echo
-fi
-# wait_key SECONDS: wait that long, or less when Ctrl-C (or Ctrl-D) is typed: then stopping=1.
-wait_key() {
-    local key=""
-    if [ -n "${TTY_STATE:-}" ]; then
-        # a plain read (the terminal is already -icanon): `read -n`, `-s` or `-d` would switch
-        # the terminal's signals back on while they wait; on the timeout, what came is in key
-        IFS= read -r -t "$1" key || true
-        case "$key" in *$'\x03'* | *$'\x04'*) stopping=1 ;; esac
-    else
-        sleep "$1" || true  # a signal cuts it short: the trap has noted it
-    fi
-}
+keys_start
 all_alive() { local p; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || return 1; done; }
 
 MOSQ="$(command -v mosquitto || echo /usr/sbin/mosquitto)"
-setsid "$MOSQ" -c "$DATA/mosquitto.conf" & pids+=($!)
+setsid "$MOSQ" -c "$DATA/mosquitto.conf" & pids+=($!); disown $!
 
 # The edge's settings in one file, so that the CLI reads the same data as the running demo:
 #   passerelle --config demo-data/passerelle.toml sync status
-ONLINE_STORE_TOKEN="demo-backfill-token"
+# The online store's master token stays with it; the store gets its own backfill token,
+# which opens only the chain's stream and S001's (online_store/auth.py).
+BACKFILL_MASTER="demo-backfill-token"
+ONLINE_STORE_TOKEN="$(MASTER_TOKEN="$BACKFILL_MASTER" "$VENV/bin/python" -m online_store.auth token S001 2>/dev/null || echo "$BACKFILL_MASTER")"
 MQTT_URL="mqtt://127.0.0.1:$BROKER_PORT"
 cat > "$DATA/passerelle.toml" <<TOML
 # Written by scripts/demo.sh at each start: the demo's store edge.
@@ -131,6 +113,9 @@ http_port = $EDGE_PORT
 online_store_url = "http://127.0.0.1:$WEB_PORT"
 online_store_token = "$ONLINE_STORE_TOKEN"
 locale = "fr"
+# HTTPS with a self-signed certificate (passerelle tls init, below)
+tls_cert_file = "$DATA/tls/tls_cert"
+tls_key_file = "$DATA/tls/tls_key"
 
 # No real printer here: receipts and pickup slips go to a file (each job replaces the last),
 # so print jobs do not pile up and /readyz does not report them as waiting.
@@ -144,29 +129,29 @@ export PASSERELLE_CONFIG="$DATA/passerelle.toml"
 
 say "seeding demo data"
 "$VENV/bin/passerelle" demo --tokens-file "$DATA/tokens.json" >/dev/null
+"$VENV/bin/passerelle" stock import "$ROOT/scripts/demo-stock.csv" >/dev/null  # shelf counts
 
 # HTTPS, as on a shop floor: a self-signed certificate made once (browsers warn: accept it).
 if [ ! -f "$DATA/tls/tls_cert" ]; then
     "$VENV/bin/passerelle" tls init --out "$DATA/tls" --host localhost >/dev/null
 fi
-export PASSERELLE_TLS_CERT_FILE="$DATA/tls/tls_cert" PASSERELLE_TLS_KEY_FILE="$DATA/tls/tls_key"
 PAIR_CODE="$("$VENV/bin/passerelle" kiosk pair-code demo-kiosk --minutes 1440 | tail -n 1)"
 
 if "$VENV/bin/python" -c 'import online_store' 2>/dev/null; then
     # A real SMTP server (aiosmtpd) receives the demo's e-mails into demo-data/mail (Maildir):
     # the online store sends them over smtplib, as it would to the chain's mail relay.
     SMTP_PORT="$(free_port)"
-    "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
-        -c aiosmtpd.handlers.Mailbox "$DATA/mail" & pids+=($!)
+    setsid "$VENV/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+        -c aiosmtpd.handlers.Mailbox "$DATA/mail" & pids+=($!); disown $!
     say "starting the reference online store on http://127.0.0.1:$WEB_PORT"
     setsid "$VENV/bin/python" -m online_store --db "$DATA/online.db" --port "$WEB_PORT" \
         --smtp-url "smtp://127.0.0.1:$SMTP_PORT" --sms-gateway demo \
-        --mqtt-url "$MQTT_URL" --token "$ONLINE_STORE_TOKEN" \
-        --stores S001 & pids+=($!)
+        --mqtt-url "$MQTT_URL" --token "$BACKFILL_MASTER" \
+        --stores S001 & pids+=($!); disown $!
 fi
 
 say "starting the store edge on https://127.0.0.1:$EDGE_PORT"
-setsid "$VENV/bin/passerelle" run & EDGE_PID=$!; pids+=($EDGE_PID)
+setsid "$VENV/bin/passerelle" run & EDGE_PID=$!; pids+=($EDGE_PID); disown $!
 
 healthy() {
     "$VENV/bin/python" -c 'import ssl, sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2, context=ssl._create_unverified_context())' \

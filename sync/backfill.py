@@ -11,6 +11,7 @@ a failure after the retries raises BackfillError and the caller tries again late
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,29 @@ class BackfillError(Exception):
     """The endpoint could not be read (down, refused, or answered something unusable)."""
 
 
+MAX_PAGE_BYTES = 16 * 1024 * 1024
+"""Longest answer read for one page (1,000 events of a few KiB each fit many times over): a
+broken or hostile endpoint cannot make the worker hold an unbounded body in memory."""
+
+
+def check_url(url: str) -> None:
+    """HTTPS only: the token and every store's down-stream cross the internet. Plain HTTP
+    only to this machine (the demo, the tests)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if parts.scheme != "http" or not loopback:
+        raise ValueError("must be an https:// URL (http:// only to this machine: 127.0.0.1)")
+
+
 class Backfill:
     def __init__(
         self,
@@ -37,6 +61,7 @@ class Backfill:
         timeout: float = 10.0,
         retries: int = 3,
     ) -> None:
+        check_url(base_url)
         self.base_url = base_url.rstrip("/")
         self.page_size = max(1, min(1000, page_size))
         self.timeout = timeout
@@ -70,13 +95,18 @@ class Backfill:
         url = f"{self.base_url}/passerelle/v1/streams/{stream}/events"
         params = {"after": str(after), "limit": str(limit or self.page_size)}
         try:
-            resp = self.session.get(url, params=params, timeout=self.timeout)
+            resp = self.session.get(url, params=params, timeout=self.timeout, stream=True)
+            if resp.status_code != 200:
+                resp.close()
+                raise BackfillError(f"GET {url}?after={after}: HTTP {resp.status_code}")
+            raw = resp.raw.read(MAX_PAGE_BYTES + 1, decode_content=True)
+            resp.close()
         except requests.RequestException as exc:
             raise BackfillError(f"GET {url}: {exc}") from exc
-        if resp.status_code != 200:
-            raise BackfillError(f"GET {url}?after={after}: HTTP {resp.status_code}")
+        if len(raw) > MAX_PAGE_BYTES:
+            raise BackfillError(f"GET {url}: the answer is larger than {MAX_PAGE_BYTES} bytes")
         try:
-            body = resp.json()
+            body = json.loads(raw)
         except ValueError as exc:
             raise BackfillError(f"GET {url}: the answer is not JSON") from exc
         if not isinstance(body, list):

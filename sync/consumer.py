@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edge import handlers
-from edge.pickups.redaction import redact, seal, unseal
+from edge.pickups.redaction import seal, unseal
 from edge.store import inbox
 from edge.store.db import now_iso
 from sync import contract
@@ -235,7 +235,18 @@ class Inbox:
             )
         st = self._state(conn, stream)
         if seq <= st.last:
-            return Outcome(duplicates=1)
+            other = self._conflict(conn, stream, seq, event_id)
+            if other is None:
+                return Outcome(duplicates=1)
+            return self._dead(
+                conn,
+                topic,
+                stream,
+                event_id,
+                seq,
+                f"conflict: sequence {seq} is already {other}",
+                raw_text or _text(event),
+            )
         if seq > st.last + 1:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbox_pending (source, sequence, id, payload, received_at) "
@@ -245,7 +256,20 @@ class Inbox:
             )
             st.pending = True
             if not cur.rowcount:
-                return Outcome(duplicates=1)
+                parked = conn.execute(
+                    "SELECT id FROM inbox_pending WHERE source = ? AND sequence = ?", (stream, seq)
+                ).fetchone()
+                if parked is None or not event_id or parked[0] in ("", event_id):
+                    return Outcome(duplicates=1)
+                return self._dead(
+                    conn,
+                    topic,
+                    stream,
+                    event_id,
+                    seq,
+                    f"conflict: sequence {seq} is already {parked[0]}",
+                    raw_text or _text(event),
+                )
             out = Outcome(parked=1)
             if event.get("type") in EARLY_TYPES:
                 out.add(self._early(conn, stream, seq, topic, event, raw_text, checked))
@@ -255,6 +279,26 @@ class Inbox:
             out.add(self._drain(conn, stream))
             st.pending = self._has_pending(conn, stream)
         return out
+
+    def _conflict(
+        self, conn: sqlite3.Connection, stream: str, seq: int, event_id: str | None
+    ) -> str | None:
+        """The id already applied at ``seq`` when it is not ``event_id`` (contract 1.1: a
+        number used twice with different ids is a conflict, kept and reported, never a
+        duplicate). The id is looked up first (its key): a plain redelivery costs one
+        lookup; only an id not on record looks for the number (rare: a conflict, or a
+        redelivery older than the inbox's retention, which counts as a duplicate)."""
+        if not event_id:
+            return None
+        if conn.execute(
+            "SELECT 1 FROM inbox WHERE source = ? AND id = ?", (stream, event_id)
+        ).fetchone():
+            return None
+        row = conn.execute(
+            "SELECT id FROM inbox WHERE source = ? AND sequence = ? AND id <> ?",
+            (stream, seq, event_id),
+        ).fetchone()
+        return str(row[0]) if row else None
 
     def receive_many(
         self,
@@ -447,7 +491,8 @@ class Inbox:
         conn.execute(
             "INSERT INTO dead_letters (received_at, topic, source, event_id, sequence, reason, "
             "payload) VALUES (?,?,?,?,?,?,?)",
-            # never a pickup code in clear (issue 19)
+            # never a pickup code in clear (issue 19): sealed with the box key, as a parked
+            # event's, so that `passerelle sync dead-letters retry` can still apply it
             (
                 now_iso(),
                 topic,
@@ -455,7 +500,7 @@ class Inbox:
                 event_id,
                 seq,
                 reason[:1000],
-                redact(raw_text)[:MAX_DEAD_PAYLOAD],
+                seal(conn, raw_text)[:MAX_DEAD_PAYLOAD],
             ),
         )
         if seen and source and event_id:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge import handlers
+from edge.pickups.redaction import redact, unseal
 from edge.store import inbox
 from edge.store.db import now_iso
 from sync import contract
@@ -42,10 +43,15 @@ def listing(conn: sqlite3.Connection, limit: int = 100) -> list[dict[str, Any]]:
 
 
 def get(conn: sqlite3.Connection, dead_id: int) -> dict[str, Any] | None:
+    """One dead letter, its payload as stored (a pickup code shows as ``******``)."""
     row = conn.execute(
         f"SELECT {COLUMNS}, payload FROM dead_letters WHERE dead_id = ?", (dead_id,)
     ).fetchone()
-    return dict(row) if row else None
+    if row is None:
+        return None
+    out = dict(row)
+    out["payload"] = redact(out["payload"] or "")
+    return out
 
 
 def drop(conn: sqlite3.Connection, dead_ids: list[int]) -> int:
@@ -66,7 +72,7 @@ def retry(conn: sqlite3.Connection, dead_id: int, *, store_id: str, prefix: str)
     if row is None:
         return Result(dead_id, "failed", "no such dead letter")
     try:
-        event = contract.parse(row["payload"] or "")
+        event = contract.parse(unseal(conn, row["payload"] or ""))  # its pickup code, if any
         contract.validate(event, tolerant=True)
         if row["topic"]:
             contract.check_topic(prefix, row["topic"], event)
@@ -142,7 +148,7 @@ def known_again(conn: sqlite3.Connection) -> list[int]:
     out = []
     for r in rows:
         try:
-            contract.validate(contract.parse(r["payload"] or ""), tolerant=True)
+            contract.validate(contract.parse(unseal(conn, r["payload"] or "")), tolerant=True)
         except contract.ContractError:
             continue
         out.append(int(r["dead_id"]))

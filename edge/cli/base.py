@@ -3,6 +3,7 @@ it reads, the database it opens, the one log format, and how a domain error is s
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from edge.errors import DomainError
 from edge.store import db
 
 ENV_PREFIX = "PASSERELLE_"
+# The commands that run a part of the edge: they log, in the log's format, rather than echo.
+SERVICES = frozenset({"run", "serve", "worker", "sync"})
+_ANNOUNCEMENT: str | None = None  # what the last loaded settings are and where they came from
 
 
 class Ctx:
@@ -45,12 +49,17 @@ class Ctx:
 
     def announce(self, settings: Settings) -> None:
         """Say on stderr which configuration and database this command uses: a command run
-        in the wrong folder or without ``--config`` must not look like a store's answer."""
-        click.echo(
-            f"passerelle: configuration {self.config_source()}; "
-            f"database {Path(settings.db_path).resolve()}",
-            err=True,
+        in the wrong folder or without ``--config`` must not look like a store's answer.
+
+        A service (``run``, ``serve``, ``worker``, ``sync`` alone) says it as the first line
+        of its log instead (``setup_logging``), in the log's one format (journald, JSON)."""
+        global _ANNOUNCEMENT
+        _ANNOUNCEMENT = (
+            f"configuration {self.config_source()}; database {Path(settings.db_path).resolve()}"
         )
+        current = click.get_current_context(silent=True)
+        if current is None or current.info_name not in SERVICES:
+            click.echo(f"passerelle: {_ANNOUNCEMENT}", err=True)
 
     def db(self, read_only: bool = False) -> Any:
         """The store database; a read-only command never creates one where there is none."""
@@ -92,6 +101,8 @@ def setup_logging(settings: Settings) -> None:
 
     # one format for every line, personal data and secrets redacted
     logs.setup(settings.log_level, settings.log_format)
+    if _ANNOUNCEMENT:
+        logging.getLogger("passerelle.cli").info(_ANNOUNCEMENT)
 
 
 def fail(exc: DomainError) -> click.ClickException:

@@ -85,6 +85,13 @@ def status_text(st: dict[str, Any], timezone: str = "UTC") -> str:
         ["waiting behind a gap", str(st["inbox"]["pending_out_of_order"])],
         ["dead letters", str(st["inbox"]["dead_letters"])],
         ["negative balances", str(st["loyalty"]["negative_balances"])],
+        # the one judgement the offline policy follows (the online store's heartbeat)
+        [
+            "online store",
+            "reachable"
+            if link.get("reachable", link["connected"])
+            else "UNREACHABLE (" + ", ".join(link.get("reasons") or ["link down"]) + ")",
+        ],
     ]
     lines = _table(pairs)
     streams = st["inbox"]["streams"]

@@ -27,8 +27,8 @@ def insert_purchase(conn: sqlite3.Connection, p: Mapping[str, Any], origin: str)
     echo of our own sale, or a duplicate delivery)."""
     cur = conn.execute(
         "INSERT OR IGNORE INTO purchases (purchase_id, customer_id, channel, store_id, "
-        "occurred_at, currency, total, points_earned, origin, recorded_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "occurred_at, currency, total, points_earned, origin, recorded_at, order_id, fulfilment) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             p["purchase_id"],
             p.get("customer_id"),
@@ -40,6 +40,8 @@ def insert_purchase(conn: sqlite3.Connection, p: Mapping[str, Any], origin: str)
             p.get("points_earned", 0),
             origin,
             now_iso(),
+            p.get("order_id"),  # contract 1.1: a web order's purchase names its order
+            p.get("fulfilment"),
         ),
     )
     if cur.rowcount != 1:

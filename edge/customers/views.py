@@ -156,8 +156,46 @@ def history(
             "total": r["total"],
             "lines": lines[r["purchase_id"]],
             "points_earned": r["points_earned"],
+            **orders_and_returns(conn, r),
         }
         for r in rows
     ]
     next_cursor = encode_cursor(rows[-1]["occurred_at"], rows[-1]["purchase_id"]) if more else None
     return {"items": items, "next_cursor": next_cursor}
+
+
+def orders_and_returns(conn: sqlite3.Connection, r: sqlite3.Row) -> dict[str, Any]:
+    """What the one history shows besides the lines (issue 16): the click-and-collect order a
+    purchase was, with its pickup state when this store holds it ("ready at S001",
+    "collected on …"), and what came back of it, in any channel."""
+    out: dict[str, Any] = {"order_id": r["order_id"], "fulfilment": r["fulfilment"]}
+    if r["order_id"]:
+        order = conn.execute(
+            "SELECT order_number, status, collected_at FROM pickup_orders WHERE order_id = ?",
+            (r["order_id"],),
+        ).fetchone()
+        if order is not None:
+            out.update(
+                order_number=order["order_number"],
+                pickup_status=order["status"],
+                collected_at=order["collected_at"],
+            )
+    out["returns"] = [
+        {
+            "return_id": ret["return_id"],
+            "occurred_at": ret["occurred_at"],
+            "total_refunded": ret["total_refunded"],
+            "lines": [
+                {"sku": ln["sku"], "name": ln["name"], "qty": ln["qty"], "refund": ln["refund"]}
+                for ln in conn.execute(
+                    "SELECT * FROM return_lines WHERE return_id = ? ORDER BY line_no",
+                    (ret["return_id"],),
+                )
+            ],
+        }
+        for ret in conn.execute(
+            "SELECT * FROM returns WHERE purchase_id = ? ORDER BY occurred_at",
+            (r["purchase_id"],),
+        )
+    ]
+    return out

@@ -57,22 +57,26 @@ from edge.store.keys import box_key
 
 
 def emit_update(
-    conn: sqlite3.Connection, source: str, row: sqlite3.Row, staff_id: str | None, occurred_at: str
+    conn: sqlite3.Connection,
+    source: str,
+    row: sqlite3.Row,
+    staff_id: str | None,
+    occurred_at: str,
+    *,
+    sale_id: str | None = None,
 ) -> None:
-    """Tell the web the order's state (``pickup.updated``), in the transaction of the change."""
-    outbox.append(
-        conn,
-        source,
-        "pickup.updated",
-        {
-            "order_id": row["order_id"],
-            "status": row["status"],
-            "checked_in_at": row["checked_in_at"],
-            "staff_id": staff_id,
-            "occurred_at": occurred_at,
-        },
-        time=occurred_at,
-    )
+    """Tell the web the order's state (``pickup.updated``), in the transaction of the change;
+    ``sale_id`` (contract 1.1) names the till sale that paid for it on collection."""
+    data = {
+        "order_id": row["order_id"],
+        "status": row["status"],
+        "checked_in_at": row["checked_in_at"],
+        "staff_id": staff_id,
+        "occurred_at": occurred_at,
+    }
+    if sale_id is not None:
+        data["sale_id"] = sale_id
+    outbox.append(conn, source, "pickup.updated", data, time=occurred_at)
 
 
 def update_order(conn: sqlite3.Connection, order_id: str, **changes: Any) -> sqlite3.Row:
@@ -207,8 +211,13 @@ def collect(
     *,
     payment_collected: bool = False,
 ) -> dict[str, Any]:
-    """The verified handover. A wrong code is counted (and committed) before the 422, so
-    retrying cannot escape the lock; the order locks at ``pickup_max_wrong_codes``."""
+    """The verified handover of a paid order. A wrong code is counted (and committed) before
+    the 422, so retrying cannot escape the lock; the order locks at ``pickup_max_wrong_codes``.
+
+    An order not paid online is never handed over here: it is paid at the till, and the sale
+    collects it in its own transaction (``collect_paid_at_till``). ``payment_collected`` is
+    kept for old clients and no longer lets an unpaid order go."""
+    del payment_collected  # a tick box is not a payment (issue 16)
     failure: DomainError | None = None
     with write(conn):
         row = get_row(conn, order_id)
@@ -220,11 +229,11 @@ def collect(
         ):
             wrong = _wrong_code(conn, row, who, settings, "collect")
             failure = wrong_code_error(row["order_number"], wrong, settings.pickup_max_wrong_codes)
-        elif not row["paid"] and not payment_collected:
+        elif not row["paid"]:
             raise Conflict(
                 f"order {row['order_number']} was not paid online: take the payment at the "
-                "till, then hand over with payment_collected=true",
-                field="payment_collected",
+                "till (a sale with its order_id), which hands it over",
+                field="payment",
                 code="payment_required",
             )
         else:
@@ -236,7 +245,6 @@ def collect(
                 status="collected",
                 collected_at=stamp,
                 collected_by=staff,
-                paid_in_store=int(not row["paid"]),
                 closed_at=stamp,
                 updated_at=stamp,
                 updated_by=staff,
@@ -254,6 +262,87 @@ def collect(
     if failure is not None:
         raise failure
     return order_view(conn, order_id)
+
+
+# -- payment at pickup: the till's sale collects the order -------------------------------------
+
+
+def check_for_payment(
+    conn: sqlite3.Connection, order_id: str, presented_code: str, who: Actor, settings: Settings
+) -> sqlite3.Row:
+    """Before the till takes payment for an order: it must be ready, unpaid, unlocked, and
+    the shopper's code right. A wrong code is counted and committed here, in a transaction of
+    its own, so that failing the sale cannot undo the count."""
+    failure: DomainError | None = None
+    with write(conn):
+        row = get_row(conn, order_id)
+        next_status(row["status"], "collect", row["order_number"])
+        if row["locked"]:
+            raise locked_error(row["order_number"])
+        if row["paid"]:
+            raise Conflict(
+                f"order {row['order_number']} was paid online: hand it over on the board",
+                field="order_id",
+                code="already_paid",
+            )
+        if not code_matches(
+            row["order_id"], row["order_number"], row["code_hash"], presented_code, _key(conn)
+        ):
+            wrong = _wrong_code(conn, row, who, settings, "till")
+            failure = wrong_code_error(row["order_number"], wrong, settings.pickup_max_wrong_codes)
+    if failure is not None:
+        raise failure
+    return row
+
+
+def collect_paid_at_till(
+    conn: sqlite3.Connection,
+    order_id: str,
+    sale_id: str,
+    presented_code: str,
+    who: Actor,
+    settings: Settings,
+) -> sqlite3.Row:
+    """Hand over an unpaid order in the transaction of the sale that paid for it (the caller
+    holds it): collected, ``pickup.updated`` with the ``sale_id``, audit, handover receipt.
+    Checked again here, inside the lock: two tills cannot both take the payment, and no sale
+    hands over goods without the shopper's code (``check_for_payment`` counts wrong ones)."""
+    row = get_row(conn, order_id)
+    next_status(row["status"], "collect", row["order_number"])
+    if not code_matches(
+        row["order_id"], row["order_number"], row["code_hash"], presented_code, _key(conn)
+    ):
+        raise InvalidInput("wrong pickup code", field="pickup_code", code="wrong_pickup_code")
+    if row["paid"] or row["paid_in_store"] or row["locked"]:
+        raise Conflict(
+            f"order {row['order_number']} cannot be paid at the till now",
+            field="order_id",
+            code="already_paid" if row["paid"] or row["paid_in_store"] else "pickup_locked",
+        )
+    stamp = now_iso()
+    staff = staff_of(who)
+    row = update_order(
+        conn,
+        order_id,
+        status="collected",
+        collected_at=stamp,
+        collected_by=staff,
+        paid_in_store=1,
+        closed_at=stamp,
+        updated_at=stamp,
+        updated_by=staff,
+    )
+    stock.collect_order(
+        conn,
+        order_id,
+        [(ln["sku"], ln["qty"]) for ln in order_lines(conn, [order_id])[order_id]],
+        actor=staff or who.name,
+        source=settings.up_source,
+    )
+    emit_update(conn, settings.up_source, row, staff, stamp, sale_id=sale_id)
+    _audit(conn, who, "collect", row, sale_id=sale_id)
+    _enqueue(conn, row, settings, who, "handover_receipt")
+    return row
 
 
 def unlock(

@@ -18,6 +18,7 @@ from edge.pickups.rules import (
     STATUSES,
     format_time,
     next_step,
+    parse_presented_code,
     parse_time,
     staff_actions,
     staff_of,
@@ -198,4 +199,25 @@ def stats(conn: sqlite3.Connection, now: datetime | None = None) -> dict[str, An
         "checked_in_waiting": int(waiting),
         "locked": int(locked),
         "put_back": int(put_back),
+    }
+
+
+def order_for_till(conn: sqlite3.Connection, order_number: str) -> dict[str, Any]:
+    """An order as the till needs it to take its payment (issue 16): no code, no history."""
+    number, _ = parse_presented_code(order_number)
+    row = conn.execute(
+        "SELECT * FROM pickup_orders WHERE order_number = ?", ((number or order_number).strip(),)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no click-and-collect order {order_number!r}", field="order_number")
+    return {
+        "order_id": row["order_id"],
+        "order_number": row["order_number"],
+        "customer_id": row["customer_id"],
+        "customer_name": row["customer_name"],
+        "currency": row["currency"],
+        "total": row["total"],
+        "paid": bool(row["paid"]),
+        "status": row["status"],
+        "lines": order_lines(conn, [row["order_id"]])[row["order_id"]],
     }

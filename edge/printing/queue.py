@@ -14,7 +14,14 @@ from typing import Any
 from edge.errors import Conflict, NotFound
 from edge.store.db import now_iso
 
-DOCUMENTS = ("sale_receipt", "pickup_slip", "handover_receipt", "loyalty_ticket", "test_page")
+DOCUMENTS = (
+    "sale_receipt",
+    "pickup_slip",
+    "handover_receipt",
+    "loyalty_ticket",
+    "test_page",
+    "return_receipt",
+)
 
 
 def enqueue(

@@ -40,6 +40,9 @@ def sale_receipt_data(
         "points_balance",
         "lines",
         "coupons",
+        "payments",
+        "change_due",
+        "order_id",
     )
     data = {k: body[k] for k in keys if k in body}
     data.update(store_name=store_name, payment_method=payment_method)

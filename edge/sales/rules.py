@@ -43,6 +43,20 @@ class SaleLine:
     unit_price: int | None = None
 
 
+METHODS = ("card", "cash", "voucher", "store_credit", "other")
+"""Tenders of the contract (``payments[].method``). No card data ever reaches the box: the
+card terminal stays outside, and the cashier records what it accepted."""
+
+
+@dataclass(frozen=True)
+class Payment:
+    """One tender: ``tendered`` is the cash handed over (the change is the difference)."""
+
+    method: str
+    amount: int
+    tendered: int | None = None
+
+
 @dataclass(frozen=True)
 class NewSale:
     """A sale to record: the command the till sends, already validated for shape."""
@@ -54,12 +68,30 @@ class NewSale:
     redeem_points: int = 0
     payment_method: str = "card"
     coupon_codes: Sequence[str] = field(default_factory=tuple)
+    payments: Sequence[Payment] = field(default_factory=tuple)
+    order_id: str | None = None
+    pickup_code: str | None = None
+    exchange_of: str | None = None
+    credit: int = 0
+    cash_tendered: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The request as JSON data, for the idempotency hash (same keys as the API body)."""
+        """The request as JSON data, for the idempotency hash (same keys as the API body;
+        the 1.1 keys only when used, so a retry across an upgrade still matches)."""
         d = asdict(self)
         d["lines"] = [asdict(ln) for ln in self.lines]
         d["coupon_codes"] = list(self.coupon_codes)
+        d["payments"] = [asdict(p) for p in self.payments]
+        for key in (
+            "payments",
+            "order_id",
+            "pickup_code",
+            "exchange_of",
+            "credit",
+            "cash_tendered",
+        ):
+            if not d[key]:
+                del d[key]
         return d
 
 
@@ -135,3 +167,62 @@ def ledger_moves(*, redeem_points: int, earned: int) -> list[tuple[int, str]]:
     if earned:
         moves.append((earned, "purchase"))
     return moves
+
+
+def settle(
+    payments: Sequence[Payment],
+    total: int,
+    default_method: str,
+    *,
+    credit: int = 0,
+    cash_tendered: int | None = None,
+) -> tuple[list[Payment], int]:
+    """The tenders of a sale and the change due.
+
+    Without tenders, the whole total is paid by ``default_method`` (the 1.0 request). With
+    them, they must sum to the total exactly (a 422 naming ``payments`` otherwise); cash may
+    say what was handed over, never less than its amount. ``credit`` is what the returned
+    half of an exchange is worth: it pays first, as store credit, and the tenders pay the
+    difference."""
+    used = min(credit, total)
+    first = [Payment("store_credit", used)] if used else []
+    due = total - used
+    if not payments:
+        if cash_tendered is None or default_method != "cash":
+            return (first + [Payment(default_method, due)] if due else first), 0
+        if cash_tendered < due:
+            raise InvalidInput(
+                f"cash tendered {cash_tendered} is less than the {due} due",
+                field="cash_tendered",
+                code="not_enough_cash",
+            )
+        return (first + [Payment("cash", due, cash_tendered)] if due else first), (
+            cash_tendered - due
+        )
+    change = 0
+    for i, p in enumerate(payments):
+        if p.method not in METHODS:
+            raise InvalidInput(
+                f"method must be one of {', '.join(METHODS)}", field=f"payments[{i}].method"
+            )
+        if p.amount <= 0:
+            raise InvalidInput("a tender amount must be positive", field=f"payments[{i}].amount")
+        if p.tendered is not None:
+            if p.method != "cash":
+                raise InvalidInput(
+                    "only cash has an amount tendered", field=f"payments[{i}].tendered"
+                )
+            if p.tendered < p.amount:
+                raise InvalidInput(
+                    f"cash tendered {p.tendered} is less than its amount {p.amount}",
+                    field=f"payments[{i}].tendered",
+                )
+            change += p.tendered - p.amount
+    paid = sum(p.amount for p in payments)
+    if paid != due:
+        raise InvalidInput(
+            f"the tenders sum to {paid} but {due} is due",
+            field="payments",
+            code="payments_mismatch",
+        )
+    return first + list(payments), change

@@ -9,7 +9,7 @@ catalogue (``price_lines``), never from the client; the sums are ``edge.sales.ru
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from edge.actor import Actor
@@ -23,6 +23,8 @@ from edge.offers import rules as offer_rules
 from edge.offers import service as offers
 from edge.offers import views as offer_views
 from edge.offers.texts import pick_locale
+from edge.pickups import service as pickups
+from edge.pickups import views as pickup_views
 from edge.printing import queue as print_queue
 from edge.products import views as products
 from edge.sales import receipts
@@ -35,6 +37,7 @@ from edge.sales.rules import (
     check_redeemer,
     earned,
     ledger_moves,
+    settle,
 )
 from edge.stock import service as stock
 from edge.store import audit, idempotency, outbox, state
@@ -55,6 +58,9 @@ class SaleContext:
     store_name: str = ""
     coupon_rules: offer_rules.CouponRules = offer_rules.CouponRules()
     stock_on_sale: bool = True
+    settings: Any = None
+    """the store's ``Settings``: a sale that pays for a click-and-collect order collects it"""
+    actor: Actor | None = None
 
 
 def price_lines(conn: sqlite3.Connection, sale: HasLines, currency: str) -> list[PricedLine]:
@@ -83,10 +89,48 @@ def price_lines(conn: sqlite3.Connection, sale: HasLines, currency: str) -> list
     return priced
 
 
+def order_lines(
+    conn: sqlite3.Connection, sale: NewSale, currency: str
+) -> tuple[list[PricedLine], int, str | None]:
+    """A sale that pays for a click-and-collect order sells the order's lines at the order's
+    prices (what the shopper was promised), less the web's own discount on it; the till must
+    send the same SKUs and quantities. Returns the lines, that discount and the order's
+    customer."""
+    assert sale.order_id is not None
+    row = pickup_views.get_row(conn, sale.order_id)
+    if row["currency"] != currency:
+        raise InvalidInput(
+            f"order {row['order_number']} is in {row['currency']}",
+            field="currency",
+            code="currency_mismatch",
+        )
+    ordered = pickup_views.order_lines(conn, [sale.order_id])[sale.order_id]
+    want = sorted((ln["sku"], ln["qty"]) for ln in ordered)
+    if sorted((ln.sku, ln.qty) for ln in sale.lines) != want:
+        raise InvalidInput(
+            f"the lines differ from order {row['order_number']}'s: "
+            + ", ".join(f"{q} x {k}" for k, q in want),
+            field="lines",
+            code="order_lines_mismatch",
+        )
+    lines = [PricedLine(ln["sku"], ln["name"], ln["qty"], ln["unit_price"]) for ln in ordered]
+    web_discount = max(0, sum(ln.amount for ln in lines) - row["total"])
+    return lines, web_discount, row["customer_id"]
+
+
 def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> dict[str, Any]:
     """Write one sale; the caller holds the write transaction (see ``record``)."""
     check_currency(sale, ctx.currency)
-    lines = price_lines(conn, sale, ctx.currency)
+    web_discount = 0
+    if sale.order_id:
+        lines, web_discount, order_customer = order_lines(conn, sale, ctx.currency)
+        if sale.customer_id and order_customer and sale.customer_id != order_customer:
+            raise InvalidInput(
+                "the order belongs to another customer", field="customer_id", code="wrong_customer"
+            )
+        sale = replace(sale, customer_id=sale.customer_id or order_customer)
+    else:
+        lines = price_lines(conn, sale, ctx.currency)
     customer = None
     if sale.customer_id:
         try:
@@ -109,7 +153,7 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
         locale=locale,
         offline_seconds=state.link(conn)["offline_seconds"] if sale.coupon_codes else None,
     )
-    totals = Totals.of(lines, discount=sum(a.discount for a in applied))
+    totals = Totals.of(lines, discount=web_discount + sum(a.discount for a in applied))
     balance_before = ledger.balance(conn, customer["customer_id"]) if customer else 0
     if customer is not None and sale.redeem_points:
         link = state.link(conn)
@@ -126,6 +170,13 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
         )
     total = totals.total
     points_earned = earned(totals, customer["tier"] if customer else None, ctx.currency, ctx.rules)
+    payments, change_due = settle(
+        sale.payments,
+        total,
+        sale.payment_method,
+        credit=sale.credit,
+        cash_tendered=sale.cash_tendered,
+    )
 
     sale_id = new_id()
     occurred_at = now_iso()
@@ -142,13 +193,15 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
             "total": total,
             "points_earned": points_earned,
             "lines": [ln.as_dict() for ln in lines],
+            "order_id": sale.order_id,
+            "fulfilment": "pickup" if sale.order_id else None,
         },
         origin="local",
     )
     conn.execute(
         "INSERT INTO sales (sale_id, terminal_id, cashier_id, customer_id, occurred_at, currency, "
         "subtotal, discount, points_value, total, points_earned, points_redeemed, payment_method, "
-        "locale) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "locale, order_id, exchange_of, change_due) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             sale_id,
             sale.terminal_id,
@@ -162,9 +215,16 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
             total,
             points_earned,
             sale.redeem_points,
-            sale.payment_method,
+            payments[-1].method if payments else sale.payment_method,
             customer["locale"] if customer else None,
+            sale.order_id,
+            sale.exchange_of,
+            change_due,
         ),
+    )
+    conn.executemany(
+        "INSERT INTO sale_payments (sale_id, n, method, amount, tendered) VALUES (?,?,?,?,?)",
+        [(sale_id, n, p.method, p.amount, p.tendered) for n, p in enumerate(payments, start=1)],
     )
     outbox.append(
         conn,
@@ -183,7 +243,10 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
             "coupons": [{"coupon_id": a.coupon.coupon_id, "discount": a.discount} for a in applied],
             "points_earned": points_earned,
             "points_redeemed": sale.redeem_points,
-        },
+            "order_id": sale.order_id,
+            "payments": [{"method": p.method, "amount": p.amount} for p in payments],
+        }
+        | ({"exchange_of": sale.exchange_of} if sale.exchange_of else {}),
         time=occurred_at,
     )
     redeemed = offers.redeem(
@@ -251,7 +314,16 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
         ),
         "lines": [ln.as_dict() for ln in lines],
         "coupons": redeemed,
+        "order_id": sale.order_id,
+        "payments": [{"method": p.method, "amount": p.amount} for p in payments],
+        "change_due": change_due,
+        "exchange_of": sale.exchange_of,
     }
+    if sale.order_id:
+        assert ctx.settings is not None and ctx.actor is not None
+        pickups.collect_paid_at_till(
+            conn, sale.order_id, sale_id, sale.pickup_code or "", ctx.actor, ctx.settings
+        )
     # The receipt is queued in the sale's transaction: printed if and only if it is recorded.
     print_queue.enqueue(
         conn,
@@ -259,14 +331,14 @@ def record_sale(conn: sqlite3.Connection, sale: NewSale, ctx: SaleContext) -> di
         data=receipts.sale_receipt_data(
             body,
             store_name=ctx.store_name,
-            payment_method=sale.payment_method,
+            payment_method=payments[-1].method if payments else sale.payment_method,
             terminal_id=sale.terminal_id,
             customer=customer,
         )
         | {"coupons": offer_views.receipt_coupons(applied, locale)},
         ref=sale_id,
         locale=customer["locale"] if customer else None,
-        open_drawer=sale.payment_method == "cash",
+        open_drawer=any(p.method == "cash" for p in payments),
     )
     return body
 

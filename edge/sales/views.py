@@ -34,4 +34,18 @@ def sale_body(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "points_balance": loyalty.balance(conn, row["customer_id"]) if row["customer_id"] else None,
         "lines": lines,
         "coupons": offers.sale_coupons(conn, row["sale_id"]),
+        "order_id": row["order_id"],
+        "payments": payments(conn, row["sale_id"]),
+        "change_due": row["change_due"],
+        "exchange_of": row["exchange_of"],
     }
+
+
+def payments(conn: sqlite3.Connection, sale_id: str) -> list[dict[str, Any]]:
+    """A sale's tenders, in the order they were taken."""
+    return [
+        {"method": r["method"], "amount": r["amount"]}
+        for r in conn.execute(
+            "SELECT method, amount FROM sale_payments WHERE sale_id = ? ORDER BY n", (sale_id,)
+        )
+    ]

@@ -82,3 +82,12 @@ def purge(conn: sqlite3.Connection, older_than_iso: str) -> int:
         return conn.execute(
             "DELETE FROM idempotency_keys WHERE created_at < ?", (older_than_iso,)
         ).rowcount
+
+
+def known(conn: sqlite3.Connection, *, scope: str, key: str) -> bool:
+    """Whether a request with this key was answered already (a retry will be replayed): a
+    caller with a check of its own to run first skips it for a replay."""
+    row = conn.execute(
+        "SELECT 1 FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key)
+    ).fetchone()
+    return row is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -29,6 +30,22 @@ HTTP_LATENCY = Histogram(
     ["endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
+
+# The labelled children of the two request metrics, by (endpoint, method, status): looked up
+# in a plain dict, not through ``labels()``'s validation and lock on every request.
+_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
+def count_request(endpoint: str, method: str, status: str, seconds: float | None) -> None:
+    """One answered request, and how long it took (None: unknown, not observed)."""
+    key = (endpoint, method, status)
+    pair = _children.get(key)
+    if pair is None:
+        pair = _children[key] = (HTTP_REQUESTS.labels(*key), HTTP_LATENCY.labels(endpoint))
+    pair[0].inc()
+    if seconds is not None:
+        pair[1].observe(seconds)
+
 
 # Other areas add gauges read from the database by registering a function here.
 EXTRA_COLLECTORS: list[Callable[[object, Settings], Iterator[Metric]]] = []

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -121,6 +122,20 @@ class Supervisor:
     def start(self) -> None:
         conn = db.open_database(self.settings.db_path)
         conn.close()
+        # python-escpos parses its printer profiles at import (0.6 s of every start) and
+        # keeps the result in a pickle in ESCPOS_CAPABILITIES_PICKLE_DIR, by default a new
+        # temporary folder per process (never found again, one more left behind each
+        # time): beside the database instead, a folder only this service writes to.
+        cache = Path(self.settings.db_path).parent / "cache"
+        cache.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(cache))
+        if self.with_api:
+            # The API first: the kiosks wait for it (READY=1), and its start-up (gunicorn
+            # loading the app) then overlaps with the workers' imports below instead of
+            # waiting for them.
+            env = dict(os.environ)
+            self.api = subprocess.Popen(gunicorn_command(self.settings), env=env)
+            log.info(api_banner(self.settings))
         for name, spec in self.workers:
             fn = load_worker(spec)
             if fn is None:
@@ -129,10 +144,6 @@ class Supervisor:
             t = threading.Thread(target=self._guard, args=(name, fn), name=name, daemon=True)
             t.start()
             self.threads[name] = t
-        if self.with_api:
-            env = dict(os.environ)
-            self.api = subprocess.Popen(gunicorn_command(self.settings), env=env)
-            log.info(api_banner(self.settings))
 
     def _guard(self, name: str, fn: Callable[[Settings, threading.Event], None]) -> None:
         try:

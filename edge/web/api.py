@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from edge.web import customers, meta, offers, pickups, printing, products, sales, stock
+from edge.web import (
+    customers,
+    meta,
+    offers,
+    pickups,
+    printing,
+    products,
+    returns,
+    sales,
+    stock,
+)
 
-AREAS = (customers, meta, offers, pickups, printing, products, sales, stock)
+AREAS = (customers, meta, offers, pickups, printing, products, sales, stock, returns)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 for _area in AREAS:

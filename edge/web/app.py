@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 from flask import Flask, g, jsonify, request
@@ -47,6 +49,9 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
 
     hardening.init_app(app, settings)  # cookie names and Secure, HSTS, ProxyFix
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    from edge.web.cookies import CookieSessions
+
+    app.session_interface = CookieSessions()  # its signer made once, not per request
 
     conn = db.open_database(settings.db_path)  # migrations at start
     conn.close()
@@ -124,6 +129,9 @@ def _register_errors(app: Flask) -> None:
         if exc.code == 404 and not request.path.startswith("/api/"):
             return exc
         resp = error_response(code, message, None, exc.code or 500)
+        retry_after = getattr(exc, "retry_after", None)  # a 429 says when to come back
+        if retry_after is not None:
+            resp[0].headers["Retry-After"] = str(retry_after)
         return resp
 
     @app.errorhandler(Exception)
@@ -133,6 +141,17 @@ def _register_errors(app: Flask) -> None:
 
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_request_ids = itertools.count()
+_id_prefix: list[tuple[int, str]] = []
+
+
+def new_request_id() -> str:
+    """A random prefix per process and a counter: unique across the workers and restarts
+    (the prefix is drawn again in a forked worker), without a system call per request."""
+    pid = os.getpid()
+    if not _id_prefix or _id_prefix[0][0] != pid:
+        _id_prefix[:] = [(pid, secrets.token_hex(12))]
+    return f"{_id_prefix[0][1]}{next(_request_ids) & 0xFFFFFFFF:08x}"  # 32 hex digits
 
 
 def _register_metrics(app: Flask) -> None:
@@ -142,7 +161,7 @@ def _register_metrics(app: Flask) -> None:
         # One id per request, on every log line it causes and on the answer: a proxy's
         # X-Request-ID is kept when it looks like an id, else we make one.
         given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+        g.request_id = given if REQUEST_ID_RE.match(given) else new_request_id()
         logs.request_id.set(g.request_id)
 
     @app.teardown_request
@@ -151,11 +170,16 @@ def _register_metrics(app: Flask) -> None:
 
     @app.after_request
     def _count(resp: Any) -> Any:
-        endpoint = request.endpoint or "unknown"
-        metrics.HTTP_REQUESTS.labels(endpoint, request.method, str(resp.status_code)).inc()
-        if "t0" in g:
-            metrics.HTTP_LATENCY.labels(endpoint).observe(time.perf_counter() - g.t0)
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        t0 = g.get("t0")
+        metrics.count_request(
+            request.endpoint or "unknown",
+            request.method,
+            str(resp.status_code),
+            time.perf_counter() - t0 if t0 is not None else None,
+        )
+        # (not headers.setdefault: werkzeug's raises and catches a KeyError when it is absent)
+        if "X-Content-Type-Options" not in resp.headers:
+            resp.headers["X-Content-Type-Options"] = "nosniff"
         if "request_id" in g:
             resp.headers["X-Request-ID"] = g.request_id
         return resp

@@ -14,12 +14,15 @@ HSTS, the trusted proxy hops, and a 400 for JSON nested too deeply to parse.
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from typing import Any
 
 from flask import Flask, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from edge.config import Settings
+from edge.errors import Unauthorized
 
 COOKIE = "passerelle_screens"
 SECURE_COOKIE = "__Host-passerelle"
@@ -53,3 +56,28 @@ def init_app(app: Flask, settings: Settings) -> None:
         return jsonify(
             {"error": {"code": "malformed_json", "message": message, "field": None}}
         ), 400
+
+
+def check_metrics_caller(settings: Settings) -> None:
+    """``/metrics`` answers a scraper on this box (loopback), or one that sends the metrics
+    token (``Authorization: Bearer …``); anybody else on the shop's Wi-Fi gets a 401, so the
+    counts of sales, orders and errors stay inside. Behind a trusted proxy the client's
+    address is the forwarded one (ProxyFix), so the proxy itself is not loopback enough."""
+    try:
+        if ipaddress.ip_address(request.remote_addr or "").is_loopback:
+            return
+    except ValueError:
+        pass
+    expected = settings.metrics_token
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if (
+        expected
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(given.strip().encode(), expected.encode())
+    ):
+        return
+    raise Unauthorized(
+        "/metrics answers loopback, or a scraper with the metrics token",
+        field="Authorization",
+        code="invalid_token",
+    )

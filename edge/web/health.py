@@ -54,7 +54,7 @@ def readyz() -> Any:
     if any(s["behind"] for s in st["inbox"]["streams"]):
         degraded.append("inbox_behind")
     for name, detail, problem in extras:
-        st[name] = detail
+        st[name] = counts_only(detail)  # unauthenticated: never a code or a name (issue 19)
         if problem:
             degraded.append(problem)
     body: dict[str, Any] = {
@@ -65,6 +65,16 @@ def readyz() -> Any:
         **st,
     }
     return jsonify(body)
+
+
+def counts_only(detail: Any) -> Any:
+    """An area's readiness detail as counts: each list becomes its length, so /readyz,
+    which anybody on the network may read, never shows a coupon code or an order."""
+    if isinstance(detail, dict):
+        return {k: counts_only(v) for k, v in detail.items()}
+    if isinstance(detail, list | tuple):
+        return len(detail)
+    return detail
 
 
 def sync_problems(st: dict[str, Any]) -> list[str]:
@@ -90,6 +100,9 @@ READINESS_EXTRAS: list[Any] = []
 
 @bp.get("/metrics")
 def metrics_view() -> Response:
+    from edge.web.hardening import check_metrics_caller
+
+    check_metrics_caller(settings())  # loopback, or the metrics token (issue 19)
     return Response(metrics.render(settings()), mimetype="text/plain; version=0.0.4")
 
 

@@ -101,6 +101,20 @@ class Line(Out):
     unit_price: int
 
 
+class ReturnedLine(Out):
+    sku: str
+    name: str
+    qty: int
+    refund: int
+
+
+class HistoryReturn(Out):
+    return_id: str
+    occurred_at: str
+    total_refunded: int
+    lines: list[ReturnedLine]
+
+
 class HistoryItem(Out):
     purchase_id: str
     channel: Literal["web", "store"]
@@ -110,6 +124,12 @@ class HistoryItem(Out):
     total: int
     lines: list[Line]
     points_earned: int
+    order_id: str | None = None
+    fulfilment: str | None = None
+    order_number: str | None = None
+    pickup_status: str | None = Field(default=None, description="when this store holds the order")
+    collected_at: str | None = None
+    returns: list[HistoryReturn] = []
 
 
 class HistoryPage(Out):
@@ -204,6 +224,22 @@ class SaleLineIn(In):
     )
 
 
+Tender = Literal["card", "cash", "voucher", "store_credit", "other"]
+
+
+class PaymentIn(In):
+    method: Tender
+    amount: int = Field(gt=0, le=100_000_000_000, description="minor units")
+    tendered: int | None = Field(
+        default=None, ge=0, le=100_000_000_000, description="cash only: what was handed over"
+    )
+
+
+class PaymentOut(Out):
+    method: str
+    amount: int
+
+
 class SaleIn(In):
     terminal_id: Id
     customer_id: Id | None = None
@@ -215,6 +251,26 @@ class SaleIn(In):
         default_factory=list,
         max_length=5,
         description="coupon codes to redeem, applied in this order; a spent one is a 409",
+    )
+    payments: list[PaymentIn] = Field(
+        default_factory=list,
+        max_length=10,
+        description="tenders summing to the total (422 `payments_mismatch` otherwise); "
+        "none: the whole total by payment_method. No card data: what the terminal accepted.",
+    )
+    order_id: Id | None = Field(
+        default=None,
+        description="the click-and-collect order this sale pays for; collected with the sale",
+    )
+    pickup_code: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        default=None, description="with order_id: the shopper's code, typed or its QR payload"
+    )
+    cash_tendered: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000_000_000,
+        description="payment_method cash, no payments: what was handed over (the change is "
+        "answered as change_due)",
     )
 
 
@@ -237,6 +293,10 @@ class SaleOut(Out):
     points_balance: int | None
     lines: list[Line]
     coupons: list[SaleCoupon] = []
+    order_id: str | None = None
+    payments: list[PaymentOut] = []
+    change_due: int = 0
+    exchange_of: str | None = None
 
 
 # -- health ----------------------------------------------------------------------------------

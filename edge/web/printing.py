@@ -16,7 +16,6 @@ from pydantic import ConfigDict, Field
 from edge.config import Settings
 from edge.errors import NotFound
 from edge.printing import queue
-from edge.printing.worker import role_owners
 from edge.sales import service as sales
 from edge.store import audit, db
 from edge.system import metrics
@@ -24,7 +23,6 @@ from edge.web import health
 from edge.web.context import current_principal, get_db, settings
 from edge.web.models import In, Out
 from edge.web.routing import operation
-from hardware.printers import describe
 
 bp = Blueprint("printing", __name__)
 
@@ -81,6 +79,11 @@ class PrintJobQuery(In):
 
 
 def printers_view(conn: Any, s: Settings) -> PrinterList:
+    # Imported here: they bring python-escpos and its capability profiles (14 MB and half a
+    # second of start-up), which only the print worker needs, into every API worker.
+    from edge.printing.worker import role_owners
+    from hardware.printers import describe
+
     states = queue.printer_states(conn)
     owners = role_owners(s)
     counts = {

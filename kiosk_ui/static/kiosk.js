@@ -79,12 +79,31 @@
         P.el("span", { class: "channel channel-" + item.channel, text: P.t("channel_" + item.channel) }),
         P.el("div", { class: "purchase-main" },
           P.el("span", { class: "purchase-date", text: P.date(item.occurred_at) }),
-          P.el("span", { class: "purchase-lines", text: names })),
+          P.el("span", { class: "purchase-lines", text: names }),
+          ...orderAndReturns(item)),
         P.el("div", { class: "purchase-side" },
           P.el("span", { class: "purchase-total", text: P.money(item.total, item.currency) }),
           P.el("span", { class: "purchase-count",
             text: count === 1 ? P.t("item") : P.t("items", { count }) }))));
     }
+  }
+
+  /* A click-and-collect order's pickup state, and what came back of a purchase (issue 16). */
+  function orderAndReturns(item) {
+    const out = [];
+    if (item.fulfilment === "pickup") {
+      const status = item.pickup_status === "collected" && item.collected_at
+        ? P.t("collected_on", { date: P.date(item.collected_at) })
+        : P.t("status_" + (item.pickup_status || "received"));
+      out.push(P.el("span", { class: "purchase-order",
+        text: P.t("pickup_at", { store: item.store_id || "", status }) }));
+    }
+    for (const r of item.returns || []) {
+      const lines = r.lines.map((l) => (l.qty > 1 ? l.qty + " × " : "") + l.name).join(", ");
+      out.push(P.el("span", { class: "purchase-return",
+        text: P.t("returned_lines", { lines, total: P.money(r.total_refunded, item.currency) }) }));
+    }
+    return out;
   }
 
   async function lookupCard(card, couponAfter) {

@@ -16,6 +16,7 @@
   let saleKey = P.uuid(); // one key per sale: a double tap or a retry records one sale
   let sale = null;
   let busy = false;
+  let order = null; // a click-and-collect order paid at this till: {order_id, order_number, …}
 
   function message(text) {
     $("pos-message").textContent = text || "";
@@ -35,6 +36,30 @@
   function redeemPoints() {
     const n = parseInt($("redeem-input").value, 10);
     return Number.isFinite(n) && n > 0 ? n : 0;
+  }
+
+  function totalDue() {
+    const couponOff = coupons.reduce((n, c) => n + c.discount, 0);
+    const rate = pointsRate();
+    const points = customer ? redeemPoints() : 0;
+    const value = rate && points ? Math.floor(points / rate) : 0;
+    if (order) return Math.max(0, order.total - couponOff);
+    return Math.max(0, subtotal() - couponOff - value);
+  }
+
+  /* Euros typed in a field, as minor units (null when empty or not a number). */
+  function minor(input) {
+    const v = parseFloat(String(input.value).replace(",", "."));
+    return Number.isFinite(v) && v >= 0 ? Math.round(v * 100) : null;
+  }
+
+  function renderChange() {
+    const given = minor($("cash-given"));
+    const change = given === null ? null : given - totalDue();
+    $("change-due").hidden = change === null || change < 0;
+    if (change !== null && change >= 0) {
+      $("change-due").textContent = P.t("change_due", { amount: P.money(change) });
+    }
   }
 
   function render() {
@@ -76,13 +101,18 @@
           P.el("span", { class: "coupon-title", text: c.title || "" })),
         P.el("dd", {}, "−" + P.money(c.discount), remove)));
     }
-    const couponOff = coupons.reduce((n, c) => n + c.discount, 0);
     const rate = pointsRate();
     const points = customer ? redeemPoints() : 0;
     const value = rate && points ? Math.floor(points / rate) : 0;
     $("points-row").hidden = !points;
     $("points-discount").textContent = "−" + P.money(value);
-    $("total").textContent = P.money(Math.max(0, sub - couponOff - value));
+    $("total").textContent = P.money(totalDue());
+    $("order-banner").hidden = !order;
+    if (order) {
+      $("order-title").textContent = P.t("order_to_pay", { number: order.order_number });
+      $("order-customer").textContent = order.customer_name;
+    }
+    renderChange();
     if (customer) {
       $("customer-name").textContent = [customer.first_name, customer.last_name].join(" ");
       $("customer-meta").textContent = P.t("tier_member", { tier: P.t("tier_" + customer.tier) }) + " · " +
@@ -96,7 +126,7 @@
   }
 
   function changeQty(sku, delta) {
-    if (sale) return;
+    if (sale || order) return;
     const line = lines.find((l) => l.sku === sku);
     if (!line) return;
     line.qty += delta;
@@ -108,6 +138,7 @@
 
   function addProduct(p) {
     if (sale) newSale();
+    if (order) { message(P.t("error_order_lines_mismatch")); return; }
     const line = lines.find((l) => l.sku === p.sku);
     if (line) line.qty += 1;
     else lines.push({ sku: p.sku, name: p.name, price: p.price, barcode: p.barcode, qty: 1 });
@@ -180,8 +211,27 @@
     }, 250);
   }
 
-  /* A scan: a product barcode, a loyalty card, or a coupon code. */
+  /* An unpaid click-and-collect order, by number or the QR of the shopper's e-mail
+     (PSRL:W-100234:123456): its lines at the order's prices; the sale collects it. */
+  async function openOrder(number, code) {
+    const o = await P.api("GET", "/sales/orders/" + encodeURIComponent(number));
+    if (o.paid) { message(P.t("order_paid_online", { number: o.order_number })); return; }
+    newSale();
+    order = o;
+    lines = o.lines.map((l) => ({ sku: l.sku, name: l.name, price: l.unit_price, qty: l.qty }));
+    $("order-code").value = code || "";
+    message("");
+    render();
+  }
+
+  /* A scan: a product barcode, a loyalty card, a coupon code, or an order's QR code. */
   async function handleCode(code) {
+    if (returnsMode) { findReturn(code); return; }
+    const qr = /^PSRL:([A-Za-z0-9-]{1,32}):(\d{6})$/i.exec(code);
+    if (qr) {
+      try { await openOrder(qr[1], qr[2]); } catch (err) { message(P.explain(err)); }
+      return;
+    }
     if (sale) newSale();
     const kind = P.codeKind(code);
     const tryProduct = async () => {
@@ -226,6 +276,11 @@
     const q = $("search-input").value.trim();
     if (!q) return;
     const list = $("search-results");
+    if (/^W-[0-9]{1,30}$/i.test(q)) { // an order number: the order to pay at the till
+      try { await openOrder(q.toUpperCase(), ""); $("search-input").value = ""; }
+      catch (err) { message(P.explain(err)); }
+      return;
+    }
     if (P.codeKind(q) === "card") {
       // A member card typed by hand in the search field: the customer, as a scan would.
       $("search-input").value = "";
@@ -299,7 +354,7 @@
     }
   }
 
-  async function pay(method) {
+  async function pay(method, payments) {
     if (busy || sale) return;
     if (!lines.length) { message(P.t("need_lines")); return; }
     busy = true;
@@ -310,13 +365,25 @@
       currency: P.config.currency,
       lines: lines.map((l) => ({ sku: l.sku, qty: l.qty })),
       redeem_points: customer ? redeemPoints() : 0,
-      payment_method: method,
+      payment_method: method === "split" ? "card" : method,
       coupon_codes: coupons.map((c) => c.code),
     };
+    if (payments) body.payments = payments;
+    const given = minor($("cash-given"));
+    if (method === "cash" && given !== null) body.cash_tendered = given;
+    if (order) {
+      body.order_id = order.order_id;
+      body.pickup_code = $("order-code").value.trim();
+      if (!customer) delete body.customer_id;
+    }
     try {
       sale = await postSale(body);
       message("");
-      $("sale-done-title").textContent = P.t("sale_recorded", { total: P.money(sale.total, sale.currency) });
+      $("sale-done-title").textContent = order
+        ? P.t("order_collected", { number: order.order_number })
+        : P.t("sale_recorded", { total: P.money(sale.total, sale.currency) });
+      $("sale-done-change").hidden = !sale.change_due;
+      $("sale-done-change").textContent = P.t("change_due", { amount: P.money(sale.change_due) });
       const bits = [];
       if (customer) {
         bits.push(P.t("earned", { points: P.number(sale.points_earned) }));
@@ -325,6 +392,7 @@
       $("sale-done-points").textContent = bits.join(" · ");
       $("sale-done").hidden = false;
       document.body.dataset.saleId = sale.sale_id;
+      lastSaleId = sale.sale_id;
     } catch (err) {
       message(P.explain(err));
     } finally {
@@ -333,8 +401,39 @@
     }
   }
 
-  document.querySelectorAll(".pay-btn").forEach((b) =>
+  document.querySelectorAll(".pay-btn[data-method]").forEach((b) =>
     b.addEventListener("click", () => pay(b.dataset.method)));
+  $("cash-given").addEventListener("input", renderChange);
+
+  // -- several tenders (no card data here: what the card terminal accepted) ------------------
+  const split = $("split-dialog");
+  function splitLeft() {
+    let paid = 0;
+    document.querySelectorAll(".split-amount").forEach((i) => { paid += minor(i) || 0; });
+    $("split-total").textContent = P.money(totalDue());
+    $("split-left").textContent = P.money(totalDue() - paid);
+  }
+  $("split-open").addEventListener("click", () => {
+    if (sale || !lines.length) { if (!lines.length) message(P.t("need_lines")); return; }
+    document.querySelectorAll(".split-amount").forEach((i) => { i.value = ""; });
+    $("split-message").hidden = true;
+    splitLeft();
+    split.showModal();
+  });
+  document.querySelectorAll(".split-amount").forEach((i) => i.addEventListener("input", splitLeft));
+  $("split-cancel").addEventListener("click", () => split.close());
+  $("split-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const payments = [];
+    document.querySelectorAll(".split-amount").forEach((i) => {
+      const v = minor(i);
+      if (v) payments.push({ method: i.dataset.method, amount: v });
+    });
+    split.close();
+    await pay("split", payments);
+  });
+
+  $("order-clear").addEventListener("click", () => newSale());
 
   function newSale() {
     lines = [];
@@ -342,6 +441,9 @@
     document.dispatchEvent(new CustomEvent("passerelle:member-cleared"));
     coupons = [];
     sale = null;
+    order = null;
+    $("cash-given").value = "";
+    $("sale-done-change").hidden = true;
     saleKey = P.uuid();
     $("redeem-input").value = "0";
     $("sale-done").hidden = true;
@@ -393,6 +495,176 @@
     if (dialog.open) { $("e-card").value = code; return; }
     handleCode(code);
   });
+
+  // -- returns, voids and exchanges -----------------------------------------------------------
+  let returnsMode = false;
+  let returnable = null; // GET /returns/lookup: the purchase and what may still come back
+  let returnKey = P.uuid();
+  let lastSaleId = null;
+
+  function setMode(returns) {
+    returnsMode = returns;
+    $("returns-panel").hidden = !returns;
+    $("sale-panel").hidden = returns;
+    $("mode-toggle").textContent = P.t(returns ? "mode_sale" : "mode_returns");
+    $("mode-toggle").dataset.t = returns ? "mode_sale" : "mode_returns";
+    document.body.dataset.mode = returns ? "returns" : "sale";
+    if (returns) $("return-id").focus();
+  }
+  $("mode-toggle").addEventListener("click", () => setMode(!returnsMode));
+
+  function returnMessage(text) {
+    $("return-message").textContent = text || "";
+    $("return-message").hidden = !text;
+  }
+
+  function chosen() {
+    const out = [];
+    document.querySelectorAll("#return-lines input").forEach((i) => {
+      const n = parseInt(i.value, 10);
+      if (Number.isFinite(n) && n > 0) out.push({ sku: i.dataset.sku, qty: n });
+    });
+    return out;
+  }
+
+  function renderReturn() {
+    const body = $("return-lines");
+    body.replaceChildren();
+    $("return-table").hidden = !returnable;
+    if (!returnable) { $("return-info").textContent = ""; $("return-total").textContent = ""; return; }
+    $("return-info").textContent = P.t("return_bought_on", {
+      date: P.date(returnable.occurred_at), total: P.money(returnable.total, returnable.currency),
+      until: P.date(returnable.return_until) });
+    let refund = 0;
+    for (const l of returnable.lines) {
+      const input = P.el("input", { type: "number", min: "0", max: String(l.returnable), step: "1",
+        value: "0", class: "big-input qty-input", "data-sku": l.sku,
+        "aria-label": P.t("col_back") + " " + l.name });
+      if (!l.returnable) input.disabled = true;
+      input.addEventListener("input", renderTotalOnly);
+      body.appendChild(P.el("tr", { "data-sku": l.sku },
+        P.el("td", { class: "name", text: l.name }),
+        P.el("td", { class: "num", text: String(l.qty) }),
+        P.el("td", { class: "num", text: String(l.returned) }),
+        P.el("td", { class: "num", text: P.money(l.unit_refund) }),
+        P.el("td", { class: "qty" }, input)));
+    }
+    renderTotalOnly();
+    return refund;
+  }
+
+  /* An estimate (the next units' share): the server's answer is the refund. */
+  function renderTotalOnly() {
+    if (!returnable) return;
+    let total = 0;
+    for (const c of chosen()) {
+      const l = returnable.lines.find((x) => x.sku === c.sku);
+      if (l) total += l.unit_refund * c.qty;
+    }
+    $("return-total").textContent = P.money(total);
+  }
+
+  async function findReturn(code) {
+    const kind = /^W-/i.test(code) ? "order" : $("return-kind").value;
+    $("return-kind").value = kind;
+    $("return-id").value = code;
+    $("return-done").hidden = true;
+    returnMessage("");
+    try {
+      returnable = await P.api("GET", "/returns/lookup?kind=" + kind + "&id=" + encodeURIComponent(code));
+      returnKey = P.uuid();
+    } catch (err) {
+      returnable = null;
+      returnMessage(P.explain(err));
+    }
+    renderReturn();
+  }
+
+  $("return-find").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = $("return-id").value.trim();
+    if (code) findReturn(code);
+  });
+
+  $("return-confirm").addEventListener("click", async () => {
+    if (!returnable) return;
+    const lines = chosen();
+    if (!lines.length) { returnMessage(P.t("nothing_selected")); return; }
+    const body = {
+      terminal_id: terminalId,
+      original: returnable.original,
+      lines,
+      reason: $("return-reason").value,
+      receipt: $("return-receipt").checked,
+      restock: $("return-reason").value !== "damaged", // damaged goods stay off the shelf
+    };
+    if ($("refund-method").value) body.refund_method = $("refund-method").value;
+    if (!$("manager-fields").hidden && $("manager-id").value.trim()) {
+      body.manager_id = $("manager-id").value.trim();
+      body.manager_pin = $("manager-pin").value.trim();
+    }
+    try {
+      const r = await P.api("POST", "/returns", body, { headers: { "Idempotency-Key": returnKey } });
+      returnMessage("");
+      $("return-done-title").textContent = P.t("return_recorded", { total: P.money(r.total_refunded, r.currency) });
+      $("return-done-points").textContent = (r.points_reversed || r.points_restored)
+        ? P.t("points_back", { reversed: r.points_reversed, restored: r.points_restored }) : "";
+      $("return-done").hidden = false;
+      document.body.dataset.returnId = r.return_id;
+      $("manager-pin").value = "";
+    } catch (err) {
+      if (err.code === "manager_required") {
+        $("manager-fields").hidden = false;
+        returnMessage(P.t("manager_needed"));
+      } else {
+        returnMessage(P.explain(err));
+      }
+    }
+  });
+
+  $("new-return").addEventListener("click", () => {
+    returnable = null;
+    $("return-id").value = "";
+    $("return-done").hidden = true;
+    $("manager-fields").hidden = true;
+    $("return-receipt").checked = true;
+    delete document.body.dataset.returnId;
+    renderReturn();
+  });
+
+  $("void-last").addEventListener("click", async () => {
+    const target = lastSaleId || document.body.dataset.saleId;
+    if (!target) return;
+    $("manager-fields").hidden = false;
+    if (!$("manager-id").value.trim() || !$("manager-pin").value.trim()) {
+      returnMessage(P.t("void_confirm", { id: target.slice(-8) }));
+      return;
+    }
+    try {
+      const r = await P.api("POST", "/sales/" + encodeURIComponent(target) + "/void", {
+        terminal_id: terminalId, reason: "void at the till",
+        manager_id: $("manager-id").value.trim(), manager_pin: $("manager-pin").value.trim() });
+      returnMessage("");
+      $("return-done-title").textContent = P.t("return_recorded", { total: P.money(r.total_refunded, r.currency) });
+      $("return-done").hidden = false;
+      $("manager-pin").value = "";
+      lastSaleId = null;
+    } catch (err) {
+      returnMessage(P.explain(err));
+    }
+  });
+
+  // The board's "take payment": the order and the code typed there, handed over in this tab.
+  const handed = sessionStorage.getItem("passerelle.pickup");
+  if (handed) {
+    sessionStorage.removeItem("passerelle.pickup");
+    try {
+      const h = JSON.parse(handed);
+      openOrder(h.number, h.code).catch((err) => message(P.explain(err)));
+    } catch (err) { /* a stale value: ignore it */ }
+  } else if (params.get("order")) {
+    openOrder(params.get("order"), "").catch((err) => message(P.explain(err)));
+  }
 
   render();
 })();

@@ -170,7 +170,6 @@
     $("handover-title").textContent = P.t("handover_title", { number: order.order_number });
     $("handover-code").value = code || "";
     $("payment-row").hidden = order.paid;
-    $("payment-collected").checked = false;
     dialogMessage("handover-message", order.paid ? "" : P.t("payment_due", { total: P.money(order.total, order.currency) }));
     if (!$("handover-dialog").open) $("handover-dialog").showModal();
   }
@@ -180,7 +179,6 @@
     const code = $("handover-code").value.trim();
     if (!code) { dialogMessage("handover-message", P.t("code_needed")); return; }
     const body = { pickup_code: code };
-    if (!dialogOrder.paid) body.payment_collected = $("payment-collected").checked;
     try {
       await P.api("POST", "/pickups/" + encodeURIComponent(dialogOrder.order_id) + "/collect", body);
       $("handover-dialog").close();
@@ -191,6 +189,13 @@
       $("handover-code").value = "";
       if (err.status === 423) poll();
     }
+  });
+
+  // An unpaid order is paid at the till, whose sale hands it over (issue 16): the order and
+  // the code typed here go to the till in this tab, never in the address.
+  $("take-payment").addEventListener("click", () => {
+    sessionStorage.setItem("passerelle.pickup", JSON.stringify(
+      { number: dialogOrder.order_number, code: $("handover-code").value.trim() }));
   });
 
   function openCancel(order) {

@@ -21,6 +21,7 @@ UP_TYPES = frozenset(
         "coupon.redeemed",
         "customer.updated",  # 1.1: details or consents changed at the till or the kiosk
         "stock.changed",
+        "return.recorded",
     }
 )
 CHAIN_TYPES = frozenset(
@@ -34,6 +35,7 @@ CHAIN_TYPES = frozenset(
         "coupon.issued",
         "coupon.redeemed",
         "stock.changed",
+        "return.recorded",
     }
 )
 STORE_DOWN_TYPES = frozenset({"order.placed", "order.cancelled", "replay.requested"})

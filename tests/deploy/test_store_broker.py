@@ -22,6 +22,7 @@ from tests.support.broker import free_port, mosquitto_binary, wait_port
 from tests.support.waiting import wait_until
 
 EXAMPLE = proc.ROOT / "systemd" / "mosquitto-store.conf"
+BRIDGE = proc.ROOT / "systemd" / "mosquitto-store-bridge.conf"
 UP = "passerelle/v1/stores/S001/up/sale.recorded"
 DOWN = "passerelle/v1/stores/S001/down/order.placed"
 N_UP = 1500  # more than Mosquitto's default max_queued_messages (1000)
@@ -36,7 +37,10 @@ class StoreBroker:
         passwd = workdir / "passwd"
         passwd.write_text("passerelle-S001:edge-pw\n")
         subprocess.run(["mosquitto_passwd", "-U", str(passwd)], check=True, timeout=30)
-        text = EXAMPLE.read_text()
+        # the bridge (with its password) in its own file, not world-readable (issue 19)
+        bridge_dir = workdir / "bridge.d"
+        bridge_dir.mkdir(exist_ok=True)
+        texts = {"main": EXAMPLE.read_text(), "bridge": BRIDGE.read_text()}
         for old, new in (
             (r"(?m)^listener 1883 ", f"listener {self.port} "),
             (r"(?m)^password_file .*$", f"password_file {passwd}"),
@@ -47,9 +51,18 @@ class StoreBroker:
             # test speed only: retry the bridge every second instead of backing off to 60 s
             (r"(?m)^restart_timeout .*$", "restart_timeout 1 1"),
             (r"(?m)^max_queued_messages .*$", f"max_queued_messages {max_queued or 100000}"),
+            (r"(?m)^acl_file .*$", f"acl_file {EXAMPLE.with_suffix('.acl')}"),
+            (r"(?m)^include_dir .*$", f"include_dir {bridge_dir}"),
+            (r"(?m)^remote_password @BRIDGE_PASSWORD@$", "remote_password change-me"),
         ):
-            text, n = re.subn(old, new, text)
-            assert n == 1, old
+            found = 0
+            for key, text in texts.items():
+                texts[key], n = re.subn(old, new, text)
+                found += n
+            assert found == 1, old
+        (bridge_dir / "bridge.conf").write_text(texts["bridge"])
+        (bridge_dir / "bridge.conf").chmod(0o640)
+        text = texts["main"]
         self.conf = workdir / "mosquitto.conf"
         self.log = workdir / "mosquitto.log"
         self.conf.write_text(f"user {getpass.getuser()}\n" + text)

@@ -62,7 +62,7 @@ def test_unit_has_the_required_settings() -> None:
     assert d["StateDirectory"] == ["passerelle"]
     assert d["ConfigurationDirectory"] == ["passerelle"]
     creds = {v.split(":", 1)[0] for v in d["LoadCredential"]}
-    assert creds == {"mqtt_password", "online_store_token"}
+    assert creds == {"mqtt_password", "online_store_token", "secret_key", "tls_cert", "tls_key"}
     assert d["ExecStart"][0].endswith(" run")
     for key, value in {
         "ProtectSystem": "strict",
@@ -187,3 +187,25 @@ def test_admin_wrapper_and_backup_unit_act_as_the_service_user() -> None:
     assert backup["StateDirectory"][0].split()[0] == service["StateDirectory"][0]
     assert f"--property=StateDirectory={service['StateDirectory'][0]}" in admin
     assert INSTALLED_EXEC in admin
+
+
+def test_the_admin_helpers_transient_unit_is_sandboxed(tmp_path: Path) -> None:
+    """passerelle-admin's systemd-run properties, written as a unit: exposure 3.0 or lower
+    too (issue 19)."""
+    script = (proc.ROOT / "systemd" / "passerelle-admin").read_text()
+    props = re.findall(r"--property=(\S*)", script)
+    assert "DynamicUser=yes" in props and "PrivateNetwork=yes" in props
+    exe = Path(sys.executable).parent / "passerelle"
+    unit = tmp_path / "passerelle-admin-run.service"
+    unit.write_text(
+        "[Service]\nType=oneshot\n" + "".join(f"{p}\n" for p in props) + f"ExecStart={exe} --help\n"
+    )
+    res = subprocess.run(
+        [SYSTEMD_ANALYZE, "security", "--offline=true", "--no-pager", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    m = re.search(r"Overall exposure level for \S+: (\d+(?:\.\d+)?)", res.stdout)
+    assert m, res.stdout[-2000:] + res.stderr
+    assert float(m.group(1)) <= 3.0, res.stdout

@@ -199,6 +199,12 @@ def test_audience_rules_over_the_one_history(web: FlaskClient, store: OnlineStor
     why = {e["customer_id"]: e["reason"] for e in events(store, "coupon.issued")}
     assert why["c-0002"]["en"].startswith("because you bought Thé vert bio in ")
     assert why["c-0003"]["fr"].startswith("parce que vous avez acheté Chocolat noir 70 % en ")
+    # James consented to e-mail: his says why, in his language (François gets nothing).
+    (mail,) = [
+        m for m in store.campaigns.outbox()["mail"] if m["to_address"] == "james@example.com"
+    ]
+    assert "Because you bought Thé vert bio in " in mail["body"] and "Hello James" in mail["body"]
+    assert "f.lefevre@example.fr" not in {m["to_address"] for m in store.campaigns.outbox()["mail"]}
     # Run again: the same members match, nobody gets a second coupon.
     assert store.campaigns.run_audience(cid)["issued"] == []
     # Gold and not seen in a store for 5 days: Élodie (store visit 10 days ago) alone.

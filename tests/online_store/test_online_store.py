@@ -17,6 +17,7 @@ import paho.mqtt.client as mqtt
 import pytest
 import requests
 from online_store import OnlineStore
+from online_store.auth import store_token
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sync import contract
@@ -210,7 +211,8 @@ def test_everything_it_publishes_follows_the_contract(
     assert types.count("product.upserted") == 10
     for t in ("offer.upserted", "coupon.issued", "coupon.redeemed", "purchase.recorded"):
         assert t in types
-    assert types.count("loyalty.entry") == 1
+    # The paid order's points, taken back when it was cancelled; the web purchase's.
+    assert types.count("loyalty.entry") == 3
 
     upserts = edge.events("customer.upserted")
     assert [u["data"]["version"] for u in upserts] == [1, 2]
@@ -218,7 +220,9 @@ def test_everything_it_publishes_follows_the_contract(
     assert placed["order_number"].startswith("W-") and len(placed["pickup_code"]) == 6
     assert placed["total"] == 2 * 1290 - 258  # 10 % off, rounded down
     assert edge.events("order.cancelled")[0]["data"]["reason"] == "changed my mind"
-    web = edge.events("purchase.recorded")[0]["data"]
+    paid_order, web = (e["data"] for e in edge.events("purchase.recorded"))
+    assert (paid_order["order_id"], paid_order["fulfilment"]) == (order["order_id"], "pickup")
+    assert edge.events("return.recorded")[0]["data"]["original"]["id"] == order["order_id"]
     assert (web["channel"], web["store_id"], web["total"]) == ("web", None, 2450 + 2 * 399)
     assert store.balance(c["customer_id"]) == web["points_earned"] == int(32 * 1.5)
 
@@ -286,7 +290,8 @@ def test_store_events_come_back_on_the_chain(
 
     wait_until(lambda: store.up_sequence("S001") == 5, what="five up-events applied")
     wait_until(lambda: edge.events("coupon.redeemed"), what="the redemption echoed down")
-    purchase = edge.events("purchase.recorded")[0]
+    # The paid order is a web purchase of its own (issue 16); the store sale comes back.
+    purchase = edge.events("purchase.recorded")[-1]
     assert purchase["source"] == "/web/chain"
     assert purchase["data"]["purchase_id"] == "sale-1"
     assert (purchase["data"]["channel"], purchase["data"]["store_id"]) == ("store", "S001")
@@ -296,8 +301,12 @@ def test_store_events_come_back_on_the_chain(
         1,
         "standard",
     )
-    wait_until(lambda: edge.events("loyalty.entry"), what="the loyalty entry echoed down")
-    assert edge.events("loyalty.entry")[0]["data"] == loyalty("le-1", "s-0001", 9, "sale-1")
+
+    def echoed() -> list[dict[str, Any]]:
+        return [e for e in edge.events("loyalty.entry") if e["data"]["entry_id"] == "le-1"]
+
+    wait_until(echoed, what="the loyalty entry echoed down")
+    assert echoed()[0]["data"] == loyalty("le-1", "s-0001", 9, "sale-1")
     assert edge.events("coupon.redeemed")[0]["data"] == redemption
     for event in edge.events():
         contract.validate(event)
@@ -419,6 +428,7 @@ def test_backfill_endpoint(make_store: Callable[..., OnlineStore]) -> None:
             store.upsert_customer(first_name="P", last_name=str(n))["customer_id"],
             "S001",
             {"SKU-MUG": 1},
+            paid=False,  # to be paid in store: no purchase on the chain yet (issue 16)
         )
     chain = store.events("chain")
     assert len(chain) == 10 + 5  # the catalogue and the five customers
@@ -444,9 +454,14 @@ def test_backfill_endpoint(make_store: Callable[..., OnlineStore]) -> None:
     assert got == chain
     for event in got:
         contract.validate(event)
-    r = get("stores/S001/events")  # default after=0, limit=100
+    # a store's own stream needs that store's token (issue 19: online_store.auth)
+    s001 = {"Authorization": f"Bearer {store_token(TOKEN, 'S001')}"}
+    s002 = {"Authorization": f"Bearer {store_token(TOKEN, 'S002')}"}
+    r = get("stores/S001/events", s001)  # default after=0, limit=100
     assert [e["type"] for e in r.json()] == ["order.placed"] * 5
-    assert get("stores/S002/events").json() == []
+    assert get("stores/S002/events", s002).json() == []
+    assert get("stores/S001/events").status_code == 403  # the master: the chain only
+    assert get("stores/S001/events", s002).status_code == 403
     assert len(get("chain/events?after=12").json()) == 3
     assert get("chain/events?limit=1000").status_code == 200
 
@@ -497,7 +512,7 @@ def test_events_written_while_the_broker_is_down_go_out_when_it_is_back(
     mosquitto.stop()
     wait_until(lambda: not store.connected, what="the online store saw the broker go")
     cid = store.upsert_customer(first_name="Off", last_name="Line")["customer_id"]
-    store.place_order(cid, "S001", {"SKU-MUG": 1})
+    store.place_order(cid, "S001", {"SKU-MUG": 1}, paid=False)
     assert not store.all_published()  # kept in its database, not lost
     mosquitto.start()
     wait_until(lambda: edge.events("order.placed"), timeout=30, what="the order delivered")

@@ -82,13 +82,15 @@ def test_customer_order_purchase_and_account_pages(web: FlaskClient, store: Onli
     assert status == 200 and "Torchon lin écru" in page
 
     account = store.account(cid)
-    assert account["balance"] == int(15 * 1.25)
+    # the paid click-and-collect order earns at once (issue 16), the web purchase too
+    assert account["balance"] == int(25 * 1.25) + int(15 * 1.25)
     assert account["orders"][0]["pickup_code"] == code.group(1)
     order_id = account["orders"][0]["order_id"]
     status, page = post(
         web, f"/orders/{order_id}/cancel", {"reason": "too late", "next": f"/customers/{cid}"}
     )
     assert status == 200 and "cancelled: too late" in page
+    assert store.balance(cid) == int(15 * 1.25)  # the cancelled order's points taken back
     status, _ = post(web, f"/orders/{order_id}/cancel", {"reason": "again"})
     assert status == 409
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from online_store import OnlineStore
+from online_store.auth import store_token
 
 from tests.support import proc
 from tests.support.broker import Broker
@@ -46,7 +47,7 @@ def edge_worker(
         "mqtt_url": mosquitto.url,
         "secret_key": "test",
         "online_store_url": online[1],
-        "online_store_token": TOKEN,
+        "online_store_token": store_token(TOKEN, "S001"),  # the store's own (issue 19)
     }
     child = proc.start(proc.passerelle("worker", "sync"), proc.env(**settings), tmp_path / "w.log")
     yield

@@ -76,7 +76,7 @@ def test_dispatcher_thread_sends_what_the_shop_wrote(tmp_path: Path) -> None:
             store._conn.close()
     (mail,) = inbox.to("zoe@example.fr")
     assert done["coupon"]["code"] in mail.get_content()
-    assert mail["Subject"] == "Votre bon : −20 % sur le thé vert bio"
+    assert mail["Subject"] == "−20 % sur le thé vert bio"  # the shop's coupon letter
 
 
 class Gateway:
@@ -210,3 +210,32 @@ def test_starttls_and_credentials_from_the_settings(tmp_path: Path) -> None:
         controller.stop()
     (mail,) = inbox.messages
     assert mail["To"] == "elodie.durand@example.fr"
+
+
+def test_a_refused_address_does_not_hold_back_the_others(tmp_path: Path) -> None:
+    class Picky(Inbox):
+        async def handle_RCPT(  # noqa: N802
+            self, server: Any, session: Any, envelope: Any, address: str, options: Any
+        ) -> str:
+            if address.startswith("james"):
+                return "550 no such mailbox"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    inbox, port = Picky(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        store = demo_store(tmp_path / "o.db", Outreach(smtp_url=f"smtp://127.0.0.1:{port}"))
+        offer = store.create_offer(title_fr="x", title_en="x", kind="percent", value=5)
+        for member in ("c-0002", "c-0001"):  # James first: his mailbox is refused
+            store.issue_coupon(offer["offer_id"], member)
+        with store.connection() as conn:
+            assert store.dispatcher.send_pending(conn) == (1, 0)
+            assert store.dispatcher.send_pending(conn) == (0, 0)  # neither is sent again
+        states = {m["to_address"]: m["status"] for m in store.campaigns.outbox()["mail"]}
+        assert states == {"james@example.com": "refused", "elodie.durand@example.fr": "sent"}
+        store._conn.close()
+    finally:
+        controller.stop()
+    assert [m["To"] for m in inbox.messages] == ["elodie.durand@example.fr"]

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 from online_store import OnlineStore, campaign_demo
+from online_store.auth import store_token
 from online_store.dispatch import Outreach
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
@@ -86,7 +87,7 @@ def edge(
                     **settings,
                     mqtt_url=mosquitto.url,
                     online_store_url=online.web_url,  # type: ignore[attr-defined]
-                    online_store_token=TOKEN,
+                    online_store_token=store_token(TOKEN, "S001"),  # its own (issue 19)
                 ),
                 tmp_path / f"worker{len(workers)}.log",
             )

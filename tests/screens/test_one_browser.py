@@ -46,12 +46,15 @@ def test_board_till_and_kiosk_in_tabs_of_one_browser(browser: Any, shop: Shop) -
         till_login.wait_for_url(re.compile(r"/pos$"))
 
         # Each tab acts as its own screen, with its own role, side by side.
+        till_login.bring_to_front()  # the tab in use, as on the tablet
         scan(till_login, "PC000000000001")
         expect(till_login.locator("#customer-name")).to_have_text("Élodie Durand")
+        kiosk.bring_to_front()
         scan(kiosk, "PC000000000001")
         expect(kiosk.locator("#view-member")).to_be_visible()
         assert "Durand" not in text(kiosk.locator("#view-member").inner_text())  # masked
         # the board's poll goes through as the board: no "the kiosk role may not call" toast
+        board.bring_to_front()
         with board.expect_response(re.compile(r"/api/v1/pickups")) as polled:
             board.reload()
         assert polled.value.status == 200

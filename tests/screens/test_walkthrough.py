@@ -92,6 +92,9 @@ def test_the_readme_walk_through_in_one_browser(demo: Demo, browser) -> None:
     ctx.set_default_timeout(15_000)
     try:
         walk(demo, ctx)
+    except Exception as exc:  # what the demo said is the first thing to read on a failure
+        tail = "\n".join(demo.output().splitlines()[-40:])
+        raise AssertionError(f"{exc}\n--- the demo's last lines ---\n{tail}") from exc
     finally:
         ctx.close()
 

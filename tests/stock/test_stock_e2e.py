@@ -23,6 +23,7 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 from online_store import OnlineStore
+from online_store.auth import store_token
 from online_store.shop import ShopError
 
 from edge.stock import service as stock
@@ -57,7 +58,7 @@ def edge_workers(
         "mqtt_url": mosquitto.url,
         "secret_key": "test",
         "online_store_url": online[1],
-        "online_store_token": TOKEN,
+        "online_store_token": store_token(TOKEN, "S001"),  # its own (issue 19)
     }
     child = proc.start(proc.passerelle("worker", "all"), proc.env(**settings), tmp_path / "w.log")
     yield

@@ -68,7 +68,7 @@ def test_an_unknown_type_is_kept_and_applied_after_an_upgrade(
     assert listed.exit_code == 0 and "unknown event type" in listed.output
     (dead_id,) = [int(r[0]) for r in edge_db.execute("SELECT dead_id FROM dead_letters")]
     shown = _cli(db_path, monkeypatch, "show", str(dead_id))
-    assert json.loads(json.loads(shown.output)["payload"])["id"] == order["id"]
+    assert json.loads(json.loads(shown.stdout)["payload"])["id"] == order["id"]
 
     # The upgrade knows the type: the worker's start finds it, the command applies it.
     assert redrive.known_again(edge_db) == [dead_id]
@@ -107,3 +107,23 @@ def test_readers_ignore_fields_they_do_not_know(edge_db: sqlite3.Connection) -> 
     # ...while the writer's check stays strict
     with pytest.raises(contract.ContractError, match="gift_wrap"):
         contract.validate(_event("order.placed", 2, data))
+
+
+def test_a_known_sequence_with_another_id_is_a_conflict_not_a_duplicate(
+    edge_db: sqlite3.Connection,
+) -> None:
+    """Contract 1.1: a number used twice with different ids is kept and reported."""
+    src = contract.CHAIN_SOURCE
+    first = _event("loyalty.entry", 1, data_for("loyalty.entry", 1), source=src)
+    _receive(edge_db, first)
+    _receive(edge_db, first)  # a redelivery: a plain duplicate
+    assert scalar(edge_db, "SELECT COUNT(*) FROM dead_letters") == 0
+    _receive(edge_db, {**first, "id": "ev-other-1"})  # same number, another id
+    parked = _event("loyalty.entry", 3, data_for("loyalty.entry", 3), source=src)
+    _receive(edge_db, parked)
+    _receive(edge_db, {**parked, "id": "ev-other-3"})  # behind a hole, same number again
+    reasons = [r[0] for r in edge_db.execute("SELECT reason FROM dead_letters ORDER BY 1")]
+    assert reasons == [
+        f"conflict: sequence 1 is already {first['id']}",
+        f"conflict: sequence 3 is already {parked['id']}",
+    ]

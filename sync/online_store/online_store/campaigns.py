@@ -16,9 +16,10 @@ import json
 import re
 import secrets
 import sqlite3
+from dataclasses import replace
 from typing import Any
 
-from online_store import consents, coupons, profiles, sms, streams
+from online_store import consents, coupons, letters, profiles, sms, streams
 from online_store.db import now_iso
 from online_store.landing_texts import t
 from online_store.shop import CODE_ALPHABET, ShopError, customer, new_id
@@ -290,28 +291,15 @@ def send_coupon(
     lang = member["locale"] if member["locale"] in ("fr", "en") else "fr"
     titles = campaign["offer"]["title"]
     title = titles.get(lang) or next(iter(titles.values()))
-    until = campaign["offer"]["valid_until"][:10]
+    until = letters.local_date(campaign["offer"]["valid_until"], lang)
     if channel == "sms":
         body = t(lang, "sms_coupon", title=title, code=coupon["code"], until=until)
         return queue_sms(conn, member["phone"], body, "coupon", campaign["campaign_id"])
-    why = f"\n({reason[lang]})" if reason and lang in reason else ""
-    conn.execute(
-        "INSERT INTO sent_messages (to_address, subject, body, code, sent_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (
-            member["email"],
-            t(lang, "mail_subject", title=title),
-            t(
-                lang,
-                "mail_body",
-                name=member["first_name"] or "",
-                title=title,
-                code=coupon["code"],
-                until=until,
-                why=why,
-            ),
-            coupon["code"],
-            coupon["issued_at"],
-        ),
+    # The e-mail itself is the shop's coupon letter (one language, local dates: letters.py);
+    # a coupon chosen by a rule says why, and how to stop such e-mails.
+    letter = letters.coupon_letter(
+        member, titles, coupon["code"], campaign["offer"]["valid_until"], coupon["issued_at"]
     )
+    why = f"\n\n{reason[lang][:1].upper()}{reason[lang][1:]}." if reason and lang in reason else ""
+    letters.record(conn, replace(letter, body=letter.body + why + "\n\n" + t(lang, "mail_stop")))
     return True

@@ -10,6 +10,7 @@ import sqlite3
 from typing import Any
 
 from online_store import letters, stock, streams
+from online_store import orders as paid_orders
 from online_store.coupons import redeem
 from online_store.db import next_counter, now_iso
 from online_store.shop import (
@@ -124,6 +125,8 @@ def place_order(
     placed = {**data, "store_id": store_id, "discount": discount}
     # the confirmation e-mail, in the same transaction as the order it confirms
     letters.record(conn, letters.order_letter(member, placed))
+    if paid:  # paid online: a web purchase in the one history now, with its points (issue 16)
+        paid_orders.record_paid_order(conn, data, store_id, member["tier"])
     return placed
 
 
@@ -142,6 +145,7 @@ def cancel_order(conn: sqlite3.Connection, order_id: str, reason: str) -> dict[s
     )
     data = {"order_id": order_id, "reason": reason[:500]}
     streams.append(conn, contract.store_down_source(row["store_id"]), "order.cancelled", data)
+    paid_orders.cancel_paid(conn, order_id, reason[:150])  # refunded: points taken back
     return data
 
 

@@ -22,7 +22,18 @@ import json
 import sqlite3
 from typing import Any
 
-from online_store import checkout, coupons, fleet, profiles, shop, stock, streams
+from online_store import (
+    auth,
+    checkout,
+    coupons,
+    fleet,
+    orders,
+    profiles,
+    returns,
+    shop,
+    stock,
+    streams,
+)
 from online_store.db import now_iso
 from sync import contract
 
@@ -172,14 +183,23 @@ def _apply(
     except contract.ContractError as exc:
         dead_letter(conn, topic, json.dumps(event, ensure_ascii=False), str(exc))
         return
-    APPLY[event["type"]](conn, store_id, contract.known(event)["data"])  # tolerant reader
+    try:
+        APPLY[event["type"]](conn, store_id, contract.known(event)["data"])  # tolerant reader
+    except auth.Refused as exc:  # a store speaking for another, or past its caps (issue 19)
+        dead_letter(conn, topic, json.dumps(event, ensure_ascii=False), f"refused: {exc}")
 
 
 def _sale(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
-    """A store sale comes back to every store as ``purchase.recorded`` (purchase_id = sale_id)."""
+    """A store sale comes back to every store as ``purchase.recorded`` (purchase_id = sale_id).
+    A sale that paid for one of our click-and-collect orders is that order's one purchase."""
+    paid_order = {}
+    if d.get("order_id"):
+        orders.paid_at_till(conn, store_id, d)
+        paid_order = {"order_id": d["order_id"], "fulfilment": "pickup"}
     shop.record_purchase(
         conn,
-        {
+        paid_order
+        | {
             "purchase_id": d["sale_id"],
             "customer_id": d["customer_id"],
             "channel": "store",
@@ -194,7 +214,7 @@ def _sale(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
 
 
 def _loyalty(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
-    shop.record_loyalty(conn, {**d, "channel": "store", "store_id": d.get("store_id") or store_id})
+    shop.record_loyalty(conn, auth.loyalty_entry(conn, store_id, d))
 
 
 def _enrolled(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
@@ -202,13 +222,12 @@ def _enrolled(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> Non
 
 
 def _pickup(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
+    auth.check_pickup(conn, store_id, d)
     checkout.pickup_updated(conn, d)
 
 
 def _redeemed(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
-    coupons.record_redemption(
-        conn, {**d, "channel": "store", "store_id": d.get("store_id") or store_id}
-    )
+    coupons.record_redemption(conn, auth.redemption(store_id, d))
 
 
 def _stock(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
@@ -223,6 +242,7 @@ APPLY = {
     "pickup.updated": _pickup,
     "coupon.redeemed": _redeemed,
     "customer.updated": profiles.apply_updated,  # 1.1: details or consents from a till
+    "return.recorded": returns.apply_store_return,
 }
 
 

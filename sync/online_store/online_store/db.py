@@ -214,6 +214,46 @@ CREATE TABLE IF NOT EXISTS up_events (
 );
 CREATE INDEX IF NOT EXISTS received_sequence ON received (source, sequence);
 
+-- issue 19: every adjustment a store sends, and every loyalty entry refused (online_store.auth)
+CREATE TABLE IF NOT EXISTS store_loyalty_audit (
+    store_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    customer_id TEXT,
+    points INTEGER,
+    reason TEXT,
+    outcome TEXT NOT NULL,
+    PRIMARY KEY (store_id, entry_id)
+);
+-- Issue 16: which purchase is which click-and-collect order (orders.py), and the returns of
+-- every channel (returns.py).
+CREATE TABLE IF NOT EXISTS purchase_orders (
+    purchase_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL,
+    fulfilment TEXT NOT NULL,
+    paid_by TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS purchase_orders_order ON purchase_orders (order_id);
+CREATE TABLE IF NOT EXISTS returns (
+    return_id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    store_id TEXT,
+    original_kind TEXT NOT NULL,
+    original_id TEXT NOT NULL,
+    purchase_id TEXT,
+    customer_id TEXT,
+    occurred_at TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    total_refunded INTEGER NOT NULL,
+    points_reversed INTEGER NOT NULL,
+    points_restored INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    lines TEXT NOT NULL,
+    refunds TEXT NOT NULL,
+    exchange_of TEXT
+);
+CREATE INDEX IF NOT EXISTS returns_original ON returns (original_id);
+CREATE INDEX IF NOT EXISTS returns_customer ON returns (customer_id);
 -- The fleet view (fleet.py): each store's last retained status as it published it, when its
 -- link state last changed, and how many duplicate up-events of it were dropped.
 CREATE TABLE IF NOT EXISTS store_status (

@@ -2,9 +2,10 @@
 over SMTP) and the texts (``sms_out`` through the gateway) that the shop wrote.
 
 One thread, woken by the shop after each change (and every second anyway). A message is
-marked sent only once the SMTP server or the gateway accepted it; a failure leaves it for the
-next round (at most ``MAX_ATTEMPTS``). A crash between "accepted" and "marked" sends that
-one again: at least once, as every mail system is.
+marked sent only once the SMTP server or the gateway accepted it; a failed session leaves
+them for the next round (at most ``MAX_ATTEMPTS``); an address the server refuses is marked
+``refused`` and does not hold back the others. A crash between "accepted" and "marked"
+sends that one again: at least once, as every mail system is.
 """
 
 from __future__ import annotations
@@ -116,14 +117,19 @@ class Dispatcher:
         if not sendable:
             return 0
         try:
-            mailer.send(self.mail, [mailer.build(self.mail, r) for r in sendable])
+            results = mailer.send(self.mail, [mailer.build(self.mail, r) for r in sendable])
         except (smtplib.SMTPException, OSError) as exc:
             log.warning("SMTP: %s (will retry)", exc)
             self._mark_mail(conn, [r["id"] for r in sendable], "retry", str(exc)[:300])
             self.failed = True
             return 0
-        self._mark_mail(conn, [r["id"] for r in sendable], "sent", None)
-        return len(sendable)
+        sent = [r["id"] for r, error in zip(sendable, results, strict=True) if error is None]
+        self._mark_mail(conn, sent, "sent", None)
+        for r, error in zip(sendable, results, strict=True):
+            if error is not None:  # that address is refused: never again, say so
+                log.warning("SMTP refused message %s: %s", r["id"], error)
+                self._mark_mail(conn, [r["id"]], "refused", error)
+        return len(sent)
 
     def _texts(self, conn: Any) -> int:
         rows = conn.execute(

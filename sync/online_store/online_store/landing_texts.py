@@ -53,10 +53,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "recevoir de SMS)",
         "sms_coupon": "{title} : votre code {code}, valable jusqu'au {until}. STOP pour ne plus "
         "recevoir de SMS.",
-        "mail_subject": "Votre bon : {title}",
-        "mail_body": "Bonjour {name},\n\n{title}\nVotre code : {code}\nValable jusqu'au {until}, "
-        "en magasin et en ligne.{why}\n\nPour ne plus recevoir nos offres par e-mail, "
-        "répondez STOP ou modifiez vos choix en magasin.",
+        "mail_stop": "Pour ne plus recevoir nos offres par e-mail, changez vos choix en "
+        "magasin (borne ou caisse) ou sur votre compte.",
         "why_bought": "parce que vous avez acheté {name} en {month}",
         "why_lapsed": "parce que nous ne vous avons pas vu en magasin depuis {days} jours",
         "why_tier": "parce que vous êtes membre {tier}",
@@ -98,10 +96,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sms_link": "{title}: sign up here {url} (reply STOP to receive no more texts)",
         "sms_coupon": "{title}: your code {code}, valid until {until}. Reply STOP to receive no "
         "more texts.",
-        "mail_subject": "Your coupon: {title}",
-        "mail_body": "Hello {name},\n\n{title}\nYour code: {code}\nValid until {until}, in store "
-        "and online.{why}\n\nTo receive no more offers by e-mail, reply STOP or change your "
-        "choices in store.",
+        "mail_stop": "To receive no more offers by e-mail, change your choices in store (kiosk "
+        "or till) or on your account.",
         "why_bought": "because you bought {name} in {month}",
         "why_lapsed": "because we have not seen you in store for {days} days",
         "why_tier": "because you are a {tier} member",

@@ -70,9 +70,11 @@ def build(settings: MailSettings, row: Any) -> EmailMessage:
     return msg
 
 
-def send(settings: MailSettings, messages: list[EmailMessage]) -> None:
-    """Send some messages over one SMTP connection; raises ``smtplib.SMTPException`` or
-    ``OSError`` (the caller keeps them for a retry)."""
+def send(settings: MailSettings, messages: list[EmailMessage]) -> list[str | None]:
+    """Send some messages over one SMTP connection → per message, None (accepted) or why the
+    server refused that one (a bad recipient: retrying will not help). Raises
+    ``smtplib.SMTPException`` or ``OSError`` when the session itself fails (the caller keeps
+    them all for a retry)."""
     context = ssl.create_default_context(cafile=settings.cafile)
     smtp: smtplib.SMTP
     if settings.security == "tls":
@@ -86,11 +88,21 @@ def send(settings: MailSettings, messages: list[EmailMessage]) -> None:
             smtp.starttls(context=context)
         if settings.username:
             smtp.login(settings.username, settings.password or "")
+        results: list[str | None] = []
         for msg in messages:
-            smtp.send_message(msg)
+            try:
+                smtp.send_message(msg)
+                results.append(None)
+            except smtplib.SMTPRecipientsRefused as exc:  # that address alone
+                results.append(str(exc)[:300])
+            except smtplib.SMTPDataError as exc:
+                if exc.smtp_code < 500:
+                    raise  # a temporary refusal: the whole batch again later
+                results.append(str(exc)[:300])
     except BaseException:
         # No polite QUIT on a failed session: after a refused certificate the socket is
         # mid-handshake, and waiting for the answer to QUIT would only wait for the timeout.
         smtp.close()
         raise
     smtp.quit()
+    return results

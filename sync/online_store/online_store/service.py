@@ -37,7 +37,18 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from online_store import campaign_demo, checkout, consumer, coupons, db, demo, shop, streams
+from online_store import (
+    campaign_demo,
+    checkout,
+    consumer,
+    coupons,
+    db,
+    demo,
+    orders,
+    returns,
+    shop,
+    streams,
+)
 from online_store.desk import CampaignDesk
 from online_store.dispatch import Dispatcher, Outreach
 from sync import contract
@@ -269,6 +280,13 @@ class OnlineStore:
         )
         return result
 
+    def return_order(
+        self, ident: str, lines: dict[str, int], reason: str = "returned by post"
+    ) -> dict[str, Any]:
+        """A web return (by post) of a web order or purchase (issue 16)."""
+        result: dict[str, Any] = self._change(returns.return_order, ident, lines, reason)
+        return result
+
     def create_offer(self, **fields: Any) -> dict[str, Any]:
         result: dict[str, Any] = self._change(lambda conn: coupons.create_offer(conn, **fields))
         return result
@@ -342,7 +360,12 @@ class OnlineStore:
                 "balance": shop.balance(conn, customer_id),
                 "orders": checkout.orders(conn, customer_id),
                 "coupons": coupons.coupons(conn, customer_id),
+                **_orders_and_returns(conn, customer_id),
             }
+
+    def returns(self, customer_id: str) -> list[dict[str, Any]]:
+        with self.connection() as conn:
+            return returns.returns_of(conn, customer_id)
 
     def up_sequence(self, store_id: str) -> int:
         """The last sequence of a store's up-stream applied without a hole."""
@@ -658,3 +681,12 @@ class OnlineStore:
                 )
             )
         return infos
+
+
+def _orders_and_returns(conn: sqlite3.Connection, customer_id: str) -> dict[str, Any]:
+    """The account's click-and-collect purchases (by purchase id) and returns (issue 16)."""
+    ids = [p["purchase_id"] for p in shop.purchases(conn, customer_id)]
+    return {
+        "purchase_orders": orders.purchases_of_orders(conn, ids),
+        "returns": returns.returns_of(conn, customer_id),
+    }

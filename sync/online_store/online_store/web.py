@@ -7,13 +7,13 @@ Routes stay thin: they parse the form or the query, call the ``OnlineStore`` (wh
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
+from online_store import auth as backfill_auth
 from online_store import campaign_web, checkout, coupons, fleet, pages, shop, stock, streams
 from online_store.pages import qr_svg
 from sync import contract
@@ -52,9 +52,10 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
     @csrf.exempt
     def backfill(stream: str) -> Response:
         """``GET …/streams/{chain|stores/{id}}/events?after=N&limit=M`` (CONTRACT.md)."""
-        auth = request.headers.get("Authorization", "")
-        given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-        if not given or not hmac.compare_digest(given.encode(), store.token.encode()):
+        header = request.headers.get("Authorization", "")
+        given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        scope = backfill_auth.backfill_scope(store.token, store.stores, given)
+        if scope is None:
             return error(401, "unauthorized", "a valid Bearer token is required")
         try:
             source = streams.source_of_stream(stream)
@@ -62,6 +63,8 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
             return error(404, "unknown_stream", str(exc), "stream")
         if source != streams.CHAIN and source.rsplit("/", 1)[1] not in store.stores:
             return error(404, "unknown_stream", f"no stream {stream!r} here", "stream")
+        if source not in scope:  # one store's token opens the chain and its own stream only
+            return error(403, "forbidden", f"this token cannot read {stream!r}", "stream")
         after = _int_arg("after", 0)
         if after is None or after < 0:
             return error(400, "invalid", "after must be a sequence number (0 or more)", "after")

@@ -1,0 +1,1 @@
+"""Returns, exchanges and voids: goods brought back to the store, from either channel."""
