@@ -75,7 +75,7 @@ def quick_options() -> Options:
         order_rate=1.0,
         kill_at=0.3,
         down_for=2,
-        drain_timeout=40,
+        drain_timeout=90,  # a loaded CI machine is slow; a passing run drains in seconds
         instances=2,
         status_interval=3,
         replay_retry=4,
