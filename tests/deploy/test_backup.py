@@ -15,7 +15,7 @@ from edge.loyalty.rules import LoyaltyRules
 from edge.sales import service as sales
 from edge.sales.rules import NewSale, SaleLine
 from edge.store import db
-from tests.deploy.dbcompare import schema, tables
+from tests.deploy.dbcompare import restored_tables, schema, tables
 from tests.support import proc
 from tests.support.waiting import wait_until
 
@@ -123,7 +123,7 @@ def test_backup_under_concurrent_sales_is_consistent_and_restores_identically(
     restored.parent.mkdir()
     res = cli(restored, "db", "restore", str(backup), "--yes")
     assert res.returncode == 0, res.stderr
-    assert tables(restored) == snap
+    assert restored_tables(restored) == snap
     assert schema(restored) == schema(backup)
     # and the restored database is usable by the service (no pending migration)
     conn = db.open_database(restored)
@@ -142,9 +142,9 @@ def test_restore_replaces_a_live_database_and_refuses_garbage(
     conn.close()
     assert tables(db_path) != original
     assert cli(db_path, "db", "restore", str(backup), "--yes").returncode == 0
-    assert tables(db_path) == original
+    assert restored_tables(db_path) == original
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database" * 100)
     res = cli(db_path, "db", "restore", str(junk), "--yes")
     assert res.returncode != 0 and "not a SQLite database" in res.stderr + res.stdout
-    assert tables(db_path) == original
+    assert restored_tables(db_path) == original

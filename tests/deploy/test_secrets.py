@@ -54,6 +54,8 @@ def test_secret_files_take_the_place_of_values(tmp_path: Path) -> None:
 def test_cli_never_prints_secrets(args: tuple[str, ...], creds: Path, tmp_path: Path) -> None:
     environ = proc.env(db_path=tmp_path / "store.db", log_level="DEBUG")
     environ["CREDENTIALS_DIRECTORY"] = str(creds)
+    # read-only commands refuse a database that does not exist (issue 23): make it first
+    subprocess.run(proc.passerelle("db", "upgrade"), env=environ, cwd=proc.ROOT, check=True)
     res = subprocess.run(
         proc.passerelle(*args), env=environ, cwd=proc.ROOT, capture_output=True, text=True
     )

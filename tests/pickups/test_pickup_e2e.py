@@ -171,7 +171,9 @@ def test_order_from_the_broker_to_the_handover_and_back(tmp_path: Path, app, cli
         assert [e["data"]["status"] for _, e in got] == expected
         assert status_of(conn, oid) == "collected"
         sequences = [int(e["sequence"]) for _, e in got]  # in the order they arrived
-        assert sequences == list(range(1, len(expected) + 1))
+        # in order, none twice; the stream's other events (stock.changed of the
+        # reservation and of the collect) take the numbers in between
+        assert sequences == sorted(set(sequences))
         for topic, event in got:
             contract.validate(event)
             assert topic == contract.up_topic(PREFIX, STORE, "pickup.updated")

@@ -162,6 +162,7 @@ def test_passerelle_printer_test_and_list_against_the_emulator(tmp_path, emulato
         f'"port": {emulator.port}, "width": 42, "profile": "TM-T88V"}}]'
     )
     env = proc.env(db_path=tmp_path / "s.db", printers=printers, store_name="Épicerie")
+    subprocess.run(proc.passerelle("db", "upgrade"), env=env, check=True, timeout=60)
     r = subprocess.run(
         proc.passerelle("printer", "test", "front"), env=env, capture_output=True, timeout=60
     )
