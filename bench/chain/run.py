@@ -31,6 +31,7 @@ from typing import Any
 
 import psutil
 import requests
+from online_store.auth import store_token
 
 from bench.chain import brokers as brokers_mod
 from bench.chain import edges
@@ -325,7 +326,7 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
                 urls = [p.url for p in proxies]
             real.append(
                 edges.RealEdge(
-                    sid, workdir / sid, urls, brokers.protocol, online.url, TOKEN
+                    sid, workdir / sid, urls, brokers.protocol, online.url, store_token(TOKEN, sid)
                 ).start()
             )
         mark(f"{len(real)} real edges up")
@@ -338,7 +339,7 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
                     protocol=brokers.protocol,
                     prefix=PREFIX,
                     backfill_url=online.url,
-                    token=TOKEN,
+                    token=store_token(TOKEN, sid),  # each store its own (issue 19)
                     loop=loop.loop,
                     rng=random.Random(opts.seed * 100_000 + k),
                     status_interval=opts.status_interval,

@@ -336,6 +336,7 @@ class SimStore:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         if "/status/" in msg.topic:
+            self._status_seen(msg.topic, bytes(msg.payload))
             return
         self.counts.down_received += 1
         try:
@@ -343,6 +344,20 @@ class SimStore:
         except ValueError:
             return
         self.take(event, live=True)
+
+    def _status_seen(self, topic: str, payload: bytes) -> None:
+        """The online store's retained status: a tail gap (its last events lost with nothing
+        after them to show a hole) is fetched from the backfill endpoint, as the edge does."""
+        try:
+            announced = int(json.loads(payload).get("last_sequence", 0))
+        except (ValueError, AttributeError, TypeError):
+            return
+        if topic.endswith("/status/web/chain"):
+            source = contract.CHAIN_SOURCE
+        else:
+            source = contract.store_down_source(self.store_id)
+        if announced > self.down_last.get(source, 0):
+            self._schedule_backfill(contract.stream_of(source))
 
     def take(self, event: dict[str, Any], *, live: bool) -> None:
         """One down-event, in order per source, once."""
