@@ -1,4 +1,4 @@
-.PHONY: demo test docs bench soak translations lock screenshots flamegraphs fuzz
+.PHONY: demo test docs bench soak translations lock screenshots flamegraphs fuzz cluster chain
 demo:
 	bash scripts/demo.sh
 test:
@@ -10,6 +10,12 @@ bench:
 # The docs' flame graphs of the lookup path (py-spy): make flamegraphs [BEFORE=<commit>]
 flamegraphs:
 	bash scripts/flamegraphs.sh $(BEFORE)
+# A 3-node NATS cluster with MQTT and JetStream on free ports, until Ctrl-C
+cluster:
+	bash scripts/cluster.sh
+# 500 simulated stores + 2 real edges, on the cluster then on Mosquitto, with faults
+chain:
+	bash scripts/chain.sh
 
 # The sync under random faults for SOAK_MINUTES (10 by default), then a count of both sides
 # (bench/soak.py; the CI runs 30 s of it in tests/sync/test_soak.py).

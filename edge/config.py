@@ -11,17 +11,19 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import (
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
@@ -75,6 +77,10 @@ class Settings(BaseSettings):
 
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     """the broker, `mqtt://host:port` or `mqtts://host:port` (TLS)"""
+    mqtt_failover_urls: Annotated[list[str], NoDecode] = []
+    """further brokers of the same cluster (a TOML list, or comma-separated in the environment),
+    tried in turn after `mqtt_url` when the current one is lost or unreachable; same scheme,
+    credentials and certificates as `mqtt_url`"""
     mqtt_username: str | None = None
     """broker user name"""
     mqtt_password: str | None = None
@@ -235,6 +241,19 @@ class Settings(BaseSettings):
             u.port  # noqa: B018 - parsing raises on a bad port
         except ValueError as exc:
             raise ValueError("has a port that is not a number from 1 to 65535") from exc
+        return v
+
+    @field_validator("mqtt_failover_urls", mode="before")
+    @classmethod
+    def _failover_urls(cls, v: Any, info: ValidationInfo) -> Any:
+        if isinstance(v, str):  # from the environment: comma-separated
+            v = [u.strip() for u in v.split(",") if u.strip()]
+        if isinstance(v, list):
+            scheme = urlparse(str(info.data.get("mqtt_url", ""))).scheme
+            for url in v:
+                cls._mqtt_url(str(url))
+                if urlparse(str(url)).scheme != scheme:
+                    raise ValueError(f"{url!r} must use the scheme of mqtt_url ({scheme}://)")
         return v
 
     @field_validator("online_store_url")

@@ -5,12 +5,20 @@ keep queueing down-events while the store is offline, so the session is persiste
 (MQTT 5: ``clean_start=False`` passed explicitly and a session expiry of at least 7 days;
 3.1.1: ``clean_session=False``). Messages are acknowledged by hand, after the inbox commit
 (``manual_ack=True``; RELIABILITY.md #2).
+
+A chain runs its brokers as a cluster: ``mqtt_url`` then ``mqtt_failover_urls`` are tried in
+turn. Every reconnection after the first connection moves to the next URL (paho's
+``on_pre_connect``, called before each attempt), so a node that died is left after one try
+and the session, kept by the cluster, is resumed on another node. Nothing here knows which
+broker it talks to beyond the protocol version and these URLs.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
+from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -28,6 +36,8 @@ MAX_INFLIGHT = 1000  # our QoS 1 publishes awaiting PUBACK (the outbox drain)
 RECEIVE_MAXIMUM = 4000
 RECONNECT_MIN_DELAY = 1
 RECONNECT_MAX_DELAY = 30
+
+log = logging.getLogger("passerelle.sync")
 
 
 def client_id(store_id: str) -> str:
@@ -47,6 +57,7 @@ def make_client(settings: Settings) -> mqtt.Client:
     )
     client.max_inflight_messages_set(MAX_INFLIGHT)
     client.reconnect_delay_set(RECONNECT_MIN_DELAY, RECONNECT_MAX_DELAY)
+    client.on_pre_connect = Failover(broker_addresses(settings))
     if settings.mqtt_username:
         client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
     if settings.mqtt_tls:
@@ -77,4 +88,38 @@ def connect(client: mqtt.Client, settings: Settings) -> None:
         props.ReceiveMaximum = RECEIVE_MAXIMUM
         kwargs["clean_start"] = False
         kwargs["properties"] = props
-    client.connect_async(settings.mqtt_host, settings.mqtt_port, **kwargs)
+    host, port = broker_addresses(settings)[0]
+    client.connect_async(host, port, **kwargs)
+
+
+def broker_addresses(settings: Settings) -> list[tuple[str, int]]:
+    """``mqtt_url`` then ``mqtt_failover_urls``, as (host, port) pairs."""
+    out = []
+    for url in [settings.mqtt_url, *settings.mqtt_failover_urls]:
+        u = urlparse(url)
+        out.append((u.hostname or "127.0.0.1", u.port or (8883 if u.scheme == "mqtts" else 1883)))
+    return out
+
+
+class Failover:
+    """paho's ``on_pre_connect``: before every attempt but the first, take the next broker.
+
+    Moving on even after a connection that worked is deliberate: the link dropped, and the
+    node that dropped it is the least likely to answer now. With one URL nothing changes.
+    """
+
+    def __init__(self, addresses: list[tuple[str, int]]) -> None:
+        self.addresses = addresses
+        self.index = 0
+        self.attempts = 0
+
+    def __call__(self, client: mqtt.Client, _userdata: Any) -> None:
+        self.attempts += 1
+        if self.attempts == 1 or len(self.addresses) == 1:
+            return
+        self.index = (self.index + 1) % len(self.addresses)
+        host, port = self.addresses[self.index]
+        # paho's host/port setters refuse while the state is "connecting", which it is here
+        # (reconnect() sets it before calling us); the socket is closed, so this is safe.
+        client._host, client._port = host, port  # noqa: SLF001
+        log.info("MQTT: trying broker %s:%s", host, port)

@@ -40,7 +40,7 @@ import paho.mqtt.client as mqtt
 from edge.config import Settings
 from edge.store import db, faults, outbox, state
 from edge.store.inbox import REPLAY_KEY
-from sync import applier, contract
+from sync import applier, contract, fleet
 from sync import mqtt as link
 from sync.consumer import Outcome
 from sync.recovery import Recovery
@@ -511,7 +511,10 @@ class SyncWorker:
         link.set_will(self.client, self.settings, last, now)
         info = self.client.publish(
             contract.edge_status_topic(self.prefix, self.settings.store_id),
-            json.dumps(contract.status_payload(online, last, now)),
+            json.dumps(
+                contract.status_payload(online, last, now)
+                | fleet.status_extras(self.pub_conn, self.settings.store_id)
+            ),
             qos=1,
             retain=True,
         )

@@ -27,6 +27,24 @@ def main(argv: list[str] | None = None) -> int:
         "--instance", default="1", help="this instance's name, unique per broker (default 1)"
     )
     p.add_argument(
+        "--mqtt-protocol",
+        choices=["5", "3.1.1"],
+        default="5",
+        help="5 (shared subscription between instances) or 3.1.1 (NATS: --partition)",
+    )
+    p.add_argument(
+        "--partition",
+        default="1/1",
+        help="K/N: with 3.1.1, consume the up-streams of every N-th store from the K-th "
+        "(instances 1/N … N/N together cover every store; default 1/1)",
+    )
+    p.add_argument(
+        "--replay-retry",
+        type=float,
+        default=30.0,
+        help="seconds before asking a store again for the same replay (default 30)",
+    )
+    p.add_argument(
         "--no-demo-data",
         action="store_true",
         help="start without the demo members and their history (the store demo's own)",
@@ -43,6 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s online-store %(message)s")
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     try:
+        k, n = (int(x) for x in args.partition.split("/"))
+        if not 1 <= k <= n:
+            raise ValueError
+    except ValueError:
+        print(
+            f"online store: --partition {args.partition!r}: expected K/N, 1 <= K <= N",
+            file=sys.stderr,
+        )
+        return 2
+    try:
         store = OnlineStore(
             args.db,
             args.mqtt_url,
@@ -51,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             args.token,
             instance=args.instance,
             demo_data=not args.no_demo_data,
+            replay_retry=args.replay_retry,
+            protocol=args.mqtt_protocol,
+            consume=stores[k - 1 :: n] if args.mqtt_protocol == "3.1.1" else None,
             outreach=Outreach(
                 smtp_url=args.smtp_url,
                 mail_from=args.mail_from,
@@ -69,7 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda signum, _: signals.append(signum))
     store.start()
     url = store.serve(args.host, args.port)
-    logging.info("serving %s for stores %s", url, ", ".join(stores))
+    logging.info(
+        "serving %s for %d stores: %s",
+        url,
+        len(stores),
+        ", ".join(stores[:10]) + (", …" if len(stores) > 10 else ""),
+    )
     while not signals:
         time.sleep(0.2)
     store.stop()

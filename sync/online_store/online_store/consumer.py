@@ -22,7 +22,18 @@ import json
 import sqlite3
 from typing import Any
 
-from online_store import auth, checkout, coupons, orders, profiles, returns, shop, stock, streams
+from online_store import (
+    auth,
+    checkout,
+    coupons,
+    fleet,
+    orders,
+    profiles,
+    returns,
+    shop,
+    stock,
+    streams,
+)
 from online_store.db import now_iso
 from sync import contract
 
@@ -55,6 +66,7 @@ def handle_status(
     except contract.ContractError as exc:
         dead_letter(conn, f"status/stores/{store_id}", payload, str(exc))
         return "dead"
+    fleet.record_status(conn, store_id, status, now)
     announced = int(status["last_sequence"])
     row = _stream(conn, store_id)
     if announced > row["announced_sequence"]:
@@ -101,6 +113,7 @@ def handle_up(
             dead_letter(conn, topic, payload, f"conflict: sequence {sequence} is already {other}")
             return "conflict"
     if seen or sequence <= stream["last_sequence"]:
+        fleet.count_duplicate(conn, store_id)
         return "duplicate"
     if sequence > stream["last_sequence"] + 1:
         conn.execute(

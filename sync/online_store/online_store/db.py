@@ -254,6 +254,20 @@ CREATE TABLE IF NOT EXISTS returns (
 );
 CREATE INDEX IF NOT EXISTS returns_original ON returns (original_id);
 CREATE INDEX IF NOT EXISTS returns_customer ON returns (customer_id);
+-- The fleet view (fleet.py): each store's last retained status as it published it, when its
+-- link state last changed, and how many duplicate up-events of it were dropped.
+CREATE TABLE IF NOT EXISTS store_status (
+    store_id TEXT PRIMARY KEY,
+    online INTEGER NOT NULL,
+    status_time TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    changed_at REAL NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS up_duplicates (
+    store_id TEXT PRIMARY KEY,
+    duplicates INTEGER NOT NULL
+);
 """
 
 
@@ -263,7 +277,15 @@ def now_iso() -> str:
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
-    """A connection with the house pragmas; ``isolation_level=None``: we open transactions."""
+    """A connection with the house pragmas; ``isolation_level=None``: we open transactions.
+
+    ``postgresql://…`` instead of a file: the PostgreSQL adapter (``pg.py``), for several
+    instances on several machines; it speaks to the rest of the code as this connection does.
+    """
+    if str(path).startswith(("postgresql://", "postgres://")):
+        from online_store import pg
+
+        return pg.Connection(str(path))  # type: ignore[return-value]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
     conn.row_factory = sqlite3.Row
@@ -278,6 +300,11 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 def create_schema(conn: sqlite3.Connection) -> None:
     """Create what is missing (a reference service: one idempotent schema, no migrations)."""
+    if not isinstance(conn, sqlite3.Connection):
+        from online_store import pg
+
+        pg.create_schema(conn, SCHEMA)
+        return
     with write(conn):
         for statement in (SCHEMA + campaign_schema.SCHEMA).split(";"):
             if statement.strip():
@@ -308,7 +335,7 @@ def next_counter(conn: sqlite3.Connection, name: str, start: int) -> int:
     """A number that grows by one per call (order numbers); caller holds the write lock."""
     row = conn.execute(
         "INSERT INTO counters (name, value) VALUES (?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+        "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
         (name, start),
     ).fetchone()
     return int(row[0])

@@ -57,6 +57,9 @@ log = logging.getLogger("passerelle.online_store")
 
 SESSION_EXPIRY = 7 * 24 * 3600
 SHARE_GROUP = "online"
+STATUS_WINDOW = 50  # retained statuses in flight at once (see _status_step)
+SUBSCRIBE_CHUNK = 20  # filters per SUBSCRIBE (see _on_connect)
+PUBLISH_WINDOW = 100  # events awaiting their PUBACK at once (see _publish_pending)
 
 
 def parse_mqtt_url(url: str) -> tuple[str, int, bool, str | None, str | None]:
@@ -93,6 +96,8 @@ class OnlineStore:
         status_interval: float = 30.0,
         lease_seconds: float = 15.0,
         demo_data: bool = False,
+        protocol: str = "5",
+        consume: list[str] | None = None,
         outreach: Outreach | None = None,
     ) -> None:
         for store_id in stores:
@@ -107,7 +112,25 @@ class OnlineStore:
         self.gap_grace, self.replay_retry = gap_grace, replay_retry
         self.status_interval, self.lease_seconds = status_interval, lease_seconds
         self.demo_data = demo_data
-        self.host, self.port, self.tls, self.username, self.password = parse_mqtt_url(mqtt_url)
+        # MQTT 5: every instance joins one shared subscription and the broker spreads the
+        # up-events. 3.1.1 has no shared subscriptions (NATS speaks only 3.1.1): each instance
+        # then subscribes to the up-streams of its own ``consume`` stores (a partition), the
+        # per-store order needs no more than that. See docs (chain.md).
+        if protocol not in ("5", "3.1.1"):
+            raise ValueError(f"MQTT protocol {protocol!r}: expected 5 or 3.1.1")
+        self.protocol = protocol
+        self.consume = list(stores) if consume is None else list(consume)
+        # Several brokers of one cluster, comma-separated: the next is tried when one is lost.
+        brokers = [parse_mqtt_url(u.strip()) for u in mqtt_url.split(",") if u.strip()]
+        if not brokers:
+            raise ValueError("--mqtt-url: at least one mqtt://host:port")
+        self.host, self.port, self.tls, self.username, self.password = brokers[0]
+        self._brokers = [(b[0], b[1]) for b in brokers]
+        self._subscribing: dict[int, list[tuple[str, int]]] = {}  # SUBSCRIBE mid → filters
+        self._resubscribe: list[tuple[float, list[tuple[str, int]]]] = []  # (when, filters)
+        self._retry = 1.0
+        self._to_subscribe: list[tuple[str, int]] = []  # filters not yet asked for (chunks)
+        self._attempts = 0
         self.stats: Counter[str] = Counter()  # what became of each incoming message
         self._conn = db.connect(self.db_path)  # the worker's own connection
         db.create_schema(self._conn)
@@ -118,6 +141,8 @@ class OnlineStore:
         self._inflight_rows: set[int] = set()
         self._lease_until = 0.0
         self._status_at = 0.0
+        self._status_backlog: list[str] = []  # sources whose online status is to be published
+        self._status_window: list[mqtt.MQTTMessageInfo] = []  # published, PUBACK awaited
         self._worker: threading.Thread | None = None
         self._server: BaseWSGIServer | None = None
         self._server_thread: threading.Thread | None = None
@@ -135,12 +160,15 @@ class OnlineStore:
             if self.demo_data:
                 demo.seed(self._conn)
                 campaign_demo.seed(self._conn)
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = SESSION_EXPIRY
-        # clean_start=False: the shared subscription's messages queue while we are away.
-        self.client.connect_async(
-            self.host, self.port, keepalive=30, clean_start=False, properties=props
-        )
+        if self.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_EXPIRY
+            # clean_start=False: the shared subscription's messages queue while we are away.
+            self.client.connect_async(
+                self.host, self.port, keepalive=30, clean_start=False, properties=props
+            )
+        else:  # 3.1.1: clean_session=False (given to the Client) keeps the session
+            self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
         self._worker = threading.Thread(target=self._run, name="online-store", daemon=True)
         self._worker.start()
@@ -187,6 +215,16 @@ class OnlineStore:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    @property
+    def subscribed(self) -> bool:
+        """Connected, and every filter granted by the broker (no SUBACK pending or refused)."""
+        return (
+            self.connected
+            and not self._subscribing
+            and not self._resubscribe
+            and not self._to_subscribe
+        )
 
     # -- the programmatic API (the web pages call the same) --------------------------------
 
@@ -356,7 +394,10 @@ class OnlineStore:
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
+            protocol=MQTTProtocolVersion.MQTTv5
+            if self.protocol == "5"
+            else MQTTProtocolVersion.MQTTv311,
+            clean_session=None if self.protocol == "5" else False,
             manual_ack=True,
         )
         client.will_set(
@@ -371,11 +412,21 @@ class OnlineStore:
         if self.tls:
             client.tls_set()
         client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_pre_connect = self._next_broker
+        client.on_subscribe = self._on_subscribe
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         return client
+
+    def _next_broker(self, client: mqtt.Client, userdata: Any) -> None:
+        """Before each reconnection (not the first connection), move to the next broker."""
+        self._attempts += 1
+        if self._attempts > 1 and len(self._brokers) > 1:
+            # paho's host setter refuses while "connecting", which it is here; socket closed
+            host, port = self._brokers[(self._attempts - 1) % len(self._brokers)]
+            client._host, client._port = host, port  # noqa: SLF001
 
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
@@ -383,15 +434,44 @@ class OnlineStore:
         if reason.is_failure:
             log.warning("broker refused the connection: %s", reason)
             return
-        client.subscribe(
-            [
-                (f"$share/{SHARE_GROUP}/{contract.up_filter(self.prefix)}", 1),
-                (f"{self.prefix}/status/stores/+", 1),
-                (f"{self.prefix}/status/web/#", 1),
-            ]
-        )
+        if self.protocol == "5":
+            up = [(f"$share/{SHARE_GROUP}/{contract.up_filter(self.prefix)}", 1)]
+        else:
+            up = [(contract.up_filter(self.prefix, s), 1) for s in self.consume]
+        # In chunks, the next once the last one's SUBACK came (``_tick``): NATS creates a
+        # replicated consumer per filter, and 250 in one SUBSCRIBE kept its read loop busy for
+        # a minute, past the keepalive, so the client reconnected and asked again, for ever.
+        filters = [(f"{self.prefix}/status/web/#", 1), (f"{self.prefix}/status/stores/+", 1), *up]
+        self._subscribing, self._resubscribe = {}, []  # a new connection asks for everything
+        self._to_subscribe = filters[SUBSCRIBE_CHUNK:]
+        self._subscribe(client, filters[:SUBSCRIBE_CHUNK])
         self._connected.set()
         self._queue.put(("connected", None))
+
+    def _subscribe(self, client: mqtt.Client, filters: list[tuple[str, int]]) -> None:
+        """Subscribe, remembering what each SUBSCRIBE asked for (its SUBACK is checked)."""
+        rc, mid = client.subscribe(filters)
+        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
+            self._subscribing[mid] = filters
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any
+    ) -> None:
+        """A SUBACK can refuse some filters (a broker that could not create the queue behind
+        one, as NATS does when JetStream times out): those are asked for again, else that
+        store's up-events would never come, and no replay could bring them."""
+        asked = self._subscribing.pop(mid, [])
+        failed = [f for f, code in zip(asked, codes, strict=False) if code.is_failure]
+        if failed:
+            log.warning(
+                "broker refused %d subscription(s), e.g. %s: retrying", len(failed), failed[0][0]
+            )
+            # back off (2 s doubling to 60 s): a broker refusing because it is overloaded
+            # (JetStream timeouts) must not be hammered
+            self._retry = min(60.0, self._retry * 2)
+            self._resubscribe.append((time.time() + self._retry, failed))
+        elif not self._subscribing:
+            self._retry = 1.0
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
@@ -436,6 +516,7 @@ class OnlineStore:
         ]
         if any(kind == "connected" for kind, _ in items):
             self._status_at = 0.0  # publish the status now
+            self._status_window = []  # a new connection: what the last one awaited is moot
         if acked:  # the broker has them: mark them sent (first: cheap, and never lost)
             rowids = [rowid for rowid, _ in acked]
             try:
@@ -493,11 +574,25 @@ class OnlineStore:
         )
 
     def _tick(self, now: float) -> None:
+        if self._to_subscribe and not self._subscribing:
+            chunk, self._to_subscribe = (
+                self._to_subscribe[:SUBSCRIBE_CHUNK],
+                self._to_subscribe[SUBSCRIBE_CHUNK:],
+            )
+            self._subscribe(self.client, chunk)
+        again = [f for at, f in self._resubscribe if at <= now]
+        if again:
+            self._resubscribe = [(at, f) for at, f in self._resubscribe if at > now]
+            for filters in again:
+                self._subscribe(self.client, filters)
         if self._holds_lease(now):
             self._publish_pending(now)
             if now - self._status_at >= self.status_interval:
-                self._publish_status(online=True)
+                self._status_backlog = [streams.CHAIN] + [
+                    contract.store_down_source(s) for s in self.stores
+                ]
                 self._status_at = now
+            self._status_step()
         due = consumer.replays_due(self._conn, now, self.gap_grace, self.replay_retry)
         if due:
             with db.write(self._conn):
@@ -534,7 +629,10 @@ class OnlineStore:
             if now - sent_at > 30:  # no PUBACK for 30 s (lost session?): send it again
                 del self._inflight[mid]
                 self._inflight_rows.discard(rowid)
-        room = 1000 - len(self._inflight)
+        # A window, not a flood: NATS closes a connection whose QoS 1 publication waits more
+        # than 5 s for JetStream, and a backlog of hundreds sent at once (after a reconnection)
+        # did, again at every reconnection
+        room = PUBLISH_WINDOW - len(self._inflight)
         if room <= 0:
             return
         for row in streams.unpublished(self._conn, room + len(self._inflight_rows)):
@@ -547,6 +645,26 @@ class OnlineStore:
                 break
             self._inflight[info.mid] = (row["rowid"], now)
             self._inflight_rows.add(row["rowid"])
+
+    def _status_step(self) -> None:
+        """Publish the pending online statuses, at most STATUS_WINDOW awaiting their PUBACK.
+
+        A chain has one retained status per store: 500 at once at every connect made NATS
+        (each a replicated JetStream write) miss its 5 s deadline and close the connection,
+        which reconnected and sent all 500 again, for ever. A window keeps it flowing.
+        """
+        self._status_window = [i for i in self._status_window if not i.is_published()]
+        at = db.now_iso()
+        while self._status_backlog and len(self._status_window) < STATUS_WINDOW:
+            source = self._status_backlog.pop(0)
+            payload = contract.status_payload(True, streams.last_sequence(self._conn, source), at)
+            info = self.client.publish(
+                contract.status_topic(self.prefix, source), json.dumps(payload), qos=1, retain=True
+            )
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._status_backlog.insert(0, source)
+                break
+            self._status_window.append(info)
 
     def _publish_status(self, *, online: bool) -> list[mqtt.MQTTMessageInfo]:
         """The retained status of each stream we write: chain, then one per store."""

@@ -58,7 +58,7 @@ def append(
         raise RuntimeError("streams.append must run inside db.write(conn)")
     seq = conn.execute(
         "INSERT INTO streams (source, last_sequence) VALUES (?, 1) "
-        "ON CONFLICT (source) DO UPDATE SET last_sequence = last_sequence + 1 "
+        "ON CONFLICT (source) DO UPDATE SET last_sequence = streams.last_sequence + 1 "
         "RETURNING last_sequence",
         (source,),
     ).fetchone()[0]

@@ -14,7 +14,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from flask_wtf.csrf import CSRFProtect
 
 from online_store import auth as backfill_auth
-from online_store import campaign_web, checkout, coupons, pages, shop, stock, streams
+from online_store import campaign_web, checkout, coupons, fleet, pages, shop, stock, streams
 from online_store.pages import qr_svg
 from sync import contract
 
@@ -37,6 +37,7 @@ def create_app(store: OnlineStore, config: dict[str, Any] | None = None) -> Flas
     csrf = CSRFProtect(app)
     stock.init_app(app, store)
     pages.init_app(app)  # times in the store's zone, QR codes, the icon
+    app.register_blueprint(fleet.blueprint(store))
 
     def error(status: int, code: str, message: str, field: str | None = None) -> Response:
         resp = jsonify({"error": {"code": code, "message": message, "field": field}})
