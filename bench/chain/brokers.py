@@ -106,7 +106,9 @@ class Node:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT)
-        wait_port(self.mqtt_port)
+        # a node restarted after a SIGKILL recovers its JetStream state (one consumer per
+        # store session) before it opens its MQTT port: at 500 stores that took over 20 s here
+        wait_port(self.mqtt_port, timeout=180)
 
     def kill(self) -> None:
         """A crash: SIGKILL, nothing saved."""
