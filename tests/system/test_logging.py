@@ -54,6 +54,8 @@ def test_json_lines_with_priorities_request_ids_and_metrics_of_every_worker(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _up(port), timeout=30, what="the API")
+        # the supervisor probes /healthz too until it is ready: count only after its probe
+        wait_until(lambda: "ready: store" in log.read_text(), timeout=30, what="ready")
         before = _requests_counted(
             requests.get(base + "/metrics", timeout=5).text, "health.healthz"
         )
