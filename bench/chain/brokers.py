@@ -12,6 +12,7 @@ JetStream in a cluster needs a ``server_name`` per node and the cluster's routes
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import shutil
@@ -126,7 +127,7 @@ class Node:
                 self.proc.wait(timeout=5)
 
 
-class Brokers:
+class Brokers(abc.ABC):
     """A set of broker nodes: ``urls`` in order, ``kill(i)``, ``restart(i)``, ``stop()``."""
 
     kind = "?"
@@ -142,11 +143,13 @@ class Brokers:
     def pids(self) -> dict[str, int]:
         return {n.name: pid for n in self.nodes if (pid := n.pid) is not None}
 
+    @abc.abstractmethod
     def start(self) -> Brokers:
-        raise NotImplementedError
+        """Start every node (each broker kind knows its own configuration)."""
 
+    @abc.abstractmethod
     def wait_ready(self, timeout: float = 60.0) -> None:
-        raise NotImplementedError
+        """Return once the nodes accept MQTT clients (a cluster: once it has formed)."""
 
     def kill(self, i: int) -> None:
         self.nodes[i].kill()
