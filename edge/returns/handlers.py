@@ -1,6 +1,8 @@
 """Down-events of the returns area: every return of the chain, the web's own and other
 stores', comes back as ``return.recorded`` so that "never more than bought" counts them.
-This store's own returns come back with the same ``return_id``: kept once."""
+This store's own returns come back with the same ``return_id``: kept once. A store-credit
+refund names its voucher (``voucher.coupon_id``); the coupon itself comes as ``coupon.issued``
+from the online store, the only one that issues coupons."""
 
 from __future__ import annotations
 
@@ -55,9 +57,9 @@ def return_recorded(conn: sqlite3.Connection, d: Mapping[str, Any], ctx: ApplyCo
         ],
     )
     conn.executemany(
-        "INSERT INTO return_refunds (return_id, n, method, amount) VALUES (?,?,?,?)",
+        "INSERT INTO return_refunds (return_id, n, method, amount, coupon_id) VALUES (?,?,?,?,?)",
         [
-            (d["return_id"], n, r["method"], r["amount"])
+            (d["return_id"], n, r["method"], r["amount"], (r.get("voucher") or {}).get("coupon_id"))
             for n, r in enumerate(d["refunds"], start=1)
             if r["amount"]
         ],
