@@ -71,16 +71,22 @@ def test_cash_with_change_then_a_line_returned_at_the_till(new_page, shop):
     expect(page.locator("#return-receipt")).not_to_be_checked()
 
 
-def test_an_exchange_at_the_till_pays_only_the_difference(new_page, shop):
+def sold_and_brought_back(new_page, shop, barcode: str, price: str):
+    """The cashier sells one item by card, then opens Returns with that sale's one line."""
     page = staff_login(new_page, shop, "pos", "st-ines")
-    scan(page, MUG)
+    scan(page, barcode)
     page.locator("#pay-card").click()
-    expect(page.locator("#sale-done-title")).to_contain_text("12,90")
+    expect(page.locator("#sale-done-title")).to_contain_text(price)
     sale_id = page.locator("body").get_attribute("data-sale-id")
     page.locator("#mode-toggle").click()
     page.locator("#return-id").fill(sale_id or "")
     page.locator("#return-id").press("Enter")
     page.locator("#return-lines input").fill("1")
+    return page
+
+
+def test_an_exchange_at_the_till_pays_only_the_difference(new_page, shop):
+    page = sold_and_brought_back(new_page, shop, MUG, "12,90")
     page.locator("#exchange-start").click()
     expect(page.locator("#exchange-title")).to_contain_text("12,90")
     scan(page, "3760123450031")  # the candle instead: 24,50 €
@@ -167,15 +173,8 @@ def test_kiosk_history_shows_a_click_and_collect_order_and_a_return(new_page, sh
 
 
 def test_a_store_credit_refund_shows_a_voucher_that_pays_at_once(new_page, shop):
-    page = staff_login(new_page, shop, "pos", "st-ines")
-    scan(page, "3760123450031")  # the candle, 24,50 €, no member: a code anyone may use
-    page.locator("#pay-card").click()
-    expect(page.locator("#sale-done-title")).to_contain_text("24,50")
-    sale_id = page.locator("body").get_attribute("data-sale-id")
-    page.locator("#mode-toggle").click()
-    page.locator("#return-id").fill(sale_id or "")
-    page.locator("#return-id").press("Enter")
-    page.locator("#return-lines input").fill("1")
+    # the candle, 24,50 €, no member: a code anyone may use
+    page = sold_and_brought_back(new_page, shop, "3760123450031", "24,50")
     page.locator("#refund-method").select_option("store_credit")
     page.locator("#return-confirm").click()
     expect(page.locator("#return-done-title")).to_have_text("Remboursé : 24,50\u00a0€")
