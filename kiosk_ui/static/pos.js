@@ -188,7 +188,9 @@
     if (!r.valid && r.reason === "unknown") return false;
     if (r.applies) {
       coupons.push({ code: r.code, discount: r.discount, title: r.offer ? r.offer.title : "" });
-      message("");
+      // A code of a fixed amount (a store-credit voucher) is used once: say what is not used.
+      const rest = r.offer && r.offer.kind === "amount" ? r.offer.value - r.discount : 0;
+      message(rest > 0 ? P.t("coupon_rest_lost", { rest: P.money(rest) }) : "");
       render();
     } else {
       message(r.message || r.reason);

@@ -187,6 +187,7 @@ def test_a_store_credit_refund_shows_a_voucher_that_pays_at_once(new_page, shop)
     scan(page, MUG)
     scan(page, code)
     expect(page.locator(f"#coupon-rows [data-code='{code}']")).to_contain_text("Avoir")
+    expect(page.locator("#pos-message")).to_contain_text("11,60\u00a0€")  # what is not used
     expect(page.locator("#total")).to_have_text("0,00\u00a0€")
 
 
