@@ -33,6 +33,8 @@ from edge.system import logs
 _settings = load_settings()
 logconfig_dict = logs.logconfig_dict(_settings.log_level, _settings.log_format)
 preload_app = True
+# the access log's fields computed only when its format reads them (edge.web.access_log)
+logger_class = "edge.web.access_log.AccessLogger"
 _made: list[str] = []
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
