@@ -156,12 +156,13 @@ def test_the_app_has_no_coroutine_view_or_hook(app: Flask) -> None:
 
 def test_the_api_and_the_workers_load_neither_numpy_nor_structlog() -> None:
     """Each is 15-25 MB in every process of the box that imports it: sqlite-utils (and the
-    numpy it brings) is imported at the first erasure, structlog only for JSON lines."""
+    numpy it brings) is imported at the first erasure, structlog only for JSON lines,
+    python-escpos (and Pillow) at the first print job."""
     code = (
         "import sys, edge.web.app, edge.system.runner, edge.printing.worker; "
         "import importlib.util as u; "
         "u.find_spec('sync.worker') and __import__('sync.worker'); "
-        "print(sorted(m for m in ('numpy', 'sqlite_utils', 'structlog', 'rich') "
+        "print(sorted(m for m in ('numpy', 'sqlite_utils', 'structlog', 'rich', 'escpos', 'PIL') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
