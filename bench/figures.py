@@ -96,8 +96,10 @@ def figures(res: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _lookup(f: Figures, lk: dict[str, Any]) -> None:
-    """Lookup + history: throughput against 0.8× the baseline's, p99 against 5 ms."""
+    """Lookup + history: throughput against 0.8× the baseline's, p99 against 5 ms; a missed
+    target says what the same run measured about it."""
     e, b = lk["edge"], lk["baseline"]
+    ratios = sorted(r["ratio"] for r in lk.get("rounds", []))
     f.add(
         "lookup+history throughput",
         e["rps"],
@@ -105,9 +107,18 @@ def _lookup(f: Figures, lk: dict[str, Any]) -> None:
         b["rps"],
         "≥ 0.8× baseline",
         e["rps"] >= 0.8 * b["rps"],
+        note=_throughput_note(e, b, ratios),
     )
     f.add("lookup+history p50", e["p50_ms"], "ms", b["p50_ms"])
-    f.add("lookup+history p99", e["p99_ms"], "ms", b["p99_ms"], "≤ 5 ms", e["p99_ms"] <= 5)
+    f.add(
+        "lookup+history p99",
+        e["p99_ms"],
+        "ms",
+        b["p99_ms"],
+        "≤ 5 ms",
+        e["p99_ms"] <= 5,
+        note=None if e["p99_ms"] <= 5 else _tail_note(lk),
+    )
     f.add("lookup+history max", e["max_ms"], "ms", b["max_ms"])
     f.add(
         "lookup+history server CPU per request",
@@ -116,26 +127,26 @@ def _lookup(f: Figures, lk: dict[str, Any]) -> None:
         b.get("server_cpu_ms_per_request"),
     )
     for i, r in enumerate(lk.get("rounds", []), start=1):
-        f.add(
-            f"  lookup+history round {i}",
-            r["edge_rps"],
-            "req/s",
-            r["baseline_rps"],
-        )
+        f.add(f"  lookup+history round {i}", r["edge_rps"], "req/s", r["baseline_rps"])
     for part, ms in lk.get("breakdown", {}).get("edge", {}).get("ms_per_request", {}).items():
         base = lk["breakdown"].get("baseline", {}).get("ms_per_request", {}).get(part)
         f.add(f"  CPU per lookup request: {part}", ms, "ms", base)
-    if "edge_1client" in lk:
-        e1, b1 = lk["edge_1client"], lk["baseline_1client"]
-        f.add("lookup+history p50, 1 client", e1["p50_ms"], "ms", b1["p50_ms"])
-        f.add(
-            "lookup+history p99, 1 client",
-            e1["p99_ms"],
-            "ms",
-            b1["p99_ms"],
-            "≤ 5 ms",
-            e1["p99_ms"] <= 5,
-        )
+    for key, label in (("1client", "1 client"), ("2client", "2 clients")):
+        e1, b1 = lk.get(f"edge_{key}"), lk.get(f"baseline_{key}")
+        if e1 and b1:
+            f.add(f"lookup+history p50, {label}", e1["p50_ms"], "ms", b1["p50_ms"])
+            f.add(
+                f"lookup+history p99, {label}",
+                e1["p99_ms"],
+                "ms",
+                b1["p99_ms"],
+                "≤ 5 ms",
+                e1["p99_ms"] <= 5,
+            )
+    e1, b1 = lk.get("edge_wrk_one_core"), lk.get("baseline_wrk_one_core")
+    if e1 and b1:
+        f.add("lookup+history p99, 8 clients, wrk on one core", e1["p99_ms"], "ms", b1["p99_ms"])
+        f.add("lookup+history throughput, wrk on one core", e1["rps"], "req/s", b1["rps"])
     f.add(
         "other work on the box during lookup",
         round(100 * e.get("other_cpu_share", 0)),
@@ -143,6 +154,46 @@ def _lookup(f: Figures, lk: dict[str, Any]) -> None:
         round(100 * b.get("other_cpu_share", 0)),
     )
     f.add("lookup+history errors", e["errors"], "", b["errors"], "0", e["errors"] == 0)
+
+
+def _throughput_note(e: dict[str, Any], b: dict[str, Any], ratios: list[float]) -> str | None:
+    """Why the ratio is what it is: on a box whose cores the load generator shares, the
+    throughput follows the CPU each request costs (server and client together)."""
+    ec, bc = e.get("server_cpu_ms_per_request"), b.get("server_cpu_ms_per_request")
+    if not (ec and bc):
+        return None
+    rounds = ", ".join(f"{r:.2f}" for r in ratios)
+    return (
+        f"rounds {rounds}; server CPU per request {ec:.2f} ms against {bc:.2f} ms "
+        f"({bc / ec:.2f}× of the bare app's cost)"
+    )
+
+
+def _tail_note(lk: dict[str, Any]) -> str:
+    """What the same run says about the 8-client tail: Little's law (a closed loop of N
+    clients waits N / throughput on average), the bare app's own tail, and the tails with
+    fewer clients and with the load generator held to one core."""
+    e, b = lk["edge"], lk["baseline"]
+    clients = 8
+    parts = [
+        f"the bare app's p99 is {b['p99_ms']:.1f} ms in the same run",
+        f"{clients} closed-loop clients wait {clients * 1000 / e['rps']:.1f} ms on average at "
+        f"the edge's {e['rps']:,.0f} req/s and {clients * 1000 / b['rps']:.1f} ms at the bare "
+        f"app's {b['rps']:,.0f} (Little's law); a p99 of 5 ms needs more than "
+        f"{clients * 1000 / 5:,.0f} req/s with no spread at all",
+    ]
+    for key, label in (("2client", "2 clients"), ("1client", "1 client")):
+        if lk.get(f"edge_{key}") and lk.get(f"baseline_{key}"):
+            parts.append(
+                f"at {label}: edge {lk[f'edge_{key}']['p99_ms']:.1f} ms, bare "
+                f"{lk[f'baseline_{key}']['p99_ms']:.1f} ms"
+            )
+    if lk.get("edge_wrk_one_core") and lk.get("baseline_wrk_one_core"):
+        parts.append(
+            f"with wrk on one core: edge {lk['edge_wrk_one_core']['p99_ms']:.1f} ms, bare "
+            f"{lk['baseline_wrk_one_core']['p99_ms']:.1f} ms"
+        )
+    return "; ".join(parts)
 
 
 def _sale(f: Figures, sl: dict[str, Any]) -> None:
@@ -247,6 +298,7 @@ def _memory(f: Figures, cs: dict[str, Any], fp: dict[str, Any]) -> None:
             rest["edge_pss_mb"] <= 200,
         )
     if fp.get("edge_pss_mb") is not None:
+        heaviest = sorted(fp.get("edge", []), key=lambda p: -(p.get("pss_mb") or 0))[:3]
         f.add(
             "whole box PSS after the lookups",
             fp["edge_pss_mb"],
@@ -254,6 +306,9 @@ def _memory(f: Figures, cs: dict[str, Any], fp: dict[str, Any]) -> None:
             fp.get("baseline_pss_mb"),
             "≤ 200 MB",
             fp["edge_pss_mb"] <= 200,
+            note="heaviest: " + ", ".join(f"{p['role']} {p.get('pss_mb')} MB" for p in heaviest)
+            if fp["edge_pss_mb"] > 200
+            else None,
         )
         f.add("whole box RSS after the lookups", fp["edge_rss_mb"], "MB", fp["baseline_rss_mb"])
     for p in fp.get("edge", []):

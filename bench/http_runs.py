@@ -24,6 +24,7 @@ def http(
     seconds: float,
     server: procs.Proc | None = None,
     clients: int | None = None,
+    cpus: str | None = None,
 ) -> dict[str, Any]:
     """One load run of ``kind`` (``lookup`` or ``sale``) on ``port``; with ``server``, also
     the CPU it used and what the rest of the machine (other users of the shared box) used
@@ -38,6 +39,7 @@ def http(
         sample=s.sample,
         token=s.kiosk if kind == "lookup" else s.pos,
         products=s.cfg.params.products,
+        cpus=cpus,
     )
     res = load.run(tool, run)
     if server is not None:

@@ -79,6 +79,7 @@ class LoadRun(NamedTuple):
     sample: Path
     token: str
     products: int
+    cpus: str | None = None  # wrk only: the cores it may run on (``taskset -c``)
 
 
 def run_wrk(r: LoadRun) -> dict[str, Any]:
@@ -98,6 +99,8 @@ def run_wrk(r: LoadRun) -> dict[str, Any]:
         "--",
         *args,
     ]
+    if r.cpus is not None:
+        cmd = ["taskset", "-c", r.cpus, *cmd]
     out, wall, cpu = measure(cmd, timeout=r.seconds + 60)
     m = re.search(r"WRK_JSON (\{.*\})", out)
     if not m:

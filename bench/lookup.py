@@ -7,11 +7,17 @@ process is read right after, when the edge has served its heaviest reads.
 
 On a shared box the speed available moves during a run, so the two sides alternate in rounds
 (edge, baseline, then baseline, edge: a drift in the box's speed then weighs on both alike);
-each round's ratio is kept, and the figures are the rounds together.
+each round's ratio is kept, and the figures are the rounds together. Four short rounds rather
+than two long ones: the other jobs of a shared box come and go within seconds.
+
+The tail at 8 clients is then taken apart with the same load generator: each side with 1 and
+2 clients (where a request seldom waits behind another), and with wrk held to one core.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Any
 
 from bench import load, procs, profile
@@ -19,6 +25,8 @@ from bench.console import say
 from bench.http_runs import http
 from bench.machine import loadavg
 from bench.session import Session
+
+ROUNDS = 4  # edge, baseline, baseline, edge, edge, baseline, baseline, edge
 
 
 def measure(s: Session, tool: str) -> dict[str, Any]:
@@ -33,12 +41,12 @@ def measure(s: Session, tool: str) -> dict[str, Any]:
         say(f"lookup + history, warm-up: {name}")
         http(s, tool, "lookup", port, cfg.warmup)
     runs: dict[str, list[dict[str, Any]]] = {"edge": [], "baseline": []}
-    half = cfg.seconds / 2
-    for order in (sides, sides[::-1]):
-        for name, port, server in order:
-            say(f"lookup + history, {cfg.clients} clients, {half:.0f} s: {name}")
+    part = cfg.seconds / ROUNDS
+    for i in range(ROUNDS):
+        for name, port, server in sides if i % 2 == 0 else sides[::-1]:
+            say(f"lookup + history, {cfg.clients} clients, {part:.0f} s: {name}")
             la = loadavg()
-            runs[name].append(http(s, tool, "lookup", port, half, server))
+            runs[name].append(http(s, tool, "lookup", port, part, server))
             runs[name][-1]["loadavg_before"] = la
     for name, _port, _server in sides:
         out[name] = combined(runs[name])
@@ -47,11 +55,20 @@ def measure(s: Session, tool: str) -> dict[str, Any]:
         for e, b in zip(runs["edge"], runs["baseline"], strict=True)
         if b["rps"]
     ]
-    for name, port, server in sides:
-        say(f"lookup + history, 1 client, {cfg.single_seconds:.0f} s: {name}")
-        out[f"{name}_1client"] = http(
-            s, tool, "lookup", port, cfg.single_seconds, server, clients=1
-        )
+    for clients in (1, 2):
+        for name, port, server in sides:
+            say(f"lookup + history, {clients} client(s), {cfg.single_seconds:.0f} s: {name}")
+            out[f"{name}_{clients}client"] = http(
+                s, tool, "lookup", port, cfg.single_seconds, server, clients=clients
+            )
+    if tool == "wrk" and shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        # the load generator held to one core: how much of the tail at 8 clients is wrk's
+        # own threads preempting the servers' (the servers keep every core)
+        for name, port, server in sides:
+            say(f"lookup + history, {cfg.clients} clients, wrk on one core: {name}")
+            out[f"{name}_wrk_one_core"] = http(
+                s, tool, "lookup", port, cfg.single_seconds, server, cpus="0"
+            )
     edge, base = procs.footprint(s.edge.pid), procs.footprint(s.baseline.pid)
     out["footprint"] = {
         "edge": edge,

@@ -56,10 +56,19 @@ def text_table(results: dict[str, Any]) -> str:
 
 
 def markdown_table(results: dict[str, Any]) -> str:
-    """The same table as Markdown, for the docs."""
+    """The same table as Markdown, for the docs, with one more column: what the run measured
+    about a figure (why a target was missed, what a setting was raised for)."""
     body = rows(results)
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(r) + " |" for r in body]
+    notes = [
+        (f.get("note") or "") if f.get("value") is not None else ""
+        for f in results.get("figures", [])
+    ]
+    head = (*COLUMNS, "note")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += [
+        "| " + " | ".join((*r, n.replace("|", "/"))) + " |"
+        for r, n in zip(body, notes, strict=True)
+    ]
     return "\n".join(lines)
 
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from escpos import printer as escpos_printer
-from escpos.escpos import Escpos
-from escpos.exceptions import Error as EscposError
+if TYPE_CHECKING:
+    from escpos.escpos import Escpos
 
 from hardware.config import PrinterConfig
 
@@ -72,7 +71,18 @@ def describe(cfg: PrinterConfig) -> str:
     return "dummy (bytes kept in memory)"
 
 
+def _escpos_error() -> type[Exception]:
+    """python-escpos's error class. python-escpos (with Pillow, qrcode, pyusb, pyserial and
+    PyYAML) is imported when a printer is first used, not when the print worker is loaded:
+    a box without a printer (or before its first job) keeps those 10 MB out of its memory."""
+    from escpos.exceptions import Error
+
+    return Error
+
+
 def make_printer(cfg: PrinterConfig) -> Escpos:
+    from escpos import printer as escpos_printer
+
     """A python-escpos printer for the configuration, not yet opened."""
     profile = cfg.profile
     if cfg.connection == "network":
@@ -121,7 +131,7 @@ class Link:
         try:
             if self.cfg.connection != "dummy":
                 p.open()
-        except (EscposError, OSError) as exc:
+        except (_escpos_error(), OSError) as exc:
             raise PrinterError(
                 "unreachable", f"cannot open {describe(self.cfg)}: {_one_line(exc)}"
             ) from exc
@@ -165,7 +175,7 @@ class Link:
                 f"{describe(self.cfg)} did not answer a status request (for a printer that "
                 "never answers them, set status_query = false)",
             ) from exc
-        except (EscposError, OSError) as exc:
+        except (_escpos_error(), OSError) as exc:
             raise PrinterError("unreachable", f"status request failed: {_one_line(exc)}") from exc
         return PrinterStatus(online=True, paper=paper)
 
@@ -185,7 +195,7 @@ class Link:
             flush = getattr(p, "flush", None)
             if callable(flush):
                 flush()
-        except (EscposError, OSError) as exc:
+        except (_escpos_error(), OSError) as exc:
             raise PrinterError("send_failed", f"sending failed: {_one_line(exc)}") from exc
 
     def confirm(self) -> None:

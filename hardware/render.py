@@ -27,8 +27,6 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
-from escpos.capabilities import get_profile
-from escpos.printer import Dummy
 
 from hardware.layouts import LAYOUTS, LOCALES, Block, texts
 
@@ -59,6 +57,9 @@ class RenderError(ValueError):
 
 
 def choose_codepage(profile: str, wanted: str = "auto") -> str:
+    # python-escpos imported at the first job, not with the print worker (hardware.printers)
+    from escpos.capabilities import get_profile
+
     pages = get_profile(profile).get_code_pages()
     if wanted != "auto":
         if wanted not in pages:
@@ -172,6 +173,13 @@ def _rows(data: Mapping[str, Any], source: str) -> list[dict[str, Any]]:
     return out
 
 
+def _dummy(profile: str) -> Any:
+    """python-escpos's ``Dummy`` printer (the library imported at the first job)."""
+    from escpos.printer import Dummy
+
+    return Dummy(profile=profile)
+
+
 class Renderer:
     """Draws one document onto a python-escpos Dummy printer and returns its bytes."""
 
@@ -191,7 +199,7 @@ class Renderer:
         self.profile = profile
         self.codepage = choose_codepage(profile, codepage)
         self.fmt = _Formatter(locale, currency, timezone)
-        self.p = Dummy(profile=profile)  # replaced for every job (see render)
+        self.p = _dummy(profile)  # replaced for every job (see render)
 
     def render(
         self,
@@ -206,7 +214,7 @@ class Renderer:
             raise RenderError(f"unknown document {document!r}")
         # A fresh printer object per job: python-escpos remembers the table it last selected
         # and would skip ESC t on the next job, which the printer (reset by ESC @) needs.
-        p = self.p = Dummy(profile=self.profile)
+        p = self.p = _dummy(self.profile)
         p.hw("INIT")  # ESC @: whatever the printer was left in, start from its defaults
         p.charcode(self.codepage)  # ESC t n, once per job
         try:

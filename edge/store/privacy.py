@@ -29,9 +29,10 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 ERASED = "[erased]"
 ERASED_WORD = "erased"
@@ -188,6 +189,10 @@ def erase_traces(conn: sqlite3.Connection, who: Identity) -> int:
 
 
 def _erase(conn: sqlite3.Connection, who: Identity) -> int:
+    # Imported here, at the first erasure: sqlite-utils brings numpy (25 MB of every process
+    # that imports the customers' service: the API's, the sync worker's, its applier's).
+    import sqlite_utils
+
     changed = 0
     db = sqlite_utils.Database(conn)
     for table in _tables(db):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bench import lookup, profile
+from bench import lookup, profile, report
 from bench.figures import figures
 
 
@@ -98,3 +98,32 @@ def test_the_bare_app_keeps_one_connection_per_server_thread(
     t.join()
     assert other == [True]
     first.close()
+
+
+def test_a_missed_lookup_tail_says_what_the_same_run_measured() -> None:
+    run = {"p50_ms": 1.0, "max_ms": 30.0, "errors": 0, "server_cpu_ms_per_request": 0.8}
+    lk: dict[str, Any] = {
+        "edge": {**run, "rps": 1600.0, "p99_ms": 12.0},
+        "baseline": {**run, "rps": 2000.0, "p99_ms": 9.0, "server_cpu_ms_per_request": 0.6},
+        "rounds": [{"edge_rps": 1600.0, "baseline_rps": 2000.0, "ratio": 0.8}],
+        "edge_2client": {**run, "rps": 900.0, "p99_ms": 3.0},
+        "baseline_2client": {**run, "rps": 1000.0, "p99_ms": 2.5},
+    }
+    res: dict[str, Any] = {
+        "dataset": {"seconds": 1.0, "rows": {"purchase_lines": 0}, "bytes": 0},
+        "lookup": lk,
+    }
+    rows = {f["name"]: f for f in figures(res)}
+    tail = rows["lookup+history p99"]
+    assert tail["met"] is False
+    assert "bare app's p99 is 9.0 ms" in tail["note"]
+    assert "5.0 ms on average at the edge's 1,600 req/s" in tail["note"]  # 8 / 1600 s
+    assert "at 2 clients: edge 3.0 ms, bare 2.5 ms" in tail["note"]
+    assert rows["lookup+history p99, 2 clients"]["met"] is True
+    assert rows["lookup+history throughput"]["met"] is True
+    lk["edge"]["p99_ms"] = 4.0
+    assert {f["name"]: f for f in figures(res)}["lookup+history p99"]["note"] is None
+    res["figures"] = figures(res)
+    table = report.markdown_table(res)
+    assert table.splitlines()[0].endswith("| note |")
+    assert "rounds 0.80; server CPU per request 0.80 ms against 0.60 ms" in table
