@@ -238,15 +238,7 @@ class Inbox:
             other = self._conflict(conn, stream, seq, event_id)
             if other is None:
                 return Outcome(duplicates=1)
-            return self._dead(
-                conn,
-                topic,
-                stream,
-                event_id,
-                seq,
-                f"conflict: sequence {seq} is already {other}",
-                raw_text or _text(event),
-            )
+            return self._conflicting(conn, topic, stream, event_id, seq, other, event, raw_text)
         if seq > st.last + 1:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbox_pending (source, sequence, id, payload, received_at) "
@@ -261,15 +253,8 @@ class Inbox:
                 ).fetchone()
                 if parked is None or not event_id or parked[0] in ("", event_id):
                     return Outcome(duplicates=1)
-                return self._dead(
-                    conn,
-                    topic,
-                    stream,
-                    event_id,
-                    seq,
-                    f"conflict: sequence {seq} is already {parked[0]}",
-                    raw_text or _text(event),
-                )
+                other = str(parked[0])
+                return self._conflicting(conn, topic, stream, event_id, seq, other, event, raw_text)
             out = Outcome(parked=1)
             if event.get("type") in EARLY_TYPES:
                 out.add(self._early(conn, stream, seq, topic, event, raw_text, checked))
@@ -279,6 +264,22 @@ class Inbox:
             out.add(self._drain(conn, stream))
             st.pending = self._has_pending(conn, stream)
         return out
+
+    def _conflicting(
+        self,
+        conn: sqlite3.Connection,
+        topic: str | None,
+        stream: str,
+        event_id: str | None,
+        seq: int,
+        other: str,
+        event: dict[str, Any],
+        raw_text: str,
+    ) -> Outcome:
+        """A number already used by ``other`` (applied or parked): kept as a dead letter and
+        reported, never dropped as a duplicate (contract 1.1)."""
+        reason = f"conflict: sequence {seq} is already {other}"
+        return self._dead(conn, topic, stream, event_id, seq, reason, raw_text or _text(event))
 
     def _conflict(
         self, conn: sqlite3.Connection, stream: str, seq: int, event_id: str | None
@@ -339,11 +340,7 @@ class Inbox:
         out = Outcome(advanced={stream})
         event_id = event.get("id") if isinstance(event.get("id"), str) else None
         try:
-            if not checked:
-                contract.validate(event, tolerant=True)
-                if topic is not None:
-                    contract.check_topic(self.prefix, topic, event)
-                event = contract.known(event)  # a tolerant reader: the rest is ignored
+            event = self._valid(topic, event, checked)
         except contract.ContractError as exc:
             raw_text = raw_text or _text(event)
             dead = self._dead(conn, topic, stream, event_id, seq, str(exc), raw_text, seen=True)
@@ -351,6 +348,16 @@ class Inbox:
             return out
         assert event_id is not None  # the schema requires it
         return self._apply(conn, stream, seq, topic, event, raw_text, out)
+
+    def _valid(self, topic: str | None, event: dict[str, Any], checked: bool) -> dict[str, Any]:
+        """The event as this version reads it (a tolerant reader: unknown fields dropped),
+        or ContractError. ``checked``: the receiver already found it valid on its topic."""
+        if checked:
+            return event
+        contract.validate(event, tolerant=True)
+        if topic is not None:
+            contract.check_topic(self.prefix, topic, event)
+        return contract.known(event)
 
     def _early(
         self,
@@ -368,11 +375,7 @@ class Inbox:
         the hole is filled, count it as a duplicate; an event that does not validate waits
         for that pass, which dead-letters it in order."""
         try:
-            if not checked:
-                contract.validate(event, tolerant=True)
-                if topic is not None:
-                    contract.check_topic(self.prefix, topic, event)
-                event = contract.known(event)  # a tolerant reader: the rest is ignored
+            event = self._valid(topic, event, checked)
         except contract.ContractError:
             return Outcome()
         out = self._apply(conn, stream, seq, topic, event, raw_text, Outcome())

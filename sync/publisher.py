@@ -1,0 +1,265 @@
+"""The publishing side of the sync worker: the outbox, in sequence order, to the broker.
+
+The outbox row is the truth, not paho's in-memory queue (RELIABILITY.md #1): a row is marked
+sent only once the broker's PUBACK for it arrived with a success code (RELIABILITY #13), in
+one write transaction per batch. Everything here runs on the worker's own thread (``run``),
+the only thread that calls ``publish``: HTTP workers never touch paho (RELIABILITY #3); they
+write the outbox in the sale's transaction and this side notices the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+
+from edge.config import Settings
+from edge.store import db, faults, outbox, state
+from edge.store.inbox import REPLAY_KEY
+from sync import contract, fleet
+from sync import mqtt as link
+from sync.consumer import Outcome
+from sync.recovery import Recovery
+
+log = logging.getLogger("passerelle.sync")
+
+PUBLISH_BATCH = 1000  # at most paho's in-flight window: one commit (fsync) per 1000 acks
+PUBACK_TIMEOUT = 10.0
+PUBLISH_ALERTS_KEY = "publish_alerts"  # sync_state: an up-event held or refused, for /readyz
+
+
+@dataclass
+class Counters:
+    """Per-process counters, for logs and tests; durable numbers live in the database."""
+
+    published: int = 0
+    republished: int = 0
+    received: int = 0
+    inbox: Outcome = field(default_factory=Outcome)
+    backfilled: int = 0
+    max_backlog: int = 0  # most messages held for the applier at once (≤ Receive Maximum)
+    last_sync: str | None = None  # the last exchange that changed something, for the link
+
+
+class Publisher:
+    """Publishes the outbox (or a replay the online store asked for) and the retained status.
+
+    ``connected`` and ``stop`` are the worker's: a batch stops at once when either changes.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: mqtt.Client,
+        conn: sqlite3.Connection,
+        recovery: Recovery,
+        connected: threading.Event,
+        stop: threading.Event,
+        counters: Counters,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.conn = conn
+        self.recovery = recovery
+        self.connected = connected
+        self.stop = stop
+        self.counters = counters
+        self.source = contract.up_source(settings.store_id)
+        self.topic_prefix = settings.topic_prefix
+        # mid -> reason: PUBACKs that carried an MQTT 5 failure code (RELIABILITY #13). paho
+        # calls on_publish before it marks the message published, so a waiter that sees
+        # is_published() also sees the refusal here.
+        self._refused_mids: dict[int, str] = {}
+        self._retry_at = 0.0  # after a refused or held publish: do not hammer the broker
+        self.more = True  # look at the outbox at the next turn, whatever its data version
+        self._data_version: int | None = None
+        self._refusals = 0
+
+    def on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason_code: Any, _p: Any) -> None:
+        """paho's callback (network thread): note a refused PUBACK, nothing else."""
+        if reason_code.is_failure:
+            self._refused_mids[mid] = str(reason_code)
+
+    def publish_some(self) -> int:
+        """Publish one batch of the outbox (or of a replay); return how many were acked.
+
+        Only after the store's own past is known (``Recovery``): a database restored from a
+        backup must not number new events again from an old sequence. An event that breaks
+        the contract is held, with an alert, and nothing after it goes out (the online store
+        would wait for its number forever); a PUBACK with a failure reason code leaves its
+        row unsent, to be retried after a pause, and is reported.
+        """
+        if not self.recovery.done or time.monotonic() < self._retry_at:
+            return 0
+        if not self.more and not self._outbox_changed():
+            return 0  # nothing committed by anyone since we last looked: no query
+        self.more = False
+        conn = self.conn
+        replay = state.get(conn, REPLAY_KEY)
+        if replay is not None:
+            events = outbox.after(conn, self.source, int(replay), limit=PUBLISH_BATCH)
+        else:
+            events = outbox.unsent(conn, self.source, limit=PUBLISH_BATCH)
+        if not events:
+            if replay is not None:
+                self._replay_done(int(replay), None)
+            return 0
+        infos: list[tuple[outbox.OutboxEvent, mqtt.MQTTMessageInfo]] = []
+        held: tuple[outbox.OutboxEvent, str] | None = None
+        for ev in events:
+            if not self.connected.is_set() or self.stop.is_set():
+                break
+            envelope = ev.envelope()
+            try:
+                contract.validate(envelope)
+            except contract.ContractError as exc:
+                held = (ev, str(exc))
+                break
+            info = self.client.publish(
+                contract.up_topic(self.topic_prefix, self.settings.store_id, ev.type),
+                orjson.dumps(envelope),  # compact UTF-8, as json.dumps(…) but 4× faster
+                qos=1,
+            )
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                break
+            infos.append((ev, info))
+        acked: list[int] = []
+        refused: tuple[outbox.OutboxEvent, str] | None = None
+        deadline = time.monotonic() + PUBACK_TIMEOUT
+        for ev, info in infos:
+            if not self.wait_puback(info, deadline):
+                break
+            reason = self._refused_mids.pop(info.mid, None)
+            if reason is not None:
+                refused = (ev, reason)
+                break
+            acked.append(ev.sequence)
+        acked_at = db.now_iso()  # the PUBACKs are in: "sent" is now, whatever the write waits
+        for _ev, info in infos[len(acked) :]:  # what a wait left behind: ask again later
+            self._refused_mids.pop(info.mid, None)
+        self._note_problems(held, refused)
+        # more to do at once: a full batch, or what a refusal, a hold or a lost link left
+        self.more = len(events) == PUBLISH_BATCH or len(acked) < len(events)
+        if not acked:
+            return 0
+        faults.point("after_puback_before_mark")
+        with db.write(conn):
+            already = conn.execute(
+                "SELECT COUNT(*) FROM outbox WHERE source = ? AND sequence BETWEEN ? AND ? "
+                "AND sent_at IS NOT NULL",
+                (self.source, acked[0], acked[-1]),
+            ).fetchone()[0]
+            outbox.mark_sent(conn, self.source, acked, acked_at)
+        self.counters.published += len(acked) - already
+        self.counters.republished += already
+        self.counters.last_sync = db.now_iso()
+        if replay is not None:
+            more = len(events) == PUBLISH_BATCH or held is not None or refused is not None
+            self._replay_done(int(replay), acked[-1] if more else None)
+        return len(acked)
+
+    def _note_problems(
+        self,
+        held: tuple[outbox.OutboxEvent, str] | None,
+        refused: tuple[outbox.OutboxEvent, str] | None,
+    ) -> None:
+        """Record (for /readyz, the metrics and ``passerelle sync status``) an up-event held
+        for breaking the contract or refused by the broker; clear what is no longer true."""
+        alerts: dict[str, Any] = {}
+        if held is not None:
+            ev, reason = held
+            alerts["held"] = {"sequence": ev.sequence, "type": ev.type, "reason": reason}
+            log.error(
+                "up-event %s #%d held: it breaks the contract: %s", ev.type, ev.sequence, reason
+            )
+        if refused is not None:
+            ev, reason = refused
+            self._refusals += 1
+            alerts["refused"] = {
+                "sequence": ev.sequence,
+                "type": ev.type,
+                "reason": reason,
+                "count": self._refusals,
+            }
+            log.error(
+                "broker refused up-event %s #%d: %s; retried later", ev.type, ev.sequence, reason
+            )
+        else:
+            self._refusals = 0
+        if alerts:
+            self._retry_at = time.monotonic() + min(60.0, 2.0 ** min(self._refusals, 6))
+        previous = state.get(self.conn, PUBLISH_ALERTS_KEY)
+        if alerts or previous:
+            with db.write(self.conn) as conn:
+                if alerts:
+                    state.put(conn, PUBLISH_ALERTS_KEY, {**alerts, "at": db.now_iso()})
+                else:
+                    conn.execute("DELETE FROM sync_state WHERE key = ?", (PUBLISH_ALERTS_KEY,))
+
+    def _outbox_changed(self) -> bool:
+        """Did any other connection commit since the last look (``PRAGMA data_version``)?
+
+        The API writes the outbox from other processes, which cannot wake this thread. A
+        look at the data version costs microseconds and touches no table, so the idle
+        publisher looks often and queries the outbox only after a commit."""
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        changed = version != self._data_version
+        self._data_version = version
+        return bool(changed)
+
+    def wait_puback(self, info: mqtt.MQTTMessageInfo, deadline: float) -> bool:
+        while not info.is_published():
+            if not self.connected.is_set() or time.monotonic() > deadline:
+                return False
+            try:
+                info.wait_for_publish(0.2)
+            except (RuntimeError, ValueError):
+                return False
+        return True
+
+    def _replay_done(self, requested: int, continue_after: int | None) -> None:
+        """Move the replay cursor on, or clear it, unless a lower request came meanwhile."""
+        with db.write(self.conn) as conn:
+            current = state.get(conn, REPLAY_KEY)
+            if current is None or int(current) != requested:
+                return
+            if continue_after is None:
+                conn.execute("DELETE FROM sync_state WHERE key = ?", (REPLAY_KEY,))
+                log.info("replay after %d done", requested)
+            else:
+                state.put(conn, REPLAY_KEY, continue_after)
+
+    # -- the retained status --------------------------------------------------------------
+
+    def last_published(self) -> int:
+        """The sequence up to which every up-event was acknowledged by the broker."""
+        row = self.conn.execute(
+            "SELECT MIN(sequence) FROM outbox WHERE source = ? AND sent_at IS NULL", (self.source,)
+        ).fetchone()
+        if row[0] is not None:
+            return int(row[0]) - 1
+        return outbox.last_sequence(self.conn, self.source)
+
+    def publish_status(self, online: bool, wait: float = 0.0) -> None:
+        """The retained status (and the matching last will): how far our up-stream went."""
+        now = db.now_iso()
+        last = self.last_published()
+        link.set_will(self.client, self.settings, last, now)
+        info = self.client.publish(
+            contract.edge_status_topic(self.topic_prefix, self.settings.store_id),
+            json.dumps(
+                contract.status_payload(online, last, now)
+                | fleet.status_extras(self.conn, self.settings.store_id)
+            ),
+            qos=1,
+            retain=True,
+        )
+        if wait and info.rc == mqtt.MQTT_ERR_SUCCESS:
+            self.wait_puback(info, time.monotonic() + wait)
