@@ -36,6 +36,7 @@ from sync import mqtt as link
 from sync.publisher import PUBLISH_ALERTS_KEY, Counters, Publisher
 from sync.receiver import Receiver
 from sync.recovery import Recovery
+from sync.subscriptions import Subscriptions
 
 __all__ = ["LINK_STATE_INTERVAL", "PUBLISH_ALERTS_KEY", "SyncWorker", "run"]
 
@@ -44,7 +45,6 @@ log = logging.getLogger("passerelle.sync")
 IDLE_POLL = 0.005  # how often an idle publisher looks for a commit (Publisher._outbox_changed)
 STATUS_INTERVAL = 30.0  # the contract asks for at least every 60 s
 LINK_STATE_INTERVAL = 5.0  # heartbeat for /readyz (a silent worker counts as down after 90 s)
-SUBSCRIBE_RETRY = 30.0  # a refused subscription is asked for again this often
 
 
 class SyncWorker:
@@ -79,9 +79,13 @@ class SyncWorker:
         self.client.on_message = self._guarded(self._on_message)
         self.client.on_subscribe = self._guarded(self._on_subscribe)
         self.client.on_publish = self._guarded(self.publisher.on_publish)
-        self._sub_refused: str | None = None
-        self._sub_refused_at: str | None = None
-        self._sub_retry_at = 0.0
+        self._sub_lock = threading.Lock()
+        self.subscriptions = Subscriptions(
+            [
+                *contract.edge_down_filters(self.prefix, settings.store_id),
+                *self.status_topics.values(),
+            ]
+        )
         self._own_status_topic = contract.edge_status_topic(self.prefix, settings.store_id)
         self._own_mid = -1  # the mid of our own status topic's SUBSCRIBE
         self._started_at = db.now_iso()
@@ -111,9 +115,14 @@ class SyncWorker:
 
     # -- paho callbacks (network thread: no database work, never a wait) ---------------------
 
-    def _down_filters(self) -> list[tuple[str, int]]:
-        filters = contract.edge_down_filters(self.prefix, self.settings.store_id)
-        return [(f, 1) for f in [*filters, *self.status_topics.values()]]
+    def _subscribe(self, filters: list[str]) -> None:
+        """Ask for ``filters`` at QoS 1; their SUBACK is checked (``_on_subscribe``). Under
+        ``_sub_lock``: from the worker's thread, the SUBACK may be handled by paho's before
+        ``subscribe`` returns its mid (paho never holds a lock of ours while it sends)."""
+        with self._sub_lock:
+            rc, mid = self.client.subscribe([(f, 1) for f in filters])
+            if rc == mqtt.MQTT_ERR_SUCCESS:
+                self.subscriptions.asked(mid, filters)
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, flags: Any, reason_code: Any, _p: Any
@@ -124,7 +133,8 @@ class SyncWorker:
             return
         self.refused = None
         self.receiver.connected(bool(flags.session_present))
-        client.subscribe(self._down_filters())
+        self.subscriptions.reset()
+        self._subscribe(self.subscriptions.filters)
         if not self.recovery.done:
             # Our own retained status (its last_sequence) tells a restored box how far it had
             # gone. Apart: an ACL that refuses it must not cost the down-streams.
@@ -141,20 +151,19 @@ class SyncWorker:
     def _on_subscribe(
         self, _c: mqtt.Client, _u: Any, _mid: int, reason_codes: list[Any], _p: Any
     ) -> None:
-        """Trust a subscription only when every filter was granted at QoS 1 (RELIABILITY #13):
-        a refused one (MQTT 5 code >= 0x80, 3.1.1's 0x80) or one downgraded to QoS 0 would
-        lose down-events silently."""
+        """Trust the subscriptions only when every filter was granted at QoS 1 (RELIABILITY
+        #13, ``sync/subscriptions.py``): a refused one is reported and asked for again."""
         if _mid == self._own_mid:
             self.recovery.status_answered_at = time.monotonic()
             return
-        bad = [str(rc) for rc in reason_codes if rc.is_failure or rc.value < 1]
-        if bad:
-            self._sub_refused = ", ".join(bad)
-            self._sub_refused_at = db.now_iso()
-            log.error("MQTT subscription refused by the broker: %s", self._sub_refused)
-        else:
-            self._sub_refused = self._sub_refused_at = None
+        with self._sub_lock:
+            if not self.subscriptions.knows(_mid):
+                return
+            granted = self.subscriptions.on_suback(_mid, reason_codes)
+        if granted:
             self.subscribed.set()
+        else:
+            self.subscribed.clear()
         self._announce.set()
 
     def _on_disconnect(
@@ -202,8 +211,9 @@ class SyncWorker:
                     "status_max_age": self.settings.online_status_max_age,
                     "behind_grace": self.settings.stream_behind_grace,
                     "started_at": self._started_at,
-                    "subscribed": self._sub_refused is None,
-                    "subscribe_refused_at": self._sub_refused_at,
+                    "subscribed": not self.subscriptions.refused,
+                    "subscribe_refused_at": self.subscriptions.refused_since,
+                    "subscriptions_refused": dict(self.subscriptions.refused),
                     "recovered": self.recovery.done,
                 },
             )
@@ -231,9 +241,9 @@ class SyncWorker:
                         next_status = now + STATUS_INTERVAL
                     self.write_link_state()
                     next_state = now + LINK_STATE_INTERVAL
-                if self._sub_refused and self.connected.is_set() and now >= self._sub_retry_at:
-                    self._sub_retry_at = now + SUBSCRIBE_RETRY  # the broker may be fixed
-                    self.client.subscribe(self._down_filters())
+                again = self.subscriptions.due(now) if self.connected.is_set() else []
+                if again:  # the broker's ACL may have been fixed: ask again (with a back-off)
+                    self._subscribe(again)
                 if self.connected.is_set() and self.recovery.done and now >= next_status:
                     publisher.publish_status(True)
                     next_status = now + STATUS_INTERVAL
