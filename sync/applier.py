@@ -32,7 +32,6 @@ from typing import Any, NamedTuple
 
 from edge.config import Settings
 from edge.store import db, faults, state
-from edge.system import logs
 from sync import contract, redrive
 from sync.backfill import Backfill, BackfillError
 from sync.consumer import HandlerFailed, Inbox, Outcome
@@ -419,12 +418,20 @@ class Applier:
         return self._stopping
 
 
-def main(settings: Settings, rx: Connection, tx: Connection) -> None:
-    """Entry point of the applier process (``multiprocessing``, spawn)."""
-    # the same redacted lines as the worker's, on the same stderr
-    logs.setup(settings.log_level, settings.log_format)
-    # Ctrl-C in a terminal reaches the whole process group: the worker stops us (None on the
-    # pipe) once it has stopped taking messages, so that the last batch is committed whole.
+def main(
+    settings: Settings, rx: Connection, tx: Connection, parent_ends: tuple[Connection, ...] = ()
+) -> None:
+    """Entry point of the applier process (``multiprocessing``, forked: sync/receiver.py).
+
+    It inherited the worker's logging (the same redacted lines on the same stderr) and its
+    signal handlers: SIGTERM is made deadly again (as for any process of the unit: systemd
+    stops them all; nothing uncommitted was acknowledged), and Ctrl-C, which reaches the
+    whole process group, is ignored: the worker stops us (None on the pipe) once it has
+    stopped taking messages, so that the last batch is committed whole. The worker's ends of
+    the two pipes are closed here, so that the worker's death reads as EOF."""
+    for end in parent_ends:
+        end.close()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         Applier(settings, rx, tx).run()

@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,37 @@ log = logging.getLogger("passerelle.sync")
 PUBLISH_BATCH = 1000  # at most paho's in-flight window: one commit (fsync) per 1000 acks
 PUBACK_TIMEOUT = 10.0
 PUBLISH_ALERTS_KEY = "publish_alerts"  # sync_state: an up-event held or refused, for /readyz
+# Acknowledged rows are marked sent when the write lock is free (``try_write``); past these,
+# the publisher waits for it instead (memory, and how stale the outbox backlog may read).
+MARK_PENDING_MAX = 20_000
+MARK_PENDING_AGE = 2.0
+
+
+def try_write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], None]) -> bool:
+    """Run ``work`` in a write transaction if SQLite's write lock is free now; False if not.
+
+    A writer that waits in SQLite's busy handler sleeps in growing steps (up to 100 ms) and
+    wakes to find the lock taken again by one of the tills: with four tills selling, the
+    publisher's "mark sent" waited hundreds of milliseconds at a time, and every sale made
+    meanwhile waited with it for the broker (bench/, sale → broker). The publisher's own
+    writes can wait; its publishing must not: it tries again at its next turn.
+    """
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return False
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {db.BUSY_TIMEOUT_MS}")
+    try:
+        work(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return True
 
 
 @dataclass
@@ -81,6 +113,12 @@ class Publisher:
         self.more = True  # look at the outbox at the next turn, whatever its data version
         self._data_version: int | None = None
         self._refusals = 0
+        # Acknowledged by the broker, not yet marked sent: (sequences, when acked) batches.
+        # They are a prefix of the unsent rows (a batch stops at its first failure), so the
+        # next batch starts after ``_acked_through``.
+        self._to_mark: list[tuple[list[int], str]] = []
+        self._to_mark_since = 0.0
+        self._acked_through = 0
 
     def on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason_code: Any, _p: Any) -> None:
         """paho's callback (network thread): note a refused PUBACK, nothing else."""
@@ -96,6 +134,8 @@ class Publisher:
         would wait for its number forever); a PUBACK with a failure reason code leaves its
         row unsent, to be retried after a pause, and is reported.
         """
+        if self._to_mark:
+            self.mark_sent(wait=self._marks_overdue())
         if not self.recovery.done or time.monotonic() < self._retry_at:
             return 0
         if not self.more and not self._outbox_changed():
@@ -104,9 +144,11 @@ class Publisher:
         conn = self.conn
         replay = state.get(conn, REPLAY_KEY)
         if replay is not None:
+            self.mark_sent(wait=True)  # a replay reads the rows whatever their state
             events = outbox.after(conn, self.source, int(replay), limit=PUBLISH_BATCH)
         else:
-            events = outbox.unsent(conn, self.source, limit=PUBLISH_BATCH)
+            after = self._acked_through if self._to_mark else 0
+            events = outbox.unsent(conn, self.source, limit=PUBLISH_BATCH, after=after)
         if not events:
             if replay is not None:
                 self._replay_done(int(replay), None)
@@ -149,21 +191,52 @@ class Publisher:
         self.more = len(events) == PUBLISH_BATCH or len(acked) < len(events)
         if not acked:
             return 0
-        faults.point("after_puback_before_mark")
-        with db.write(conn):
-            already = conn.execute(
-                "SELECT COUNT(*) FROM outbox WHERE source = ? AND sequence BETWEEN ? AND ? "
-                "AND sent_at IS NOT NULL",
-                (self.source, acked[0], acked[-1]),
-            ).fetchone()[0]
-            outbox.mark_sent(conn, self.source, acked, acked_at)
-        self.counters.published += len(acked) - already
-        self.counters.republished += already
+        if not self._to_mark:
+            self._to_mark_since = time.monotonic()
+        self._to_mark.append((acked, acked_at))
+        self._acked_through = max(self._acked_through, acked[-1])
         self.counters.last_sync = db.now_iso()
         if replay is not None:
+            self.mark_sent(wait=True)
             more = len(events) == PUBLISH_BATCH or held is not None or refused is not None
             self._replay_done(int(replay), acked[-1] if more else None)
+        else:
+            self.mark_sent(wait=self._marks_overdue())
         return len(acked)
+
+    def _marks_overdue(self) -> bool:
+        pending = sum(len(seqs) for seqs, _at in self._to_mark)
+        age = time.monotonic() - self._to_mark_since
+        return pending >= MARK_PENDING_MAX or age >= MARK_PENDING_AGE
+
+    def mark_sent(self, *, wait: bool) -> bool:
+        """Record ``sent_at`` (the PUBACK's time) for the acknowledged rows, only ever after
+        their PUBACK. Not waiting: only if the write lock is free now (``try_write``); the
+        rows then stay acknowledged in memory and the next batch goes out meanwhile. A crash
+        before the mark makes them go out again: the online store dedupes them by id."""
+        if not self._to_mark:
+            return True
+        faults.point("after_puback_before_mark")
+        batches = self._to_mark
+
+        def mark(conn: sqlite3.Connection) -> None:
+            for acked, acked_at in batches:
+                already = conn.execute(
+                    "SELECT COUNT(*) FROM outbox WHERE source = ? AND sequence BETWEEN ? AND ? "
+                    "AND sent_at IS NOT NULL",
+                    (self.source, acked[0], acked[-1]),
+                ).fetchone()[0]
+                outbox.mark_sent(conn, self.source, acked, acked_at)
+                self.counters.published += len(acked) - already
+                self.counters.republished += already
+
+        if wait:
+            with db.write(self.conn) as conn:
+                mark(conn)
+        elif not try_write(self.conn, mark):
+            return False
+        self._to_mark = []
+        return True
 
     def _note_problems(
         self,
@@ -239,9 +312,13 @@ class Publisher:
     # -- the retained status --------------------------------------------------------------
 
     def last_published(self) -> int:
-        """The sequence up to which every up-event was acknowledged by the broker."""
+        """The sequence up to which every up-event was acknowledged by the broker (marked
+        sent, or acknowledged and waiting for its mark)."""
+        after = self._acked_through if self._to_mark else 0
         row = self.conn.execute(
-            "SELECT MIN(sequence) FROM outbox WHERE source = ? AND sent_at IS NULL", (self.source,)
+            "SELECT MIN(sequence) FROM outbox WHERE source = ? AND sent_at IS NULL "
+            "AND sequence > ?",
+            (self.source, after),
         ).fetchone()
         if row[0] is not None:
             return int(row[0]) - 1

@@ -12,12 +12,15 @@ threads are supervised: one that dies stops the worker, which exits non-zero.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing as mp
 import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -33,6 +36,53 @@ log = logging.getLogger("passerelle.sync")
 # catch-up committed every 500 events and ran 7 % slower (bench/, catch-up).
 FORWARD_BATCH = applier.WRITER_BATCH
 APPLIER_START_TIMEOUT = 60.0
+
+
+@dataclass
+class Child:
+    """The applier process and the worker's ends of its two pipes."""
+
+    process: Any  # multiprocessing's ForkProcess
+    to_applier: Connection
+    from_applier: Connection
+
+
+_PREFORKED: dict[str, Child] = {}  # database path -> the applier prefork() made for it
+
+
+def fork_applier(settings: Settings) -> Child:
+    """Fork the inbox applier from this process.
+
+    Forked, not spawned: the child starts at once with every module this process imported
+    (no second interpreter importing the edge for a second), shares those pages copy-on-write
+    (``gc.freeze`` first: the collector would otherwise write to every object it scans, and
+    each page it touches becomes the child's own), and needs no multiprocessing resource
+    tracker (spawn starts one: one more process, 8 MB PSS). The runner forks it before it
+    starts any thread (``prefork``); a worker started in a thread of some other process (the
+    tests) forks it there, which is safe for a child that only runs its own code on its own
+    connections (logging's locks are re-made after a fork).
+    """
+    ctx = mp.get_context("fork")
+    to_applier_r, to_applier = ctx.Pipe(duplex=False)
+    from_applier, from_applier_w = ctx.Pipe(duplex=False)
+    gc.freeze()
+    process = ctx.Process(
+        target=applier.main,
+        args=(settings, to_applier_r, from_applier_w, (to_applier, from_applier)),
+        name="passerelle-applier",
+        daemon=True,
+    )
+    process.start()
+    # Our copies of the child's ends: closed, so that its death reads as EOF here.
+    to_applier_r.close()
+    from_applier_w.close()
+    return Child(process, to_applier, from_applier)
+
+
+def prefork(settings: Settings) -> None:
+    """Fork the applier now, while the caller runs no thread (``passerelle run`` calls it
+    before it starts its workers); the sync worker's ``Receiver`` takes it over."""
+    _PREFORKED[str(settings.db_path)] = fork_applier(settings)
 
 
 class Receiver:
@@ -61,7 +111,7 @@ class Receiver:
             contract.web_status_topics(self.prefix, settings.store_id).values()
         )
         self._stopping = False
-        self._applier: Any = None  # multiprocessing's SpawnProcess, started by start()
+        self._applier: Any = None  # multiprocessing's ForkProcess, taken by start()
         self._applier_ready = threading.Event()  # its Ready came: the forwarder may send
         self._forwarder = threading.Thread(
             target=self._supervised(self._forward_loop), name="sync-forward", daemon=True
@@ -118,27 +168,19 @@ class Receiver:
     # -- the applier process and the two threads ----------------------------------------------
 
     def start(self) -> None:
-        """Spawn the applier without waiting for it.
+        """Take the applier ``prefork`` made, or fork one, without waiting for it.
 
-        Its interpreter takes about a second to import what it needs; meanwhile the worker
-        connects and receives (at most Receive Maximum messages wait here), and the forwarder
-        hands nothing over before the applier's Ready. Nothing is acknowledged before the
-        applier commits it, so connecting first changes nothing of what is applied or when it
-        is acknowledged; it takes that second off every restart's catch-up (bench/).
+        It opens its database and re-applies known dead letters before its Ready; meanwhile
+        the worker connects and receives (at most Receive Maximum messages wait here), and
+        the forwarder hands nothing over before that Ready. Nothing is acknowledged before
+        the applier commits it, so connecting first changes nothing of what is applied or
+        when it is acknowledged.
         """
-        ctx = mp.get_context("spawn")  # never fork a process that runs threads
-        to_applier_r, self._to_applier = ctx.Pipe(duplex=False)
-        self._from_applier, from_applier_w = ctx.Pipe(duplex=False)
-        self._applier = ctx.Process(
-            target=applier.main,
-            args=(self.settings, to_applier_r, from_applier_w),
-            name="passerelle-applier",
-            daemon=True,
-        )
-        self._applier.start()
-        # Our copies of the child's ends: closed, so that its death reads as EOF here.
-        to_applier_r.close()
-        from_applier_w.close()
+        child = _PREFORKED.pop(str(self.settings.db_path), None)
+        if child is None or not child.process.is_alive():
+            child = fork_applier(self.settings)
+        self._applier = child.process
+        self._to_applier, self._from_applier = child.to_applier, child.from_applier
         self._acker.start()
         self._forwarder.start()
 

@@ -31,20 +31,21 @@ import paho.mqtt.client as mqtt
 
 from edge.config import Settings
 from edge.store import db, state
-from sync import contract
+from sync import contract, receiver
 from sync import mqtt as link
-from sync.publisher import PUBLISH_ALERTS_KEY, Counters, Publisher
+from sync.publisher import PUBLISH_ALERTS_KEY, Counters, Publisher, try_write
 from sync.receiver import Receiver
 from sync.recovery import Recovery
 from sync.subscriptions import Subscriptions
 
-__all__ = ["LINK_STATE_INTERVAL", "PUBLISH_ALERTS_KEY", "SyncWorker", "run"]
+__all__ = ["LINK_STATE_INTERVAL", "PUBLISH_ALERTS_KEY", "SyncWorker", "prefork", "run"]
 
 log = logging.getLogger("passerelle.sync")
 
 IDLE_POLL = 0.005  # how often an idle publisher looks for a commit (Publisher._outbox_changed)
 STATUS_INTERVAL = 30.0  # the contract asks for at least every 60 s
 LINK_STATE_INTERVAL = 5.0  # heartbeat for /readyz (a silent worker counts as down after 90 s)
+LINK_STATE_FORCE = 30.0  # past this without a heartbeat written, wait for the write lock
 
 
 class SyncWorker:
@@ -89,6 +90,7 @@ class SyncWorker:
         self._own_status_topic = contract.edge_status_topic(self.prefix, settings.store_id)
         self._own_mid = -1  # the mid of our own status topic's SUBSCRIBE
         self._started_at = db.now_iso()
+        self._link_written = 0.0
 
     @property
     def applier_pid(self) -> int | None:
@@ -187,36 +189,49 @@ class SyncWorker:
 
     # -- link state ---------------------------------------------------------------------------
 
-    def write_link_state(self) -> None:
-        with db.write(self.pub_conn) as conn:
-            previous = state.get(conn, "link") or {}
-            connected = self.connected.is_set()
-            down_since = None
-            if not connected:
-                down_since = (
-                    previous.get("down_since")
-                    if not previous.get("connected") and previous.get("down_since")
-                    else db.now_iso()
-                )
-            state.put(
-                conn,
-                "link",
-                {
-                    "connected": connected,
-                    "down_since": down_since,
-                    "heartbeat_at": db.now_iso(),
-                    "last_sync_at": self.counters.last_sync or previous.get("last_sync_at"),
-                    "broker": f"{self.settings.mqtt_host}:{self.settings.mqtt_port}",
-                    # for state.link's judgement of "reachable" (CONTRACT.md 1.1)
-                    "status_max_age": self.settings.online_status_max_age,
-                    "behind_grace": self.settings.stream_behind_grace,
-                    "started_at": self._started_at,
-                    "subscribed": not self.subscriptions.refused,
-                    "subscribe_refused_at": self.subscriptions.refused_since,
-                    "subscriptions_refused": dict(self.subscriptions.refused),
-                    "recovered": self.recovery.done,
-                },
+    def write_link_state(self, *, wait: bool = True) -> bool:
+        """The link as ``state.link`` reads it. Not waiting (the main loop): only if the
+        write lock is free now, else False and the loop tries again at its next turn, so
+        that a heartbeat never holds the publisher behind the tills (``try_write``); past
+        LINK_STATE_FORCE without one, it waits (a silent worker counts as down at 90 s)."""
+        if not wait and time.monotonic() - self._link_written < LINK_STATE_FORCE:
+            if not try_write(self.pub_conn, self._write_link):
+                return False
+        else:
+            with db.write(self.pub_conn) as conn:
+                self._write_link(conn)
+        self._link_written = time.monotonic()
+        return True
+
+    def _write_link(self, conn: sqlite3.Connection) -> None:
+        previous = state.get(conn, "link") or {}
+        connected = self.connected.is_set()
+        down_since = None
+        if not connected:
+            down_since = (
+                previous.get("down_since")
+                if not previous.get("connected") and previous.get("down_since")
+                else db.now_iso()
             )
+        state.put(
+            conn,
+            "link",
+            {
+                "connected": connected,
+                "down_since": down_since,
+                "heartbeat_at": db.now_iso(),
+                "last_sync_at": self.counters.last_sync or previous.get("last_sync_at"),
+                "broker": f"{self.settings.mqtt_host}:{self.settings.mqtt_port}",
+                # for state.link's judgement of "reachable" (CONTRACT.md 1.1)
+                "status_max_age": self.settings.online_status_max_age,
+                "behind_grace": self.settings.stream_behind_grace,
+                "started_at": self._started_at,
+                "subscribed": not self.subscriptions.refused,
+                "subscribe_refused_at": self.subscriptions.refused_since,
+                "subscriptions_refused": dict(self.subscriptions.refused),
+                "recovered": self.recovery.done,
+            },
+        )
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -239,16 +254,17 @@ class SyncWorker:
                     if self.connected.is_set() and self.recovery.done:
                         publisher.publish_status(True)
                         next_status = now + STATUS_INTERVAL
-                    self.write_link_state()
-                    next_state = now + LINK_STATE_INTERVAL
+                    if self.write_link_state(wait=False):
+                        next_state = now + LINK_STATE_INTERVAL
+                    else:
+                        next_state = now  # the write lock was taken: at the next turn
                 again = self.subscriptions.due(now) if self.connected.is_set() else []
                 if again:  # the broker's ACL may have been fixed: ask again (with a back-off)
                     self._subscribe(again)
                 if self.connected.is_set() and self.recovery.done and now >= next_status:
                     publisher.publish_status(True)
                     next_status = now + STATUS_INTERVAL
-                if now >= next_state:
-                    self.write_link_state()
+                if now >= next_state and self.write_link_state(wait=False):
                     next_state = now + LINK_STATE_INTERVAL
                 sent = publisher.publish_some() if self.connected.is_set() else 0
                 if not sent:
@@ -260,6 +276,10 @@ class SyncWorker:
 
     def shutdown(self) -> None:
         self.receiver.stop()  # what the applier committed is acknowledged before we go
+        try:
+            self.publisher.mark_sent(wait=True)
+        except sqlite3.Error:  # sent again at the next start: the online store dedupes
+            log.exception("could not mark the acknowledged up-events sent")
         if self.connected.is_set() and self.recovery.done:
             self.publisher.publish_status(False, wait=2.0)
         self.connected.clear()
@@ -282,3 +302,9 @@ class SyncWorker:
 def run(settings: Settings, stop_event: threading.Event) -> None:
     """Entry point of the runner (``sync.worker:run``): sync until ``stop_event`` is set."""
     SyncWorker(settings, stop_event).run()
+
+
+def prefork(settings: Settings) -> None:
+    """The runner's hook, called before it starts any thread: fork the inbox applier now
+    (``sync.receiver.fork_applier`` says why)."""
+    receiver.prefork(settings)
