@@ -24,7 +24,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from edge import handlers
@@ -65,7 +65,6 @@ class Outcome:
     duplicates: int = 0
     parked: int = 0
     dead: int = 0
-    advanced: set[str] = field(default_factory=set)
 
     def add(self, other: Outcome) -> None:
         self.applied += other.applied
@@ -73,7 +72,6 @@ class Outcome:
         self.duplicates += other.duplicates
         self.parked += other.parked
         self.dead += other.dead
-        self.advanced |= other.advanced
 
 
 class HandlerFailed(Exception):
@@ -337,7 +335,7 @@ class Inbox:
         """The next event of ``stream``: validate, apply once, and advance the sequence."""
         stamp = now_iso()
         self._advance(conn, stream, seq, stamp)
-        out = Outcome(advanced={stream})
+        out = Outcome()
         event_id = event.get("id") if isinstance(event.get("id"), str) else None
         try:
             event = self._valid(topic, event, checked)
