@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from edge.config import Settings
@@ -48,6 +49,7 @@ BACKFILL_RETRY_MAX = 60.0
 WRITER_ATTEMPTS = 3
 APPLIER_CACHE_KIB = 32 * 1024
 IDLE_POLL = 0.2  # how often an idle applier looks at the gaps
+PROCESS_NAME = "inbox-applier"  # /proc/self/comm of the forked process
 WAL_LIMIT = 64 * 1024 * 1024  # past this not yet copied, the applier waits for the copy
 BOUND_WAIT = 30.0
 
@@ -431,6 +433,10 @@ def main(
     the two pipes are closed here, so that the worker's death reads as EOF."""
     for end in parent_ends:
         end.close()
+    # Its own name in ps, top and the bench's process list (a fork keeps the worker's command
+    # line): at most 15 characters.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/comm").write_text(PROCESS_NAME)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
