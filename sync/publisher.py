@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,8 @@ from sync.recovery import Recovery
 
 log = logging.getLogger("passerelle.sync")
 
-PUBLISH_BATCH = 1000  # at most paho's in-flight window: one commit (fsync) per 1000 acks
+PUBLISH_WINDOW = link.MAX_INFLIGHT  # rows in flight at most (paho's in-flight window)
+PUBLISH_BATCH = 1000  # rows per batch of a replay
 PUBACK_TIMEOUT = 10.0
 PUBLISH_ALERTS_KEY = "publish_alerts"  # sync_state: an up-event held or refused, for /readyz
 # Acknowledged rows are marked sent when the write lock is free (``try_write``); past these,
@@ -119,6 +121,10 @@ class Publisher:
         self._to_mark: list[tuple[list[int], str]] = []
         self._to_mark_since = 0.0
         self._acked_through = 0
+        # Published, PUBACK not seen yet, in sequence order: (row, paho's info, when sent).
+        self._inflight: deque[tuple[outbox.OutboxEvent, mqtt.MQTTMessageInfo, float]] = deque()
+        self._alerts: dict[str, Any] | None = None  # as written in publish_alerts (None: unread)
+        self._held: dict[str, Any] | None = None  # the row held for breaking the contract
 
     def on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason_code: Any, _p: Any) -> None:
         """paho's callback (network thread): note a refused PUBACK, nothing else."""
@@ -126,7 +132,15 @@ class Publisher:
             self._refused_mids[mid] = str(reason_code)
 
     def publish_some(self) -> int:
-        """Publish one batch of the outbox (or of a replay); return how many were acked.
+        """One turn of the publisher: record the PUBACKs that came, mark rows sent when the
+        write lock is free, and publish what was committed since, up to PUBLISH_WINDOW in
+        flight; return how many rows were acknowledged or published (0: idle).
+
+        A pipeline, not batches that wait for their last PUBACK: a sale committed while
+        earlier rows are in flight goes out at once, and each row is recorded as sent at the
+        turn its own PUBACK is seen (``sent_at``: a till's sale reaches the broker in
+        milliseconds, bench/, sale → broker). Rows are acknowledged in sequence order only:
+        ``_harvest`` takes the acknowledged prefix of what is in flight.
 
         Only after the store's own past is known (``Recovery``): a database restored from a
         backup must not number new events again from an old sequence. An event that breaks
@@ -134,27 +148,54 @@ class Publisher:
         would wait for its number forever); a PUBACK with a failure reason code leaves its
         row unsent, to be retried after a pause, and is reported.
         """
+        done = self._harvest()
         if self._to_mark:
             self.mark_sent(wait=self._marks_overdue())
         if not self.recovery.done or time.monotonic() < self._retry_at:
-            return 0
+            return done
+        if len(self._inflight) >= PUBLISH_WINDOW:
+            return done
         if not self.more and not self._outbox_changed():
-            return 0  # nothing committed by anyone since we last looked: no query
+            return done  # nothing committed by anyone since we last looked: no query
         self.more = False
-        conn = self.conn
-        replay = state.get(conn, REPLAY_KEY)
+        replay = state.get(self.conn, REPLAY_KEY)
         if replay is not None:
-            self.mark_sent(wait=True)  # a replay reads the rows whatever their state
-            events = outbox.after(conn, self.source, int(replay), limit=PUBLISH_BATCH)
-        else:
-            after = self._acked_through if self._to_mark else 0
-            events = outbox.unsent(conn, self.source, limit=PUBLISH_BATCH, after=after)
-        if not events:
-            if replay is not None:
-                self._replay_done(int(replay), None)
-            return 0
-        infos: list[tuple[outbox.OutboxEvent, mqtt.MQTTMessageInfo]] = []
-        held: tuple[outbox.OutboxEvent, str] | None = None
+            if self._inflight:  # what is in flight first: a replay waits for its PUBACKs
+                self.more = True
+                return done
+            return done + self._replay_batch(int(replay))
+        room = PUBLISH_WINDOW - len(self._inflight)
+        events = outbox.unsent(self.conn, self.source, limit=room, after=self._sent_through())
+        sent, held = self._send(events)
+        if held is not None:
+            self._note_problems(held, None)
+        # more at once: a full window's worth, or what a hold or a lost link left
+        self.more = len(events) == room or sent < len(events)
+        return done + sent
+
+    def idle(self, timeout: float) -> None:
+        """Nothing to do this turn: wait for the next PUBACK in flight, or ``timeout``."""
+        if self._inflight and self.connected.is_set():
+            try:
+                self._inflight[0][1].wait_for_publish(timeout)
+                return
+            except (RuntimeError, ValueError):
+                pass
+        self.stop.wait(timeout)
+
+    def _sent_through(self) -> int:
+        """Past the rows in flight or acknowledged and not yet marked: the next to publish."""
+        through = self._acked_through if self._to_mark else 0
+        if self._inflight:
+            through = max(through, self._inflight[-1][0].sequence)
+        return through
+
+    def _send(
+        self, events: list[outbox.OutboxEvent]
+    ) -> tuple[int, tuple[outbox.OutboxEvent, str] | None]:
+        """Publish ``events`` in order until one is held (it breaks the contract), the link
+        drops or paho refuses to queue; return how many went out and the held one."""
+        sent = 0
         for ev in events:
             if not self.connected.is_set() or self.stop.is_set():
                 break
@@ -162,8 +203,7 @@ class Publisher:
             try:
                 contract.validate(envelope)
             except contract.ContractError as exc:
-                held = (ev, str(exc))
-                break
+                return sent, (ev, str(exc))
             info = self.client.publish(
                 contract.up_topic(self.topic_prefix, self.settings.store_id, ev.type),
                 orjson.dumps(envelope),  # compact UTF-8, as json.dumps(…) but 4× faster
@@ -171,11 +211,67 @@ class Publisher:
             )
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 break
-            infos.append((ev, info))
+            self._inflight.append((ev, info, time.monotonic()))
+            sent += 1
+            if self._held is not None and ev.sequence >= self._held["sequence"]:
+                self._held = None  # it went out after all (a fixed row): the alert clears
+        return sent, None
+
+    def _harvest(self) -> int:
+        """Take the acknowledged prefix of what is in flight, to be marked sent with the time
+        its PUBACKs were seen. A refused PUBACK stops it there (the rest in flight will go out
+        again after a pause); so does a link that dropped or a PUBACK overdue."""
+        acked: list[int] = []
+        refused: tuple[outbox.OutboxEvent, str] | None = None
+        while self._inflight:
+            ev, info, published_at = self._inflight[0]
+            if not info.is_published():
+                overdue = time.monotonic() - published_at > PUBACK_TIMEOUT
+                if not self.connected.is_set() or overdue:
+                    self._drop_inflight()
+                break
+            self._inflight.popleft()
+            reason = self._refused_mids.pop(info.mid, None)
+            if reason is not None:
+                refused = (ev, reason)
+                self._drop_inflight()
+                break
+            acked.append(ev.sequence)
+        if acked:
+            self._acked(acked, db.now_iso())
+        if refused is not None or (acked and self._alerts != {}):
+            self._note_problems(None, refused)
+        return len(acked)
+
+    def _acked(self, sequences: list[int], acked_at: str) -> None:
+        if not self._to_mark:
+            self._to_mark_since = time.monotonic()
+        self._to_mark.append((sequences, acked_at))
+        self._acked_through = max(self._acked_through, sequences[-1])
+        self.counters.last_sync = acked_at
+
+    def _drop_inflight(self) -> None:
+        """Forget what is in flight: those rows are unsent and go out again (the online
+        store dedupes a copy that the broker did take)."""
+        for _ev, info, _at in self._inflight:
+            self._refused_mids.pop(info.mid, None)
+        self._inflight.clear()
+        self.more = True
+
+    def _replay_batch(self, replay: int) -> int:
+        """One batch of a replay the online store asked for (``replay.requested``): the rows
+        after ``replay``, whatever their sent state, each batch waiting for its PUBACKs."""
+        self.mark_sent(wait=True)  # a replay reads the rows whatever their state
+        events = outbox.after(self.conn, self.source, replay, limit=PUBLISH_BATCH)
+        if not events:
+            self._replay_done(replay, None)
+            return 0
+        _sent, held = self._send(events)
+        infos, self._inflight = list(self._inflight), deque()
         acked: list[int] = []
         refused: tuple[outbox.OutboxEvent, str] | None = None
         deadline = time.monotonic() + PUBACK_TIMEOUT
-        for ev, info in infos:
+        for ev, info, _at in infos:
             if not self.wait_puback(info, deadline):
                 break
             reason = self._refused_mids.pop(info.mid, None)
@@ -183,25 +279,16 @@ class Publisher:
                 refused = (ev, reason)
                 break
             acked.append(ev.sequence)
-        acked_at = db.now_iso()  # the PUBACKs are in: "sent" is now, whatever the write waits
-        for _ev, info in infos[len(acked) :]:  # what a wait left behind: ask again later
+        for _ev, info, _at in infos[len(acked) :]:  # what a wait left behind: ask again later
             self._refused_mids.pop(info.mid, None)
         self._note_problems(held, refused)
-        # more to do at once: a full batch, or what a refusal, a hold or a lost link left
         self.more = len(events) == PUBLISH_BATCH or len(acked) < len(events)
         if not acked:
             return 0
-        if not self._to_mark:
-            self._to_mark_since = time.monotonic()
-        self._to_mark.append((acked, acked_at))
-        self._acked_through = max(self._acked_through, acked[-1])
-        self.counters.last_sync = db.now_iso()
-        if replay is not None:
-            self.mark_sent(wait=True)
-            more = len(events) == PUBLISH_BATCH or held is not None or refused is not None
-            self._replay_done(int(replay), acked[-1] if more else None)
-        else:
-            self.mark_sent(wait=self._marks_overdue())
+        self._acked(acked, db.now_iso())
+        self.mark_sent(wait=True)
+        more = len(events) == PUBLISH_BATCH or held is not None or refused is not None
+        self._replay_done(replay, acked[-1] if more else None)
         return len(acked)
 
     def _marks_overdue(self) -> bool:
@@ -244,14 +331,16 @@ class Publisher:
         refused: tuple[outbox.OutboxEvent, str] | None,
     ) -> None:
         """Record (for /readyz, the metrics and ``passerelle sync status``) an up-event held
-        for breaking the contract or refused by the broker; clear what is no longer true."""
-        alerts: dict[str, Any] = {}
+        for breaking the contract or refused by the broker; clear what is no longer true. A
+        hold lasts until that row goes out (``_send``); a refusal until the next PUBACK that
+        is a success. Written only when that changes."""
         if held is not None:
             ev, reason = held
-            alerts["held"] = {"sequence": ev.sequence, "type": ev.type, "reason": reason}
+            self._held = {"sequence": ev.sequence, "type": ev.type, "reason": reason}
             log.error(
                 "up-event %s #%d held: it breaks the contract: %s", ev.type, ev.sequence, reason
             )
+        alerts: dict[str, Any] = {"held": self._held} if self._held is not None else {}
         if refused is not None:
             ev, reason = refused
             self._refusals += 1
@@ -266,15 +355,19 @@ class Publisher:
             )
         else:
             self._refusals = 0
-        if alerts:
+        if held is not None or refused is not None:
             self._retry_at = time.monotonic() + min(60.0, 2.0 ** min(self._refusals, 6))
-        previous = state.get(self.conn, PUBLISH_ALERTS_KEY)
-        if alerts or previous:
-            with db.write(self.conn) as conn:
-                if alerts:
-                    state.put(conn, PUBLISH_ALERTS_KEY, {**alerts, "at": db.now_iso()})
-                else:
-                    conn.execute("DELETE FROM sync_state WHERE key = ?", (PUBLISH_ALERTS_KEY,))
+        if self._alerts is None:  # at start: what an earlier run left
+            self._alerts = state.get(self.conn, PUBLISH_ALERTS_KEY) or {}
+            self._alerts.pop("at", None)
+        if alerts == self._alerts:
+            return
+        with db.write(self.conn) as conn:
+            if alerts:
+                state.put(conn, PUBLISH_ALERTS_KEY, {**alerts, "at": db.now_iso()})
+            else:
+                conn.execute("DELETE FROM sync_state WHERE key = ?", (PUBLISH_ALERTS_KEY,))
+        self._alerts = alerts
 
     def _outbox_changed(self) -> bool:
         """Did any other connection commit since the last look (``PRAGMA data_version``)?

@@ -268,7 +268,7 @@ class SyncWorker:
                     next_state = now + LINK_STATE_INTERVAL
                 sent = publisher.publish_some() if self.connected.is_set() else 0
                 if not sent:
-                    self.stop.wait(IDLE_POLL)
+                    publisher.idle(IDLE_POLL)
         finally:
             self.shutdown()
         if self.failed:
@@ -277,6 +277,7 @@ class SyncWorker:
     def shutdown(self) -> None:
         self.receiver.stop()  # what the applier committed is acknowledged before we go
         try:
+            self.publisher.publish_some()  # the PUBACKs that came meanwhile count
             self.publisher.mark_sent(wait=True)
         except sqlite3.Error:  # sent again at the next start: the online store dedupes
             log.exception("could not mark the acknowledged up-events sent")
