@@ -40,6 +40,9 @@ PUBLISH_ALERTS_KEY = "publish_alerts"  # sync_state: an up-event held or refused
 # the publisher waits for it instead (memory, and how stale the outbox backlog may read).
 MARK_PENDING_MAX = 20_000
 MARK_PENDING_AGE = 2.0
+# ...and they are marked at most this often: each mark is a commit (an fsync) that holds the
+# write lock the tills need, and the PUBACK's time is kept whenever the mark is written.
+MARK_INTERVAL = 0.2
 
 
 def try_write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], None]) -> bool:
@@ -149,7 +152,7 @@ class Publisher:
         row unsent, to be retried after a pause, and is reported.
         """
         done = self._harvest()
-        if self._to_mark:
+        if self._to_mark and time.monotonic() - self._to_mark_since >= MARK_INTERVAL:
             self.mark_sent(wait=self._marks_overdue())
         if not self.recovery.done or time.monotonic() < self._retry_at:
             return done
