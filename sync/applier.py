@@ -3,9 +3,10 @@
 Why a process and not a thread of the sync worker: applying an event is CPU work in Python
 (parse, validate, handler) and in SQLite (a handful of B-tree inserts), and so is paho's
 receiving of it. In one interpreter the two threads take turns on the GIL, and each of
-SQLite's statements hands the GIL over and back: measured on 2 cores, 100,000 queued events
-caught up at 3,300 per second with the two threads each burning a core, against 7,300 to
-7,900 per second once the applying moved to its own process (bench/, "catch-up").
+SQLite's statements hands the GIL over and back: measured on the bench's 100,000-event
+catch-up, 4,696 events/s with the applier as a thread against 6,512/s as a forked process,
+for the same memory (docs/architecture.md has the table). It is forked, not spawned
+(``sync.receiver.fork_applier`` says why).
 
 The sync worker (``sync.worker``) keeps paho and forwards each received message here through
 a pipe, as raw bytes; this process applies them in one ``db.write`` transaction per batch and
