@@ -58,6 +58,7 @@ class SyncWorker:
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # SUBACK of this connection received
         self.failed = False  # a part gave up: run() raises after the shutdown
+        self.failure: str | None = None  # what gave up first
         self.refused: str | None = None  # the broker's last refusal (bad credentials, ...)
         self._announce = threading.Event()  # set by on_connect: publish status, write state
         self.pub_conn = db.open_database(settings.db_path)
@@ -98,6 +99,7 @@ class SyncWorker:
 
     def _fail(self, reason: str) -> None:
         """A part of the worker gave up: stop, and make ``run`` raise (non-zero exit)."""
+        self.failure = self.failure or reason  # the first one: the others follow from it
         self.failed = True
         self.stop.set()
 
@@ -272,7 +274,7 @@ class SyncWorker:
         finally:
             self.shutdown()
         if self.failed:
-            raise RuntimeError("a part of the sync worker stopped; see the log above")
+            raise RuntimeError(f"the sync worker stopped: {self.failure}; see the log above")
 
     def shutdown(self) -> None:
         self.receiver.stop()  # what the applier committed is acknowledged before we go
