@@ -167,8 +167,7 @@ class SyncWorker:
         self.refused = None
         with self._gen_lock:
             self._generation += 1
-        filters = contract.edge_down_filters(self.prefix, self.settings.store_id)
-        client.subscribe([(f, 1) for f in [*filters, *self.status_topics.values()]])
+        client.subscribe(self._filters())
         if not self.recovery.done:
             # Our own retained status (its last_sequence) tells a restored box how far it had
             # gone. Apart: an ACL that refuses it must not cost the down-streams.
@@ -186,6 +185,13 @@ class SyncWorker:
         self.connected.set()
         self._announce.set()
 
+    def _filters(self) -> list[tuple[str, int]]:
+        """The down-streams at QoS 1, then the online store's retained statuses at QoS 0: a
+        status is the latest value, sent again at every SUBSCRIBE and every 30 s, so it needs
+        no queue (on NATS a QoS 0 filter has no durable JetStream consumer behind it)."""
+        down = contract.edge_down_filters(self.prefix, self.settings.store_id)
+        return [*((f, 1) for f in down), *((t, 0) for t in self.status_topics.values())]
+
     def _on_subscribe(
         self, _c: mqtt.Client, _u: Any, _mid: int, reason_codes: list[Any], _p: Any
     ) -> None:
@@ -195,7 +201,9 @@ class SyncWorker:
         if _mid == self._own_mid:
             self.recovery.status_answered_at = time.monotonic()
             return
-        bad = [str(rc) for rc in reason_codes if rc.is_failure or rc.value < 1]
+        # the down-streams must be granted QoS 1; the statuses are asked for at QoS 0
+        bad = [str(rc) for rc in reason_codes if rc.is_failure]
+        bad += [str(rc) for rc in reason_codes[:2] if not rc.is_failure and rc.value < 1]
         if bad:
             self._sub_refused = ", ".join(bad)
             self._sub_refused_at = db.now_iso()
@@ -575,15 +583,7 @@ class SyncWorker:
                     next_state = now + LINK_STATE_INTERVAL
                 if self._sub_refused and self.connected.is_set() and now >= self._retry_at:
                     self._retry_at = now + 30.0  # the broker may be fixed: ask again
-                    self.client.subscribe(
-                        [
-                            (f, 1)
-                            for f in [
-                                *contract.edge_down_filters(self.prefix, self.settings.store_id),
-                                *self.status_topics.values(),
-                            ]
-                        ]
-                    )
+                    self.client.subscribe(self._filters())
                 if self.connected.is_set() and self.recovery.done and now >= next_status:
                     self.publish_status(True)
                     next_status = now + STATUS_INTERVAL

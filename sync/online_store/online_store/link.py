@@ -63,6 +63,7 @@ class MqttLink:
     _resubscribe: list[tuple[float, list[tuple[str, int]]]]  # (when, filters)
     _to_subscribe: list[tuple[str, int]]  # filters not yet asked for (chunks)
     _connected: threading.Event
+    _sub_lock: threading.Lock  # a SUBSCRIBE and the record of its mid, against its SUBACK
     _queue: queue.Queue[tuple[str, Any]]
 
     @property
@@ -124,13 +125,20 @@ class MqttLink:
             log.warning("broker refused the connection: %s", reason)
             return
         if self.protocol == "5":
-            up = [(f"$share/{SHARE_GROUP}/{contract.up_filter(self.prefix)}", 1)]
+            up = (f"$share/{SHARE_GROUP}/{contract.up_filter(self.prefix)}", 1)
         else:
-            up = [(contract.up_filter(self.prefix, s), 1) for s in self.consume]
-        # In chunks, the next once the last one's SUBACK came (``_tick``): NATS creates a
-        # replicated consumer per filter, and 250 in one SUBSCRIBE kept its read loop busy for
-        # a minute, past the keepalive, so the client reconnected and asked again, for ever.
-        filters = [(f"{self.prefix}/status/web/#", 1), (f"{self.prefix}/status/stores/+", 1), *up]
+            # 3.1.1 (NATS): one filter for every store's up-stream, and the worker applies only
+            # this instance's partition (``consume``), acknowledging the rest, which the other
+            # instances' own sessions receive too. One filter per store cost NATS one durable,
+            # replicated JetStream consumer per store and instance (500 stores: 500 consumers
+            # whose Raft groups outran 2 cores after a node was killed, docs/chain.md).
+            up = (contract.up_filter(self.prefix), 1)
+        # Statuses at QoS 0: a retained status is the latest value, sent again at each
+        # SUBSCRIBE and republished every 30 s, so a missed one is superseded, never lost; on
+        # NATS a QoS 0 filter is a plain subscription, with no JetStream consumer behind it.
+        filters = [(f"{self.prefix}/status/web/#", 0), (f"{self.prefix}/status/stores/+", 0), up]
+        # In chunks, the next once the last one's SUBACK came (``_tick``): a broker that
+        # creates a queue per filter must not be handed hundreds in one SUBSCRIBE.
         self._subscribing, self._resubscribe = {}, []  # a new connection asks for everything
         self._to_subscribe = filters[SUBSCRIBE_CHUNK:]
         self._subscribe(client, filters[:SUBSCRIBE_CHUNK])
@@ -139,9 +147,13 @@ class MqttLink:
 
     def _subscribe(self, client: mqtt.Client, filters: list[tuple[str, int]]) -> None:
         """Subscribe, remembering what each SUBSCRIBE asked for (its SUBACK is checked)."""
-        rc, mid = client.subscribe(filters)
-        if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
-            self._subscribing[mid] = filters
+        # Under the lock: from the worker (``_subscribe_step``), the SUBACK could otherwise
+        # be handled by the network thread before its mid is recorded, and the filters would
+        # then count as awaited for ever (``subscribed`` never true).
+        with self._sub_lock:
+            rc, mid = client.subscribe(filters)
+            if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
+                self._subscribing[mid] = filters
 
     def _on_subscribe(
         self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any
@@ -149,7 +161,8 @@ class MqttLink:
         """A SUBACK can refuse some filters (a broker that could not create the queue behind
         one, as NATS does when JetStream times out): those are asked for again, else that
         store's up-events would never come, and no replay could bring them."""
-        asked = self._subscribing.pop(mid, [])
+        with self._sub_lock:
+            asked = self._subscribing.pop(mid, [])
         failed = [f for f, code in zip(asked, codes, strict=False) if code.is_failure]
         if failed:
             log.warning(

@@ -107,12 +107,14 @@ class OnlineStore(ShopApi, MqttLink, Publisher):
             raise ValueError(f"MQTT protocol {protocol!r}: expected 5 or 3.1.1")
         self.protocol = protocol
         self.consume = list(stores) if consume is None else list(consume)
+        self._consume_set, self._store_set = set(self.consume), set(self.stores)
         # Several brokers of one cluster, comma-separated: the next is tried when one is lost.
         brokers = [parse_mqtt_url(u.strip()) for u in mqtt_url.split(",") if u.strip()]
         if not brokers:
             raise ValueError("--mqtt-url: at least one mqtt://host:port")
         self.host, self.port, self.tls, self.username, self.password = brokers[0]
         self._brokers = [(b[0], b[1]) for b in brokers]
+        self._sub_lock = threading.Lock()
         self._subscribing: dict[int, list[tuple[str, int]]] = {}  # SUBSCRIBE mid → filters
         self._resubscribe: list[tuple[float, list[tuple[str, int]]]] = []  # (when, filters)
         self._retry = 1.0
@@ -273,9 +275,24 @@ class OnlineStore(ShopApi, MqttLink, Publisher):
             if offline and self._lease_until > now and not self._stop.is_set():
                 self._status_at = 0.0
             return "status"
+        if not self._mine(msg.topic):
+            return "other"  # another instance's partition: its own session has it too
         return consumer.handle_up(
             self._conn, self.prefix, self.stores, msg.topic, bytes(msg.payload), now
         )
+
+    def _mine(self, topic: str) -> bool:
+        """Whether this instance applies an up-event on ``topic`` (3.1.1: its partition).
+
+        A store of no partition is dead-lettered once, by the instance that consumes the
+        first store (every instance receives it on the one up filter)."""
+        if self.protocol == "5":
+            return True
+        parts = topic[len(self.prefix) + 1 :].split("/", 2)
+        store_id = parts[1] if len(parts) > 1 else ""
+        if store_id in self._consume_set:
+            return True
+        return store_id not in self._store_set and self.stores[:1] == self.consume[:1]
 
     def _tick(self, now: float) -> None:
         self._subscribe_step(now)
