@@ -35,6 +35,7 @@ def figures(r: RunResult) -> dict[str, Any]:
     names = broker_names(r)
     cpu = [sum(v for k, v in s["cpu"].items() if k in names) for s in load]
     rss = [sum(v for k, v in s["rss"].items() if k in names) for s in r.samples]
+    consumers = [int(s["jetstream"]["consumers"]) for s in r.samples if s.get("jetstream")]
     online_cpu = [sum(v for k, v in s["cpu"].items() if k.startswith("online")) for s in load]
     duration = float(r.options["duration"])
     t = r.totals
@@ -75,8 +76,11 @@ def figures(r: RunResult) -> dict[str, Any]:
         "broker CPU mean / max (% of one core, all nodes)": (
             f"{statistics.fmean(cpu):,.0f} / {max(cpu):,.0f}" if cpu else "–"
         ),
-        "online store CPU mean (% of one core)": (
-            f"{statistics.fmean(online_cpu):,.0f}" if online_cpu else "–"
+        "JetStream consumers (max; per store)": (
+            f"{max(consumers)} ({max(consumers) / max(t['stores'], 1):.1f})" if consumers else "–"
+        ),
+        "online store CPU mean / max (% of one core, all instances)": (
+            f"{statistics.fmean(online_cpu):,.0f} / {max(online_cpu):,.0f}" if online_cpu else "–"
         ),
         "broker memory max (RSS, all nodes)": f"{rss_max / 2**20:,.0f} MiB",
         "broker memory per connection": f"{rss_max / max(connections, 1) / 1024:,.0f} KiB",

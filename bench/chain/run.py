@@ -430,6 +430,7 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
                     "cpu": cpu,
                     "rss": rss,
                     "connected": sum(s.connected for s in sims),
+                    **({"jetstream": brokers.jetstream()} if int(elapsed) % 5 == 0 else {}),
                 }
             )
             time.sleep(max(0.0, 1.0 - (time.time() - load_t0 - elapsed)))

@@ -41,6 +41,12 @@ from sync.mqtt import Failover
 
 SOFTWARE = "chain-sim/1"
 STATUS_INTERVAL = 30.0
+# Reconnection: exponential back-off with full jitter (a random delay in [0, cap], the cap
+# doubling from RECONNECT_BASE to RECONNECT_MAX). A node killed under 170 stores sent them all
+# back at once, every 0.5 s, onto two nodes busy recovering its JetStream state; the herd
+# itself made NATS miss its 5 s deadlines and close the connections again.
+RECONNECT_BASE = 2.0
+RECONNECT_MAX = 30.0
 SKUS = [("SKU-COFFEE", "Café 250 g", 690), ("SKU-MUG", "Mug", 1290), ("SKU-TEA", "Thé", 450)]
 
 
@@ -105,6 +111,8 @@ class SimStore:
         self.stopping = False
         self.started = False
         self.down_since: float | None = time.time()
+        self._failures = 0  # connection attempts since the last fully subscribed connection
+        self._reconnect_at = 0.0  # no attempt before this (back-off)
         self.next_status = 0.0
         self._backfilling: set[str] = set()
         addresses = [(u.split("//")[1].split(":")[0], int(u.rsplit(":", 1)[1])) for u in urls]
@@ -152,7 +160,9 @@ class SimStore:
         if self.stopping or not self.started:
             return
         if self.client.loop_misc() == mqtt.MQTT_ERR_NO_CONN or self.client._sock is None:  # noqa: SLF001
-            self._reconnect()
+            if now >= self._reconnect_at:
+                self._back_off(now)  # the next attempt, should this one fail
+                self._reconnect()
             return
         if self.connected and now >= self.next_status:
             self.publish_status(True)
@@ -169,6 +179,11 @@ class SimStore:
             kwargs.update(clean_start=False, properties=props)
         self.client.connect_async(*self.address, **kwargs)
         self._reconnect()
+
+    def _back_off(self, now: float) -> None:
+        cap = min(RECONNECT_MAX, RECONNECT_BASE * 2 ** min(self._failures, 8))
+        self._failures += 1
+        self._reconnect_at = max(self._reconnect_at, now + self.rng.uniform(0, cap))
 
     def _reconnect(self) -> None:
         with contextlib.suppress(OSError):  # the next tick tries the next broker (Failover)
@@ -300,7 +315,10 @@ class SimStore:
         self.down_since = None
         filters = contract.edge_down_filters(self.prefix, self.store_id)
         statuses = contract.web_status_topics(self.prefix, self.store_id)
-        self._subscribe([(f, 1) for f in [*filters, *statuses.values()]])
+        # the down-streams at QoS 1 (a durable queue each); the retained statuses at QoS 0,
+        # as the edge does: the latest value, sent again at every SUBSCRIBE and every 30 s,
+        # needs no queue (on NATS, no JetStream consumer)
+        self._subscribe([*((f, 1) for f in filters), *((t, 0) for t in statuses.values())])
         self.publish_status(True)
         if not flags.session_present and self.counts.connects > 1:
             self.counts.sessions_lost += 1
@@ -318,6 +336,7 @@ class SimStore:
         failed = [f for f, code in zip(asked, codes, strict=False) if code.is_failure]
         if not failed and not self._subscribing:
             self.subscribed, self._retry = True, 1.0
+            self._failures = 0  # a connection that worked: the back-off starts over
         if failed:
             self.counts.subscribe_refused += len(failed)
             # back off: a broker that refuses because it is overloaded must not be hammered
@@ -330,6 +349,8 @@ class SimStore:
         if self.connected:
             self.down_since = time.time()
         self.connected = self.subscribed = False
+        if not self.stopping:
+            self._back_off(time.time())
         self._set_will()
 
     # -- down -----------------------------------------------------------------------------------
