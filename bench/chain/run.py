@@ -113,7 +113,16 @@ def store_ids(n: int) -> list[str]:
 
 
 def rotated(urls: list[str], k: int) -> list[str]:
-    return urls[k % len(urls) :] + urls[: k % len(urls)]
+    """Client k's broker list: it starts at node k mod n, and the next it tries after a loss
+    alternates between the two directions, so that the clients of a node that dies split
+    over the others rather than all land on one (with the edge's failover, which moves to the
+    next URL, a plain rotation sent a killed node's 170 stores to one node at once)."""
+    n = len(urls)
+    if n <= 2:
+        return urls[k % n :] + urls[: k % n]
+    first = k % n
+    rest = [urls[(first + i) % n] for i in range(1, n)]
+    return [urls[first], *(rest if (k // n) % 2 == 0 else rest[::-1])]
 
 
 class OnlineStoreProcs:

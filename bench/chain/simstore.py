@@ -36,6 +36,7 @@ from paho.mqtt.properties import Properties
 from uuid6 import uuid7
 
 from sync import contract
+from sync.applier import BACKFILL_RETRY_MAX, GAP_WAIT
 from sync.fleet import CONTRACT_VERSION
 from sync.mqtt import Failover
 
@@ -115,6 +116,9 @@ class SimStore:
         self._reconnect_at = 0.0  # no attempt before this (back-off)
         self.next_status = 0.0
         self._backfilling: set[str] = set()
+        self.remote: dict[str, int] = {}  # source → last sequence its status announced
+        # source → (behind since, last sequence then, next fetch not before, fetches so far)
+        self._gaps: dict[str, tuple[float, int, float, int]] = {}
         addresses = [(u.split("//")[1].split(":")[0], int(u.rsplit(":", 1)[1])) for u in urls]
         v5 = protocol == "5"
         c = mqtt.Client(
@@ -166,6 +170,7 @@ class SimStore:
             return
         if self.connected and now >= self.next_status:
             self.publish_status(True)
+        self._check_gaps(now)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -377,8 +382,9 @@ class SimStore:
             source = contract.CHAIN_SOURCE
         else:
             source = contract.store_down_source(self.store_id)
-        if announced > self.down_last.get(source, 0):
-            self._schedule_backfill(contract.stream_of(source))
+        # Not fetched at once: the events announced may still be on their way (statuses go
+        # at QoS 0 and overtake them). ``_check_gaps`` fetches once the stream stops moving.
+        self.remote[source] = max(self.remote.get(source, 0), announced)
 
     def take(self, event: dict[str, Any], *, live: bool) -> None:
         """One down-event, in order per source, once."""
@@ -393,17 +399,30 @@ class SimStore:
             self.held.setdefault(source, {})[seq] = event
             if not live:
                 return
-            # a hole: the missing events may still be in flight; ask the endpoint soon
-            self.loop.call_later(2.0, self._check_hole, source)
-            return
+            return  # a hole: the missing events may still be in flight (``_check_gaps``)
         self._apply(event, live=live)
         held = self.held.get(source, {})
         while self.down_last[source] + 1 in held:
             self._apply(held.pop(self.down_last[source] + 1), live=False)
 
-    def _check_hole(self, source: str) -> None:
-        if self.held.get(source):
-            self._schedule_backfill(contract.stream_of(source))
+    def _check_gaps(self, now: float) -> None:
+        """As the edge's applier does: a stream that is behind (a hole, or a status announcing
+        more) is fetched from the backfill endpoint only once it has not moved for GAP_WAIT,
+        then again less and less often. Fetching at every status made all 500 stores fetch the
+        whole chain at once whenever live deliveries lagged, which made them lag more."""
+        for source in (contract.CHAIN_SOURCE, contract.store_down_source(self.store_id)):
+            last = self.down_last.get(source, 0)
+            if not self.held.get(source) and self.remote.get(source, 0) <= last:
+                self._gaps.pop(source, None)
+                continue
+            since, seen, next_try, failures = self._gaps.get(source, (now, last, 0.0, 0))
+            if last > seen:  # still moving: the gap may close by itself
+                since, seen = now, last
+            if now - since >= GAP_WAIT and now >= next_try:
+                self._schedule_backfill(contract.stream_of(source))
+                failures += 1
+                next_try = now + min(BACKFILL_RETRY_MAX, 2.0**failures)
+            self._gaps[source] = (since, seen, next_try, failures)
 
     def _apply(self, event: dict[str, Any], *, live: bool) -> None:
         source = str(event["source"])
