@@ -35,7 +35,11 @@ def figures(r: RunResult) -> dict[str, Any]:
     names = broker_names(r)
     cpu = [sum(v for k, v in s["cpu"].items() if k in names) for s in load]
     rss = [sum(v for k, v in s["rss"].items() if k in names) for s in r.samples]
-    consumers = [int(s["jetstream"]["consumers"]) for s in r.samples if s.get("jetstream")]
+    consumers = [
+        int(s["jetstream"].get("session_consumers", s["jetstream"]["consumers"]))
+        for s in r.samples
+        if s.get("jetstream")
+    ]
     online_cpu = [sum(v for k, v in s["cpu"].items() if k.startswith("online")) for s in load]
     duration = float(r.options["duration"])
     t = r.totals
@@ -76,7 +80,7 @@ def figures(r: RunResult) -> dict[str, Any]:
         "broker CPU mean / max (% of one core, all nodes)": (
             f"{statistics.fmean(cpu):,.0f} / {max(cpu):,.0f}" if cpu else "–"
         ),
-        "JetStream consumers (max; per store)": (
+        "JetStream consumers of the sessions (max; per store)": (
             f"{max(consumers)} ({max(consumers) / max(t['stores'], 1):.1f})" if consumers else "–"
         ),
         "online store CPU mean / max (% of one core, all instances)": (
