@@ -97,7 +97,7 @@ def count(
         conn.execute("SELECT store_id, COUNT(*) FROM orders GROUP BY store_id").fetchall()
     )
     dead = conn.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
-    from bench.chain.simstore import _epoch
+    from bench.chain.downstream import _epoch
 
     for s in sims:
         got = received.get(s.store_id, {})
