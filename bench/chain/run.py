@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import sqlite3
 import threading
@@ -202,7 +203,8 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
                 restored = True
                 mark(f"real edge {real_ids[-1]} reconnected")
             # sample
-            pids = {**brokers.pids(), **online.pids()}
+            # the harness too: the simulated stores' loop shares the machine with the brokers
+            pids = {**brokers.pids(), **online.pids(), "harness": os.getpid()}
             cpu, rss = sampler.measure(pids)
             applied = counts_conn.execute("SELECT COUNT(*) FROM received").fetchone()[0]
             published = counts_conn.execute(
@@ -235,7 +237,7 @@ def run_chain(kind: str, workdir: Path, opts: Options, log: Any = print) -> RunR
             opts.drain_timeout,
             loop,
             sampler,
-            {**brokers.pids(), **online.pids()},
+            {**brokers.pids(), **online.pids(), "harness": os.getpid()},
             result,
             t0,
         )
