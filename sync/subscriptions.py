@@ -30,9 +30,9 @@ RETRY_MAX = 60.0
 class Subscriptions:
     """The filters one connection needs, which SUBSCRIBEs are unanswered, which are refused."""
 
-    def __init__(self, filters: list[str], qos: int = 1) -> None:
+    def __init__(self, filters: dict[str, int]) -> None:
+        self.qos = dict(filters)  # filter -> the QoS it must be granted
         self.filters = list(filters)
-        self.qos = qos
         self._lock = threading.Lock()
         self._asked: dict[int, list[str]] = {}  # SUBSCRIBE mid -> the filters it asked for
         self._granted: set[str] = set()
@@ -70,7 +70,7 @@ class Subscriptions:
             filters = self._asked.pop(mid, [])
             newly_refused = []
             for f, rc in zip(filters, reason_codes, strict=False):
-                if rc.is_failure or rc.value < self.qos:  # refused, or downgraded to QoS 0
+                if rc.is_failure or rc.value < self.qos.get(f, 1):  # refused, or downgraded
                     reason = str(rc) if rc.is_failure else f"granted QoS {rc.value}"
                     self.refused[f] = reason
                     self._granted.discard(f)

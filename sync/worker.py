@@ -82,11 +82,14 @@ class SyncWorker:
         self.client.on_subscribe = self._guarded(self._on_subscribe)
         self.client.on_publish = self._guarded(self.publisher.on_publish)
         self._sub_lock = threading.Lock()
+        # The down-streams at QoS 1; the online store's retained statuses at QoS 0: a status is
+        # the latest value, sent again at every SUBSCRIBE and every 30 s, so it needs no queue
+        # (and on NATS a QoS 0 filter has no durable JetStream consumer behind it: chain.md).
         self.subscriptions = Subscriptions(
-            [
-                *contract.edge_down_filters(self.prefix, settings.store_id),
-                *self.status_topics.values(),
-            ]
+            {
+                **{f: 1 for f in contract.edge_down_filters(self.prefix, settings.store_id)},
+                **{t: 0 for t in self.status_topics.values()},
+            }
         )
         self._own_status_topic = contract.edge_status_topic(self.prefix, settings.store_id)
         self._own_mid = -1  # the mid of our own status topic's SUBSCRIBE
@@ -120,11 +123,11 @@ class SyncWorker:
     # -- paho callbacks (network thread: no database work, never a wait) ---------------------
 
     def _subscribe(self, filters: list[str]) -> None:
-        """Ask for ``filters`` at QoS 1; their SUBACK is checked (``_on_subscribe``). Under
+        """Ask for ``filters`` at their QoS; their SUBACK is checked (``_on_subscribe``). Under
         ``_sub_lock``: from the worker's thread, the SUBACK may be handled by paho's before
         ``subscribe`` returns its mid (paho never holds a lock of ours while it sends)."""
         with self._sub_lock:
-            rc, mid = self.client.subscribe([(f, 1) for f in filters])
+            rc, mid = self.client.subscribe([(f, self.subscriptions.qos[f]) for f in filters])
             if rc == mqtt.MQTT_ERR_SUCCESS:
                 self.subscriptions.asked(mid, filters)
 
