@@ -158,7 +158,7 @@ class SyncWorker:
     def _on_subscribe(
         self, _c: mqtt.Client, _u: Any, _mid: int, reason_codes: list[Any], _p: Any
     ) -> None:
-        """Trust the subscriptions only when every filter was granted at QoS 1 (RELIABILITY
+        """Trust the subscriptions only when every filter was granted at its QoS (RELIABILITY
         #13, ``sync/subscriptions.py``): a refused one is reported and asked for again."""
         if _mid == self._own_mid:
             self.recovery.status_answered_at = time.monotonic()
