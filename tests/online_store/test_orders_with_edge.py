@@ -11,7 +11,6 @@ a web order returned in store reaching the web; an exchange and a void reaching 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from online_store import OnlineStore
 
 from edge.loyalty import views as ledger
 from tests.online_store.test_online_store_with_edge import edge_worker, online  # noqa: F401
+from tests.returns.conftest import at_once
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -146,21 +146,10 @@ def test_orders_returns_exchanges_and_voids_in_one_history(
 
     # 3b. Two tills take the last mug back at the same moment: one refund, one refusal, and
     # the web learns of one return of it.
-    start, answers = threading.Barrier(2), []
-
-    def till(name: str) -> None:
-        body = {"terminal_id": name, "reason": "changed mind",
-                "original": {"kind": "sale", "id": sale["sale_id"]},
-                "lines": [{"sku": "SKU-MUG", "qty": 1}]}  # fmt: skip
-        h = headers("pos", Idempotency_Key=uuid.uuid4().hex)
-        start.wait(timeout=10)
-        answers.append(app.test_client().post("/api/v1/returns", json=body, headers=h))
-
-    tills = [threading.Thread(target=till, args=(f"pos-{i}",)) for i in (4, 5)]
-    for t in tills:
-        t.start()
-    for t in tills:
-        t.join(timeout=30)
+    answers = at_once(app, headers, [
+        {"terminal_id": name, "reason": "changed mind",
+         "original": {"kind": "sale", "id": sale["sale_id"]},
+         "lines": [{"sku": "SKU-MUG", "qty": 1}]} for name in ("pos-4", "pos-5")])  # fmt: skip
     assert sorted(r.status_code for r in answers) == [201, 422]
     assert next(r for r in answers if r.status_code == 422).json["error"]["code"] == (
         "more_than_bought"

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from edge import handlers
@@ -123,3 +125,25 @@ def events(conn: sqlite3.Connection, type_: str) -> list[dict[str, Any]]:
 
 def count(conn: sqlite3.Connection, sql: str, *args: Any) -> int:
     return int(conn.execute(sql, args).fetchone()[0])
+
+
+def at_once(
+    app: Flask, headers: Callable[..., dict[str, str]], bodies: list[dict[str, Any]]
+) -> list[Any]:
+    """``POST /returns`` from several tills at the same moment (one thread and one client
+    each, released together): the answers, in the order they came."""
+    start = threading.Barrier(len(bodies))
+    answers: list[Any] = []
+
+    def till(body: dict[str, Any]) -> None:
+        h = headers("pos", Idempotency_Key=uuid.uuid4().hex)
+        client = app.test_client()
+        start.wait(timeout=10)
+        answers.append(client.post("/api/v1/returns", json=body, headers=h))
+
+    threads = [threading.Thread(target=till, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return answers

@@ -5,15 +5,13 @@ manager's PIN, the audit row, the receipt, and bad input refused with nothing wr
 from __future__ import annotations
 
 import sqlite3
-import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 
 from edge.loyalty import views as ledger
-from tests.returns.conftest import Post, count, events
+from tests.returns.conftest import Post, at_once, count, events
 
 MANAGER = {"manager_id": "st-manon", "manager_pin": "246810"}
 
@@ -150,22 +148,9 @@ def test_two_tills_returning_the_same_goods_at_once(
     conn: sqlite3.Connection,
 ) -> None:  # fmt: skip
     sale = sell(lines=[{"sku": "SKU-MUG", "qty": 1}]).json
-    start = threading.Barrier(2)
-    answers: list[Any] = []
-
-    def till(name: str) -> None:
-        client = app.test_client()
-        body = {"terminal_id": name, "original": {"kind": "sale", "id": sale["sale_id"]},
-                "reason": "changed mind"}  # fmt: skip
-        h = headers("pos", Idempotency_Key=uuid.uuid4().hex)
-        start.wait(timeout=10)
-        answers.append(client.post("/api/v1/returns", json=body, headers=h))
-
-    threads = [threading.Thread(target=till, args=(f"pos-{i}",)) for i in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    answers = at_once(app, headers, [
+        {"terminal_id": name, "original": {"kind": "sale", "id": sale["sale_id"]},
+         "reason": "changed mind"} for name in ("pos-1", "pos-2")])  # fmt: skip
     assert sorted(r.status_code for r in answers) == [201, 422]
     refused = next(r for r in answers if r.status_code == 422)
     assert refused.json["error"]["code"] in ("more_than_bought", "nothing_to_return")
