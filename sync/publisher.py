@@ -15,7 +15,6 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +22,12 @@ import orjson
 import paho.mqtt.client as mqtt
 
 from edge.config import Settings
-from edge.store import db, faults, outbox, state
+from edge.store import db, outbox, state
 from edge.store.inbox import REPLAY_KEY
 from sync import contract, fleet
 from sync import mqtt as link
 from sync.consumer import Outcome
+from sync.marks import Marks
 from sync.recovery import Recovery
 
 log = logging.getLogger("passerelle.sync")
@@ -36,40 +36,6 @@ PUBLISH_WINDOW = link.MAX_INFLIGHT  # rows in flight at most (paho's in-flight w
 PUBLISH_BATCH = 1000  # rows per batch of a replay
 PUBACK_TIMEOUT = 10.0
 PUBLISH_ALERTS_KEY = "publish_alerts"  # sync_state: an up-event held or refused, for /readyz
-# Acknowledged rows are marked sent when the write lock is free (``try_write``); past these,
-# the publisher waits for it instead (memory, and how stale the outbox backlog may read).
-MARK_PENDING_MAX = 20_000
-MARK_PENDING_AGE = 2.0
-# ...and they are marked at most this often: each mark is a commit (an fsync) that holds the
-# write lock the tills need, and the PUBACK's time is kept whenever the mark is written.
-MARK_INTERVAL = 0.2
-
-
-def try_write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], None]) -> bool:
-    """Run ``work`` in a write transaction if SQLite's write lock is free now; False if not.
-
-    A writer that waits in SQLite's busy handler sleeps in growing steps (up to 100 ms) and
-    wakes to find the lock taken again by one of the tills: with four tills selling, the
-    publisher's "mark sent" waited hundreds of milliseconds at a time, and every sale made
-    meanwhile waited with it for the broker (bench/, sale → broker). The publisher's own
-    writes can wait; its publishing must not: it tries again at its next turn.
-    """
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            return False
-        raise
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {db.BUSY_TIMEOUT_MS}")
-    try:
-        work(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return True
 
 
 @dataclass
@@ -118,12 +84,7 @@ class Publisher:
         self.more = True  # look at the outbox at the next turn, whatever its data version
         self._data_version: int | None = None
         self._refusals = 0
-        # Acknowledged by the broker, not yet marked sent: (sequences, when acked) batches.
-        # They are a prefix of the unsent rows (a batch stops at its first failure), so the
-        # next batch starts after ``_acked_through``.
-        self._to_mark: list[tuple[list[int], str]] = []
-        self._to_mark_since = 0.0
-        self._acked_through = 0
+        self.marks = Marks(conn, self.source, counters)  # acknowledged, not yet marked sent
         # Published, PUBACK not seen yet, in sequence order: (row, paho's info, when sent).
         self._inflight: deque[tuple[outbox.OutboxEvent, mqtt.MQTTMessageInfo, float]] = deque()
         self._alerts: dict[str, Any] | None = None  # as written in publish_alerts (None: unread)
@@ -152,8 +113,8 @@ class Publisher:
         row unsent, to be retried after a pause, and is reported.
         """
         done = self._harvest()
-        if self._to_mark and time.monotonic() - self._to_mark_since >= MARK_INTERVAL:
-            self.mark_sent(wait=self._marks_overdue())
+        if self.marks.due():
+            self.marks.write(wait=self.marks.overdue())
         if not self.recovery.done or time.monotonic() < self._retry_at:
             return done
         if len(self._inflight) >= PUBLISH_WINDOW:
@@ -188,7 +149,7 @@ class Publisher:
 
     def _sent_through(self) -> int:
         """Past the rows in flight or acknowledged and not yet marked: the next to publish."""
-        through = self._acked_through if self._to_mark else 0
+        through = self.marks.through
         if self._inflight:
             through = max(through, self._inflight[-1][0].sequence)
         return through
@@ -247,10 +208,7 @@ class Publisher:
         return len(acked)
 
     def _acked(self, sequences: list[int], acked_at: str) -> None:
-        if not self._to_mark:
-            self._to_mark_since = time.monotonic()
-        self._to_mark.append((sequences, acked_at))
-        self._acked_through = max(self._acked_through, sequences[-1])
+        self.marks.add(sequences, acked_at)
         self.counters.last_sync = acked_at
 
     def _drop_inflight(self) -> None:
@@ -294,39 +252,9 @@ class Publisher:
         self._replay_done(replay, acked[-1] if more else None)
         return len(acked)
 
-    def _marks_overdue(self) -> bool:
-        pending = sum(len(seqs) for seqs, _at in self._to_mark)
-        age = time.monotonic() - self._to_mark_since
-        return pending >= MARK_PENDING_MAX or age >= MARK_PENDING_AGE
-
     def mark_sent(self, *, wait: bool) -> bool:
-        """Record ``sent_at`` (the PUBACK's time) for the acknowledged rows, only ever after
-        their PUBACK. Not waiting: only if the write lock is free now (``try_write``); the
-        rows then stay acknowledged in memory and the next batch goes out meanwhile. A crash
-        before the mark makes them go out again: the online store dedupes them by id."""
-        if not self._to_mark:
-            return True
-        faults.point("after_puback_before_mark")
-        batches = self._to_mark
-
-        def mark(conn: sqlite3.Connection) -> None:
-            for acked, acked_at in batches:
-                already = conn.execute(
-                    "SELECT COUNT(*) FROM outbox WHERE source = ? AND sequence BETWEEN ? AND ? "
-                    "AND sent_at IS NOT NULL",
-                    (self.source, acked[0], acked[-1]),
-                ).fetchone()[0]
-                outbox.mark_sent(conn, self.source, acked, acked_at)
-                self.counters.published += len(acked) - already
-                self.counters.republished += already
-
-        if wait:
-            with db.write(self.conn) as conn:
-                mark(conn)
-        elif not try_write(self.conn, mark):
-            return False
-        self._to_mark = []
-        return True
+        """Write the acknowledged rows' marks now (``Marks.write``)."""
+        return self.marks.write(wait=wait)
 
     def _note_problems(
         self,
@@ -410,7 +338,7 @@ class Publisher:
     def last_published(self) -> int:
         """The sequence up to which every up-event was acknowledged by the broker (marked
         sent, or acknowledged and waiting for its mark)."""
-        after = self._acked_through if self._to_mark else 0
+        after = self.marks.through
         row = self.conn.execute(
             "SELECT MIN(sequence) FROM outbox WHERE source = ? AND sent_at IS NULL "
             "AND sequence > ?",

@@ -33,7 +33,8 @@ from edge.config import Settings
 from edge.store import db, state
 from sync import contract, receiver
 from sync import mqtt as link
-from sync.publisher import PUBLISH_ALERTS_KEY, Counters, Publisher, try_write
+from sync.marks import try_write
+from sync.publisher import PUBLISH_ALERTS_KEY, Counters, Publisher
 from sync.receiver import Receiver
 from sync.recovery import Recovery
 from sync.subscriptions import Subscriptions
