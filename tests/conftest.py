@@ -19,6 +19,7 @@ from edge.staff import service as auth
 from edge.store import db
 from edge.web.app import create_app
 from tests.support.broker import Broker
+from tests.support.online_db import CHOSEN, online_database
 
 ROLES = ("kiosk", "pos", "staff", "admin")
 
@@ -114,3 +115,11 @@ def browser() -> Iterator[Any]:
         b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def online_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The reference online store's ``db_path``: a file, or a URL to a PostgreSQL schema of its
+    own (``tests/support/online_db.py``; ``tests/online_store/conftest.py`` runs some on both)."""
+    with online_database(tmp_path, getattr(request, "param", CHOSEN)) as url:
+        yield url

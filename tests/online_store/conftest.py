@@ -1,5 +1,6 @@
-"""The online store's fixtures: ``online_db``, its database (SQLite, or PostgreSQL when
-``PASSERELLE_TEST_ONLINE_DB`` says so; see ``tests/support/online_db.py``).
+"""The online store's tests on PostgreSQL too: the ``online_db`` fixture (``tests/conftest.py``,
+for every folder's end-to-end tests) is SQLite, or PostgreSQL when ``PASSERELLE_TEST_ONLINE_DB``
+says so (``tests/support/online_db.py``).
 
 Tests marked ``postgresql_too`` run on both databases in every run: the short PostgreSQL
 subset that CI keeps, while the whole folder on PostgreSQL is ``make test-online-postgresql``.
@@ -7,12 +8,9 @@ subset that CI keeps, while the whole folder on PostgreSQL is ``make test-online
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.support.online_db import CHOSEN, online_database
+from tests.support.online_db import CHOSEN
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -25,10 +23,3 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marked = metafunc.definition.get_closest_marker("postgresql_too") is not None
     if marked and CHOSEN == "sqlite" and "online_db" in metafunc.fixturenames:
         metafunc.parametrize("online_db", ["sqlite", "postgresql"], indirect=True)
-
-
-@pytest.fixture
-def online_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The online store's ``db_path``: a file, or a URL to a schema of its own."""
-    with online_database(tmp_path, getattr(request, "param", CHOSEN)) as url:
-        yield url
