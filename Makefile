@@ -1,4 +1,4 @@
-.PHONY: demo test docs bench soak translations lock screenshots flamegraphs fuzz cluster chain
+.PHONY: demo test docs bench soak translations lock screenshots flamegraphs fuzz cluster chain test-online-postgresql
 demo:
 	bash scripts/demo.sh
 test:
@@ -16,6 +16,10 @@ cluster:
 # 500 simulated stores + 2 real edges, on the cluster then on Mosquitto, with faults
 chain:
 	bash scripts/chain.sh
+# The online store's whole test folder on PostgreSQL (each test in a schema of its own;
+# PASSERELLE_TEST_POSTGRES names the server, default postgresql://postgres@127.0.0.1:5432/test)
+test-online-postgresql:
+	PASSERELLE_TEST_ONLINE_DB=postgresql $(or $(PASSERELLE_VENV),.venv)/bin/python -m pytest tests/online_store
 
 # The sync under random faults for SOAK_MINUTES (10 by default), then a count of both sides
 # (bench/soak.py; the CI runs 30 s of it in tests/sync/test_soak.py).

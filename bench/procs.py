@@ -241,7 +241,10 @@ def describe(pid: int) -> dict[str, Any] | None:
     rss_kb = int(fields.get("VmRSS", "0 kB").split()[0])
     hwm_kb = int(fields.get("VmHWM", "0 kB").split()[0])
     args = [a.decode(errors="replace") for a in cmdline if a]
-    if "gunicorn" in " ".join(args):
+    comm = fields.get("Name", "").strip()  # a forked process keeps its parent's cmdline
+    if comm == "inbox-applier":
+        role = "inbox applier"  # sync/applier.py, forked by the sync worker
+    elif "gunicorn" in " ".join(args):
         role = "gunicorn worker" if children(pid) == [] and pid != 0 else "gunicorn master"
     elif "multiprocessing.spawn" in " ".join(args):
         role = "inbox applier"  # sync/applier.py, spawned by the sync worker

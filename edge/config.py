@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     manager's PIN"""
     void_minutes: int = Field(default=5, ge=0, le=120)
     """how long after a sale its till may void it (always with a manager's PIN)"""
+    store_credit_days: int = Field(default=365, ge=1, le=3650)
+    """how long a store-credit voucher (a refund in store credit) may be used, in every
+    channel"""
     kiosk_idle_seconds: int = Field(default=60, ge=5, le=3600)
     """seconds without a touch before the kiosk goes back to welcome and forgets the shopper"""
     staff_locale: Literal["fr", "en"] = "fr"

@@ -14,7 +14,8 @@ What each document expects in its data (keys not given print nothing):
   [{method, amount}], change_due, order_id (or order_number).
 - ``return_receipt``: return_id, occurred_at, original_id, lines [{name, qty, refund}],
   total_refunded, refunds [{method, amount}], points_reversed, points_restored,
-  points_balance, reason, approved_by, void, exchange_of, customer_name, terminal_id.
+  points_balance, reason, approved_by, void, exchange_of, customer_name, terminal_id;
+  voucher_code, voucher_amount, voucher_valid_until (a refund in store credit).
 - ``pickup_slip``: order_id, order_number, customer_name, lines [{name, qty, sku}],
   pickup_by (or pickup_deadline), total, currency, paid, store_name.
 - ``handover_receipt``: order_id, order_number, customer_name, lines, collected_at,
@@ -158,6 +159,17 @@ LAYOUTS: dict[str, tuple[Block, ...]] = {
         Block("pair", "{t.points_balance}", "{points_balance:int}", when="?points_balance"),
         Block("text", "{t.reason}: {reason}", when="reason"),
         Block("text", "{t.approved_by} {approved_by}", when="approved_by"),
+        # a refund in store credit: the voucher's code, to type or scan in store or online
+        Block("rule", when="voucher_code"),
+        Block("text", "{t.voucher_title}", align="center", bold=True, when="voucher_code"),
+        Block("pair", "{t.voucher_value}", "{voucher_amount:money}", when="voucher_code"),
+        Block("pair", "{t.valid_until}", "{voucher_valid_until:datetime}", when="voucher_code"),
+        Block("qr", "{voucher_code}", align="center", when="voucher_code"),
+        Block(
+            "text", "{voucher_code}", align="center", size="tall", bold=True, when="voucher_code"
+        ),
+        Block("text", "{t.voucher_use}", align="center", when="voucher_code"),
+        Block("rule", when="voucher_code"),
         Block("qr", "{return_id}", align="center", when="return_id"),
         Block("text", "{return_id}", align="center", when="return_id"),
         FEED,
@@ -257,6 +269,10 @@ TEXTS: dict[str, str] = {
     "reason": N_("Reason"),
     "approved_by": N_("Approved by"),
     "exchange": N_("Exchange"),
+    "voucher_title": N_("STORE CREDIT VOUCHER"),
+    "voucher_value": N_("Value"),
+    "valid_until": N_("Valid until"),
+    "voucher_use": N_("One use, in store or online"),
     "void": N_("VOID"),
     "points_earned": N_("Points earned"),
     "points_balance": N_("New points balance"),

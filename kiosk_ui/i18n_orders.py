@@ -49,6 +49,10 @@ MESSAGES: dict[str, Any] = {
     "void_last": _l("Void the last sale"),
     "void_confirm": _l("Void sale {id}? A manager's PIN is needed."),
     "return_recorded": _l("Refunded: {total}"),
+    "coupon_rest_lost": _l("This code is used once: the rest ({rest}) is lost."),
+    "voucher_issued": _l(
+        "Store-credit voucher of {amount}, valid until {until}, in store and online:"
+    ),
     "points_back": _l("{reversed} points taken back, {restored} given back"),
     "return_bought_on": _l("Bought on {date}, {total}; returns until {until}"),
     "nothing_selected": _l("Choose what comes back."),

@@ -3,9 +3,10 @@
 Why a process and not a thread of the sync worker: applying an event is CPU work in Python
 (parse, validate, handler) and in SQLite (a handful of B-tree inserts), and so is paho's
 receiving of it. In one interpreter the two threads take turns on the GIL, and each of
-SQLite's statements hands the GIL over and back: measured on 2 cores, 100,000 queued events
-caught up at 3,300 per second with the two threads each burning a core, against 7,300 to
-7,900 per second once the applying moved to its own process (bench/, "catch-up").
+SQLite's statements hands the GIL over and back: measured on the bench's 100,000-event
+catch-up, 4,696 events/s with the applier as a thread against 6,512/s as a forked process,
+for the same memory (docs/architecture.md has the table). It is forked, not spawned
+(``sync.receiver.fork_applier`` says why).
 
 The sync worker (``sync.worker``) keeps paho and forwards each received message here through
 a pipe, as raw bytes; this process applies them in one ``db.write`` transaction per batch and
@@ -23,18 +24,17 @@ import contextlib
 import logging
 import signal
 import sqlite3
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from edge.config import Settings
 from edge.store import db, faults, state
-from edge.system import logs
 from sync import contract, redrive
 from sync.backfill import Backfill, BackfillError
+from sync.checkpointer import Checkpointer
 from sync.consumer import HandlerFailed, Inbox, Outcome
 
 log = logging.getLogger("passerelle.sync.applier")
@@ -49,94 +49,7 @@ BACKFILL_RETRY_MAX = 60.0
 WRITER_ATTEMPTS = 3
 APPLIER_CACHE_KIB = 32 * 1024
 IDLE_POLL = 0.2  # how often an idle applier looks at the gaps
-WAL_LIMIT = 64 * 1024 * 1024  # past this not yet copied, the applier waits for the copy
-BOUND_WAIT = 30.0
-
-
-class Checkpointer:
-    """Copies committed pages from the WAL into the database file beside the applier.
-
-    SQLite's automatic checkpoint runs in the committing connection, after its commit: the
-    applier then copied each batch's pages (about 3,200 random pages on the bench data set)
-    and waited for their fsync, about 100 ms a batch on a 2-core box, before it could start
-    the next one. Here a thread with its own connection does that (SQLite releases the GIL)
-    while the applier goes on. Each commit is durable in the WAL before its messages are
-    acknowledged, as before (RELIABILITY #10); only the copy into the main file moves.
-
-    Only PASSIVE checkpoints: they never wait for readers or block a writer, so a till's sale
-    never waits behind one (a RESTART did both). SQLite starts the WAL again from its
-    beginning by itself at the next write once everything in it was copied. During a long
-    catch-up the applier, between two of its transactions (holding no lock), waits for the
-    copy to catch up when the WAL passes WAL_LIMIT (``bound``), so the WAL stays bounded.
-    """
-
-    def __init__(
-        self, path: str, on_death: Callable[[BaseException], None] = lambda _exc: None
-    ) -> None:
-        self.conn = db.connect(path)
-        self._wake = threading.Event()
-        self._done = threading.Event()  # set after each checkpoint
-        self._stop = False
-        self._on_death = on_death
-        # Frames in the WAL at the thread's last checkpoint, and whether it copied them all.
-        # The file's size says nothing of that: a restarted WAL is written again from its
-        # start, and the file never shrinks.
-        self.wal_frames = 0
-        self.complete = True
-        self._started = self._finished = 0  # checkpoints begun, and the last one finished
-        self._frame_bytes = int(self.conn.execute("PRAGMA page_size").fetchone()[0]) + 24
-        self._thread = threading.Thread(
-            target=self._guarded, name="applier-checkpoint", daemon=True
-        )
-        self._thread.start()
-
-    def kick(self) -> None:
-        """A commit happened: copy it when the thread is free."""
-        self._wake.set()
-
-    def bound(self) -> None:
-        """Past WAL_LIMIT, wait (holding no lock) for one complete copy of the WAL: the next
-        write then starts it again from its beginning, so it stays bounded."""
-        deadline = time.monotonic() + BOUND_WAIT
-        while self.wal_frames * self._frame_bytes > WAL_LIMIT and time.monotonic() < deadline:
-            begun = self._started  # only a checkpoint that starts from now on counts
-            while self._finished <= begun and time.monotonic() < deadline:
-                self._done.clear()
-                self.kick()
-                self._done.wait(0.5)
-            if self.complete:
-                return
-
-    def close(self) -> None:
-        self._stop = True
-        self._wake.set()
-        self._thread.join(timeout=30)
-        self.conn.close()
-
-    def _guarded(self) -> None:
-        try:
-            self._run()
-        except BaseException as exc:  # the applier stops, its worker too: restarted whole
-            log.exception("the checkpointer died")
-            self._on_death(exc)
-
-    def _run(self) -> None:
-        while not self._stop:
-            if not self._wake.wait(1.0):
-                continue
-            self._wake.clear()
-            self._started += 1
-            run = self._started
-            try:
-                row = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if row is not None and row[1] >= 0:
-                    self.wal_frames = int(row[1])
-                    self.complete = not row[0] and row[1] == row[2]
-            except sqlite3.Error as exc:  # the next commit tries again
-                log.warning("checkpoint of the WAL failed: %s", exc)
-            finally:
-                self._finished = run
-                self._done.set()
+PROCESS_NAME = "inbox-applier"  # /proc/self/comm of the forked process
 
 
 class Item(NamedTuple):
@@ -419,12 +332,24 @@ class Applier:
         return self._stopping
 
 
-def main(settings: Settings, rx: Connection, tx: Connection) -> None:
-    """Entry point of the applier process (``multiprocessing``, spawn)."""
-    # the same redacted lines as the worker's, on the same stderr
-    logs.setup(settings.log_level, settings.log_format)
-    # Ctrl-C in a terminal reaches the whole process group: the worker stops us (None on the
-    # pipe) once it has stopped taking messages, so that the last batch is committed whole.
+def main(
+    settings: Settings, rx: Connection, tx: Connection, parent_ends: tuple[Connection, ...] = ()
+) -> None:
+    """Entry point of the applier process (``multiprocessing``, forked: sync/receiver.py).
+
+    It inherited the worker's logging (the same redacted lines on the same stderr) and its
+    signal handlers: SIGTERM is made deadly again (as for any process of the unit: systemd
+    stops them all; nothing uncommitted was acknowledged), and Ctrl-C, which reaches the
+    whole process group, is ignored: the worker stops us (None on the pipe) once it has
+    stopped taking messages, so that the last batch is committed whole. The worker's ends of
+    the two pipes are closed here, so that the worker's death reads as EOF."""
+    for end in parent_ends:
+        end.close()
+    # Its own name in ps, top and the bench's process list (a fork keeps the worker's command
+    # line): at most 15 characters.
+    with contextlib.suppress(OSError):
+        Path("/proc/self/comm").write_text(PROCESS_NAME)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         Applier(settings, rx, tx).run()

@@ -19,12 +19,9 @@ of one of our streams it still uses that number up, so it never stalls the strea
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from edge import handlers
@@ -32,10 +29,14 @@ from edge.pickups.redaction import seal, unseal
 from edge.store import inbox
 from edge.store.db import now_iso
 from sync import contract
+from sync.dead_letters import record as _dead_letter
+from sync.dead_letters import short as _str
+from sync.dead_letters import text as _text
+from sync.streams import HandlerFailed, Outcome, Streams
+
+__all__ = ["EARLY_TYPES", "HandlerFailed", "Inbox", "Outcome"]
 
 log = logging.getLogger("passerelle.sync.inbox")
-
-MAX_DEAD_PAYLOAD = 64 * 1024
 
 # Down-event types applied as soon as they arrive, even behind a hole in their stream: their
 # effect does not depend on what is missing (a new order, an entry of an append-only ledger, a
@@ -56,130 +57,8 @@ EARLY_TYPES = frozenset(
 )
 
 
-@dataclass
-class Outcome:
-    """What one call did, for the worker's counters."""
-
-    applied: int = 0
-    ignored: int = 0
-    duplicates: int = 0
-    parked: int = 0
-    dead: int = 0
-    advanced: set[str] = field(default_factory=set)
-
-    def add(self, other: Outcome) -> None:
-        self.applied += other.applied
-        self.ignored += other.ignored
-        self.duplicates += other.duplicates
-        self.parked += other.parked
-        self.dead += other.dead
-        self.advanced |= other.advanced
-
-
-class HandlerFailed(Exception):
-    """A handler raised outside careful mode: run the batch again carefully."""
-
-
-@dataclass
-class _StreamState:
-    last: int
-    pending: bool
-    dirty: bool = False
-
-
-class Inbox:
+class Inbox(Streams):
     """The rules of one edge's inbox: which streams it reads and how it applies them."""
-
-    def __init__(self, store_id: str, prefix: str) -> None:
-        self.store_id = store_id
-        self.prefix = prefix
-        self.up_source = contract.up_source(store_id)
-        self.sources = (contract.CHAIN_SOURCE, contract.store_down_source(store_id))
-        # Inside batch(): each stream's last sequence and whether events are parked, read
-        # once and written back once per transaction instead of once per event.
-        self._cache: dict[str, _StreamState] | None = None
-        self.careful = True  # a savepoint per event; see batch()
-
-    @contextmanager
-    def batch(self, conn: sqlite3.Connection, *, careful: bool = False) -> Iterator[None]:
-        """Receive many events in the caller's transaction with less work per event.
-
-        Not careful: no savepoint per event, and a failing handler raises HandlerFailed
-        (the caller rolls the transaction back and runs the batch again carefully, where the
-        failing event is dead-lettered alone). Nothing is written back if the block raises.
-        """
-        self._cache = {}
-        self.careful = careful
-        try:
-            yield
-            for source, st in self._cache.items():
-                if st.dirty:
-                    conn.execute(
-                        "UPDATE inbox_streams SET last_sequence = ?, last_applied_at = ? "
-                        "WHERE source = ?",
-                        (st.last, now_iso(), source),
-                    )
-        finally:
-            self._cache = None
-            self.careful = True
-
-    def _state(self, conn: sqlite3.Connection, stream: str) -> _StreamState:
-        cache = self._cache
-        st = cache.get(stream) if cache is not None else None
-        if st is None:
-            st = _StreamState(
-                last=self.last_sequence(conn, stream),
-                pending=self._has_pending(conn, stream),
-            )
-            if cache is not None:
-                cache[stream] = st
-        return st
-
-    def _advance(self, conn: sqlite3.Connection, stream: str, seq: int, stamp: str) -> None:
-        if self._cache is not None:
-            st = self._state(conn, stream)
-            st.last, st.dirty = seq, True
-            return
-        conn.execute(
-            "UPDATE inbox_streams SET last_sequence = ?, last_applied_at = ? WHERE source = ?",
-            (seq, stamp, stream),
-        )
-
-    # -- streams --------------------------------------------------------------------------
-
-    def ensure_streams(self, conn: sqlite3.Connection) -> None:
-        conn.executemany(
-            "INSERT OR IGNORE INTO inbox_streams (source) VALUES (?)", [(s,) for s in self.sources]
-        )
-
-    def last_sequence(self, conn: sqlite3.Connection, source: str) -> int:
-        row = conn.execute(
-            "SELECT last_sequence FROM inbox_streams WHERE source = ?", (source,)
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-    def streams(self, conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
-        rows = conn.execute("SELECT * FROM inbox_streams").fetchall()
-        out = {r["source"]: dict(r) for r in rows if r["source"] in self.sources}
-        for r in out.values():
-            r["pending"] = conn.execute(
-                "SELECT COUNT(*) FROM inbox_pending WHERE source = ?", (r["source"],)
-            ).fetchone()[0]
-        return out
-
-    def record_remote(self, conn: sqlite3.Connection, source: str, sequence: int) -> None:
-        """The online store announced ``sequence`` as its last on ``source`` (tail gaps)."""
-        conn.execute(
-            "UPDATE inbox_streams SET remote_sequence = MAX(remote_sequence, ?) WHERE source = ?",
-            (sequence, source),
-        )
-
-    def count_fetched(self, conn: sqlite3.Connection, source: str, n: int) -> None:
-        if n:
-            conn.execute(
-                "UPDATE inbox_streams SET gaps_fetched = gaps_fetched + ? WHERE source = ?",
-                (n, source),
-            )
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -203,7 +82,7 @@ class Inbox:
             try:
                 event = contract.parse(payload)
             except contract.ContractError as exc:
-                return self._dead(conn, topic, None, None, None, str(exc), raw_text)
+                return _dead_letter(conn, topic, None, None, None, str(exc), raw_text)
         source = event.get("source")
         event_id = event.get("id") if isinstance(event.get("id"), str) else None
         seq = contract.sequence_of(event)
@@ -222,9 +101,9 @@ class Inbox:
             except contract.ContractError as exc:
                 reason = str(exc)
             raw_text = raw_text or _text(event)
-            return self._dead(conn, topic, _str(source), event_id, seq, reason, raw_text)
+            return _dead_letter(conn, topic, _str(source), event_id, seq, reason, raw_text)
         if seq is None:
-            return self._dead(
+            return _dead_letter(
                 conn,
                 topic,
                 stream,
@@ -238,15 +117,7 @@ class Inbox:
             other = self._conflict(conn, stream, seq, event_id)
             if other is None:
                 return Outcome(duplicates=1)
-            return self._dead(
-                conn,
-                topic,
-                stream,
-                event_id,
-                seq,
-                f"conflict: sequence {seq} is already {other}",
-                raw_text or _text(event),
-            )
+            return self._conflicting(conn, topic, stream, event_id, seq, other, event, raw_text)
         if seq > st.last + 1:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbox_pending (source, sequence, id, payload, received_at) "
@@ -261,15 +132,8 @@ class Inbox:
                 ).fetchone()
                 if parked is None or not event_id or parked[0] in ("", event_id):
                     return Outcome(duplicates=1)
-                return self._dead(
-                    conn,
-                    topic,
-                    stream,
-                    event_id,
-                    seq,
-                    f"conflict: sequence {seq} is already {parked[0]}",
-                    raw_text or _text(event),
-                )
+                other = str(parked[0])
+                return self._conflicting(conn, topic, stream, event_id, seq, other, event, raw_text)
             out = Outcome(parked=1)
             if event.get("type") in EARLY_TYPES:
                 out.add(self._early(conn, stream, seq, topic, event, raw_text, checked))
@@ -279,6 +143,22 @@ class Inbox:
             out.add(self._drain(conn, stream))
             st.pending = self._has_pending(conn, stream)
         return out
+
+    def _conflicting(
+        self,
+        conn: sqlite3.Connection,
+        topic: str | None,
+        stream: str,
+        event_id: str | None,
+        seq: int,
+        other: str,
+        event: dict[str, Any],
+        raw_text: str,
+    ) -> Outcome:
+        """A number already used by ``other`` (applied or parked): kept as a dead letter and
+        reported, never dropped as a duplicate (contract 1.1)."""
+        reason = f"conflict: sequence {seq} is already {other}"
+        return _dead_letter(conn, topic, stream, event_id, seq, reason, raw_text or _text(event))
 
     def _conflict(
         self, conn: sqlite3.Connection, stream: str, seq: int, event_id: str | None
@@ -336,21 +216,27 @@ class Inbox:
         """The next event of ``stream``: validate, apply once, and advance the sequence."""
         stamp = now_iso()
         self._advance(conn, stream, seq, stamp)
-        out = Outcome(advanced={stream})
+        out = Outcome()
         event_id = event.get("id") if isinstance(event.get("id"), str) else None
         try:
-            if not checked:
-                contract.validate(event, tolerant=True)
-                if topic is not None:
-                    contract.check_topic(self.prefix, topic, event)
-                event = contract.known(event)  # a tolerant reader: the rest is ignored
+            event = self._valid(topic, event, checked)
         except contract.ContractError as exc:
             raw_text = raw_text or _text(event)
-            dead = self._dead(conn, topic, stream, event_id, seq, str(exc), raw_text, seen=True)
+            dead = _dead_letter(conn, topic, stream, event_id, seq, str(exc), raw_text, seen=True)
             out.add(dead)
             return out
         assert event_id is not None  # the schema requires it
         return self._apply(conn, stream, seq, topic, event, raw_text, out)
+
+    def _valid(self, topic: str | None, event: dict[str, Any], checked: bool) -> dict[str, Any]:
+        """The event as this version reads it (a tolerant reader: unknown fields dropped),
+        or ContractError. ``checked``: the receiver already found it valid on its topic."""
+        if checked:
+            return event
+        contract.validate(event, tolerant=True)
+        if topic is not None:
+            contract.check_topic(self.prefix, topic, event)
+        return contract.known(event)
 
     def _early(
         self,
@@ -368,11 +254,7 @@ class Inbox:
         the hole is filled, count it as a duplicate; an event that does not validate waits
         for that pass, which dead-letters it in order."""
         try:
-            if not checked:
-                contract.validate(event, tolerant=True)
-                if topic is not None:
-                    contract.check_topic(self.prefix, topic, event)
-                event = contract.known(event)  # a tolerant reader: the rest is ignored
+            event = self._valid(topic, event, checked)
         except contract.ContractError:
             return Outcome()
         out = self._apply(conn, stream, seq, topic, event, raw_text, Outcome())
@@ -429,20 +311,12 @@ class Inbox:
             log.warning("handler of %s %s failed: %s", type_, event_id, exc)
             reason = f"handler of {type_} failed: {type(exc).__name__}: {exc}"
             raw_text = raw_text or _text(event)
-            out.add(self._dead(conn, topic, stream, event_id, seq, reason, raw_text, True))
+            out.add(_dead_letter(conn, topic, stream, event_id, seq, reason, raw_text, True))
             return out
         if careful:
             conn.execute("RELEASE apply_event")
         out.applied += 1
         return out
-
-    def _has_pending(self, conn: sqlite3.Connection, stream: str) -> bool:
-        return (
-            conn.execute(
-                "SELECT 1 FROM inbox_pending WHERE source = ? LIMIT 1", (stream,)
-            ).fetchone()
-            is not None
-        )
 
     def _drain(self, conn: sqlite3.Connection, stream: str) -> Outcome:
         """Apply the parked events that now follow the last applied one."""
@@ -465,58 +339,6 @@ class Inbox:
                 event = contract.parse(unseal(conn, row["payload"]))
             except contract.ContractError as exc:  # parked events were parsed once already
                 self._advance(conn, stream, last + 1, now_iso())
-                out.add(self._dead(conn, None, stream, None, last + 1, str(exc), row["payload"]))
+                out.add(_dead_letter(conn, None, stream, None, last + 1, str(exc), row["payload"]))
                 continue
             out.add(self._take(conn, stream, last + 1, None, event, row["payload"]))
-
-    def pending_min(self, conn: sqlite3.Connection, stream: str) -> int | None:
-        row = conn.execute(
-            "SELECT MIN(sequence) FROM inbox_pending WHERE source = ?", (stream,)
-        ).fetchone()
-        return int(row[0]) if row and row[0] is not None else None
-
-    def _dead(
-        self,
-        conn: sqlite3.Connection,
-        topic: str | None,
-        source: str | None,
-        event_id: str | None,
-        seq: int | None,
-        reason: str,
-        raw_text: str,
-        seen: bool = False,
-    ) -> Outcome:
-        """Record a refused message. ``seen``: it used up ``seq`` of ``source`` (our stream)."""
-        log.warning("dead letter (%s %s #%s): %s", source, event_id, seq, reason)
-        conn.execute(
-            "INSERT INTO dead_letters (received_at, topic, source, event_id, sequence, reason, "
-            "payload) VALUES (?,?,?,?,?,?,?)",
-            # never a pickup code in clear (issue 19): sealed with the box key, as a parked
-            # event's, so that `passerelle sync dead-letters retry` can still apply it
-            (
-                now_iso(),
-                topic,
-                source,
-                event_id,
-                seq,
-                reason[:1000],
-                seal(conn, raw_text)[:MAX_DEAD_PAYLOAD],
-            ),
-        )
-        if seen and source and event_id:
-            conn.execute(
-                "INSERT OR IGNORE INTO inbox (source, id, sequence, type, outcome, applied_at) "
-                "VALUES (?,?,?,NULL,'dead',?)",
-                (source, event_id[:128], seq, now_iso()),
-            )
-        return Outcome(dead=1)
-
-
-def _text(payload: bytes | bytearray | dict[str, Any]) -> str:
-    if isinstance(payload, dict):
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return bytes(payload).decode("utf-8", errors="replace")
-
-
-def _str(value: Any) -> str | None:
-    return value[:200] if isinstance(value, str) else None

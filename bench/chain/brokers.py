@@ -151,6 +151,10 @@ class Brokers(abc.ABC):
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Return once the nodes accept MQTT clients (a cluster: once it has formed)."""
 
+    def jetstream(self) -> dict[str, int]:
+        """JetStream's own count (consumers, streams, API errors); empty for a broker without."""
+        return {}
+
     def kill(self, i: int) -> None:
         self.nodes[i].kill()
 
@@ -186,6 +190,13 @@ class NatsCluster(Brokers):
             store = workdir / name / "jetstream"
             store.mkdir(parents=True, exist_ok=True)
             conf = workdir / f"{name}.conf"
+            # one node (a test's): JetStream on its own, no cluster to elect a leader in
+            cluster_block = (
+                f"cluster {{\n  name: passerelle\n  listen: 127.0.0.1:{cluster}\n"
+                f"  routes: [{routes}]\n}}"
+                if size > 1
+                else ""
+            )
             conf.write_text(
                 f"""# node {name} of the passerelle test cluster (bench/chain/brokers.py)
 server_name: {name}
@@ -196,18 +207,15 @@ jetstream {{
   store_dir: "{store}"
   max_memory_store: 256MB
   max_file_store: 4GB
-  # every MQTT subscription of every session is a consumer of one stream ($MQTT_msgs): a
-  # chain of N stores needs about 4 N + N (the online store's partitions); NATS 2.15 caps a
-  # stream at a default number of consumers, which would refuse the SUBACKs past it
+  # every MQTT QoS 1 subscription of every session is a consumer of one stream ($MQTT_msgs):
+  # a chain of N stores needs 2 N (its down-stream and the chain's; statuses are QoS 0) plus
+  # one per online-store instance; NATS 2.15 caps a stream at a default number of consumers,
+  # which would refuse the SUBACKs past it
   limits {{
     default_max_consumers: -1
   }}
 }}
-cluster {{
-  name: passerelle
-  listen: 127.0.0.1:{cluster}
-  routes: [{routes}]
-}}
+{cluster_block}
 mqtt {{
   listen: 127.0.0.1:{mqtt}
   # sessions, QoS 1 messages and retained messages replicated on every node
@@ -215,8 +223,7 @@ mqtt {{
   # how long a QoS 1 message waits for its PUBACK before the node sends it again
   ack_wait: "30s"
   # QoS 1 messages in flight per subscription. A session's subscriptions share 65,535 and a
-  # filter ending in # counts twice: an online-store instance subscribed to 250 stores'
-  # up-streams needs this at 131 or less, else the SUBACK refuses the rest (0x80)
+  # filter ending in # counts twice (a store has two, an online-store instance one)
   max_ack_pending: {max_ack_pending}
   # the consumers' state (what each session acknowledged) in memory, still replicated on
   # the three nodes; the messages themselves stay in file storage. Thousands of file-backed
@@ -253,12 +260,49 @@ mqtt {{
             try:
                 port = self.nodes[0].extra_ports["http"]
                 info = requests.get(f"http://127.0.0.1:{port}/jsz", timeout=2).json()
-                if info.get("meta_cluster", {}).get("leader"):
+                if info.get("meta_cluster", {}).get("leader") or (
+                    len(self.nodes) == 1 and "config" in info
+                ):
                     return
             except (requests.RequestException, ValueError):
                 pass
             time.sleep(0.3)
         raise TimeoutError("the NATS cluster elected no JetStream leader")
+
+    def jetstream(self) -> dict[str, int]:
+        """From the first node that answers ``/jsz``: every MQTT QoS 1 subscription of a
+        persistent session is a durable consumer there (replicated, a Raft group each)."""
+        import requests
+
+        for node in self.nodes:
+            if node.pid is None:
+                continue
+            try:
+                port = node.extra_ports["http"]
+                info = requests.get(
+                    f"http://127.0.0.1:{port}/jsz?accounts=true&streams=true", timeout=2
+                ).json()
+            except (requests.RequestException, ValueError):
+                continue
+            api = info.get("api", {})
+            streams = [
+                st
+                for account in info.get("account_details", [])
+                for st in account.get("stream_detail", [])
+            ]
+            return {
+                "consumers": int(info.get("consumers", 0)),
+                # the sessions' QoS 1 subscriptions (the rest are NATS's own, one per node)
+                "session_consumers": sum(
+                    int(st.get("state", {}).get("consumer_count", 0))
+                    for st in streams
+                    if st.get("name") == "$MQTT_msgs"
+                ),
+                "streams": int(info.get("streams", 0)),
+                "api_total": int(api.get("total", 0)),
+                "api_errors": int(api.get("errors", 0)),
+            }
+        return {}
 
 
 class Mosquitto(Brokers):

@@ -18,7 +18,7 @@ import requests
 
 from bench import procs
 from bench.chain.brokers import free_port
-from bench.chain.simstore import _epoch
+from bench.chain.downstream import _epoch
 from sync import contract
 
 

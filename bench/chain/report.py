@@ -26,7 +26,8 @@ def _s(v: float | None) -> str:
 
 
 def broker_names(r: RunResult) -> list[str]:
-    return [n for n in (r.samples[-1]["rss"] if r.samples else {}) if not n.startswith("online")]
+    last = r.samples[-1]["rss"] if r.samples else {}
+    return [n for n in last if not n.startswith("online") and n != "harness"]
 
 
 def figures(r: RunResult) -> dict[str, Any]:
@@ -35,7 +36,13 @@ def figures(r: RunResult) -> dict[str, Any]:
     names = broker_names(r)
     cpu = [sum(v for k, v in s["cpu"].items() if k in names) for s in load]
     rss = [sum(v for k, v in s["rss"].items() if k in names) for s in r.samples]
+    consumers = [
+        int(s["jetstream"].get("session_consumers", s["jetstream"]["consumers"]))
+        for s in r.samples
+        if s.get("jetstream")
+    ]
     online_cpu = [sum(v for k, v in s["cpu"].items() if k.startswith("online")) for s in load]
+    harness_cpu = [s["cpu"]["harness"] for s in load if "harness" in s["cpu"]]
     duration = float(r.options["duration"])
     t = r.totals
     connections = t["stores"] + int(r.options["instances"])
@@ -75,8 +82,16 @@ def figures(r: RunResult) -> dict[str, Any]:
         "broker CPU mean / max (% of one core, all nodes)": (
             f"{statistics.fmean(cpu):,.0f} / {max(cpu):,.0f}" if cpu else "–"
         ),
-        "online store CPU mean (% of one core)": (
-            f"{statistics.fmean(online_cpu):,.0f}" if online_cpu else "–"
+        "JetStream consumers of the sessions (max; per store)": (
+            f"{max(consumers)} ({max(consumers) / max(t['stores'], 1):.1f})" if consumers else "–"
+        ),
+        "online store CPU mean / max (% of one core, all instances)": (
+            f"{statistics.fmean(online_cpu):,.0f} / {max(online_cpu):,.0f}" if online_cpu else "–"
+        ),
+        "simulated stores' process CPU mean / max (% of one core)": (
+            f"{statistics.fmean(harness_cpu):,.0f} / {max(harness_cpu):,.0f}"
+            if harness_cpu
+            else "–"
         ),
         "broker memory max (RSS, all nodes)": f"{rss_max / 2**20:,.0f} MiB",
         "broker memory per connection": f"{rss_max / max(connections, 1) / 1024:,.0f} KiB",

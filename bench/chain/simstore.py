@@ -29,18 +29,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import requests
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from uuid6 import uuid7
 
+from bench.chain.downstream import DownStream
 from sync import contract
 from sync.fleet import CONTRACT_VERSION
 from sync.mqtt import Failover
 
 SOFTWARE = "chain-sim/1"
 STATUS_INTERVAL = 30.0
+# Reconnection: exponential back-off with full jitter (a random delay in [0, cap], the cap
+# doubling from RECONNECT_BASE to RECONNECT_MAX). A node killed under 170 stores sent them all
+# back at once, every 0.5 s, onto two nodes busy recovering its JetStream state; the herd
+# itself made NATS miss its 5 s deadlines and close the connections again.
+RECONNECT_BASE = 2.0
+RECONNECT_MAX = 30.0
 SKUS = [("SKU-COFFEE", "Café 250 g", 690), ("SKU-MUG", "Mug", 1290), ("SKU-TEA", "Thé", 450)]
 
 
@@ -69,7 +75,7 @@ class StoreCounts:
     reconnects: list[tuple[float, float]] = field(default_factory=list)  # (down at, back at)
 
 
-class SimStore:
+class SimStore(DownStream):
     """One store: ``start()``, then ``sale()``/``pickup()`` at will, ``stop()``."""
 
     def __init__(
@@ -105,8 +111,13 @@ class SimStore:
         self.stopping = False
         self.started = False
         self.down_since: float | None = time.time()
+        self._failures = 0  # connection attempts since the last fully subscribed connection
+        self._reconnect_at = 0.0  # no attempt before this (back-off)
         self.next_status = 0.0
         self._backfilling: set[str] = set()
+        self.remote: dict[str, int] = {}  # source → last sequence its status announced
+        # source → (behind since, last sequence then, next fetch not before, fetches so far)
+        self._gaps: dict[str, tuple[float, int, float, int]] = {}
         addresses = [(u.split("//")[1].split(":")[0], int(u.rsplit(":", 1)[1])) for u in urls]
         v5 = protocol == "5"
         c = mqtt.Client(
@@ -152,10 +163,13 @@ class SimStore:
         if self.stopping or not self.started:
             return
         if self.client.loop_misc() == mqtt.MQTT_ERR_NO_CONN or self.client._sock is None:  # noqa: SLF001
-            self._reconnect()
+            if now >= self._reconnect_at:
+                self._back_off(now)  # the next attempt, should this one fail
+                self._reconnect()
             return
         if self.connected and now >= self.next_status:
             self.publish_status(True)
+        self._check_gaps(now)
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -169,6 +183,11 @@ class SimStore:
             kwargs.update(clean_start=False, properties=props)
         self.client.connect_async(*self.address, **kwargs)
         self._reconnect()
+
+    def _back_off(self, now: float) -> None:
+        cap = min(RECONNECT_MAX, RECONNECT_BASE * 2 ** min(self._failures, 8))
+        self._failures += 1
+        self._reconnect_at = max(self._reconnect_at, now + self.rng.uniform(0, cap))
 
     def _reconnect(self) -> None:
         with contextlib.suppress(OSError):  # the next tick tries the next broker (Failover)
@@ -300,7 +319,10 @@ class SimStore:
         self.down_since = None
         filters = contract.edge_down_filters(self.prefix, self.store_id)
         statuses = contract.web_status_topics(self.prefix, self.store_id)
-        self._subscribe([(f, 1) for f in [*filters, *statuses.values()]])
+        # the down-streams at QoS 1 (a durable queue each); the retained statuses at QoS 0,
+        # as the edge does: the latest value, sent again at every SUBSCRIBE and every 30 s,
+        # needs no queue (on NATS, no JetStream consumer)
+        self._subscribe([*((f, 1) for f in filters), *((t, 0) for t in statuses.values())])
         self.publish_status(True)
         if not flags.session_present and self.counts.connects > 1:
             self.counts.sessions_lost += 1
@@ -318,6 +340,7 @@ class SimStore:
         failed = [f for f, code in zip(asked, codes, strict=False) if code.is_failure]
         if not failed and not self._subscribing:
             self.subscribed, self._retry = True, 1.0
+            self._failures = 0  # a connection that worked: the back-off starts over
         if failed:
             self.counts.subscribe_refused += len(failed)
             # back off: a broker that refuses because it is overloaded must not be hammered
@@ -330,6 +353,8 @@ class SimStore:
         if self.connected:
             self.down_since = time.time()
         self.connected = self.subscribed = False
+        if not self.stopping:
+            self._back_off(time.time())
         self._set_will()
 
     # -- down -----------------------------------------------------------------------------------
@@ -344,106 +369,6 @@ class SimStore:
         except ValueError:
             return
         self.take(event, live=True)
-
-    def _status_seen(self, topic: str, payload: bytes) -> None:
-        """The online store's retained status: a tail gap (its last events lost with nothing
-        after them to show a hole) is fetched from the backfill endpoint, as the edge does."""
-        try:
-            announced = int(json.loads(payload).get("last_sequence", 0))
-        except (ValueError, AttributeError, TypeError):
-            return
-        if topic.endswith("/status/web/chain"):
-            source = contract.CHAIN_SOURCE
-        else:
-            source = contract.store_down_source(self.store_id)
-        if announced > self.down_last.get(source, 0):
-            self._schedule_backfill(contract.stream_of(source))
-
-    def take(self, event: dict[str, Any], *, live: bool) -> None:
-        """One down-event, in order per source, once."""
-        source, seq = str(event.get("source")), int(event.get("sequence", 0))
-        key = (source, str(event.get("id")))
-        last = self.down_last.get(source, 0)
-        if key in self.seen or seq <= last:
-            if live:
-                self.counts.down_duplicates += 1
-            return
-        if seq > last + 1:
-            self.held.setdefault(source, {})[seq] = event
-            if not live:
-                return
-            # a hole: the missing events may still be in flight; ask the endpoint soon
-            self.loop.call_later(2.0, self._check_hole, source)
-            return
-        self._apply(event, live=live)
-        held = self.held.get(source, {})
-        while self.down_last[source] + 1 in held:
-            self._apply(held.pop(self.down_last[source] + 1), live=False)
-
-    def _check_hole(self, source: str) -> None:
-        if self.held.get(source):
-            self._schedule_backfill(contract.stream_of(source))
-
-    def _apply(self, event: dict[str, Any], *, live: bool) -> None:
-        source = str(event["source"])
-        self.down_last[source] = int(event["sequence"])
-        self.seen.add((source, str(event["id"])))
-        self.counts.down_applied += 1
-        if not live:
-            self.counts.backfilled += 1
-        lag = time.time() - _epoch(str(event.get("time")))
-        if event.get("type") == "order.placed":
-            self.counts.orders += 1
-            self.counts.order_lag.append(lag)
-            self.pickups.append(str(event["data"]["order_id"]))
-        elif event.get("type") == "replay.requested":
-            self._replay(int(event["data"]["after"]))
-        elif live:
-            self.counts.down_lag.append(lag)
-
-    def _schedule_backfill(self, stream: str) -> None:
-        if stream in self._backfilling or self.stopping:
-            return
-        self._backfilling.add(stream)
-        source = (
-            contract.CHAIN_SOURCE
-            if stream == "chain"
-            else contract.store_down_source(self.store_id)
-        )
-        after = self.down_last.get(source, 0)
-        fut = self.loop.run_in_executor(None, self._fetch, stream, after)
-        fut.add_done_callback(lambda f: self._backfilled(stream, f))
-
-    def _fetch(self, stream: str, after: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        while True:
-            r = requests.get(
-                f"{self.backfill_url}/passerelle/v1/streams/{stream}/events",
-                params={"after": after, "limit": 1000},
-                headers={"Authorization": f"Bearer {self.token}"},
-                timeout=30,
-            )
-            r.raise_for_status()
-            page = r.json()
-            if not page:
-                return out
-            out.extend(page)
-            after = int(page[-1]["sequence"])
-
-    def _backfilled(self, stream: str, fut: asyncio.Future[list[dict[str, Any]]]) -> None:
-        self._backfilling.discard(stream)
-        if fut.exception() is not None:
-            self.loop.call_later(5.0, self._schedule_backfill, stream)
-            return
-        for event in fut.result():
-            self.take(event, live=False)
-
-
-def _epoch(iso: str) -> float:
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return time.time()
 
 
 def daily_curve(fraction: float) -> float:

@@ -237,28 +237,7 @@ def collect(
                 code="payment_required",
             )
         else:
-            stamp = now_iso()
-            staff = staff_of(who)
-            row = update_order(
-                conn,
-                order_id,
-                status="collected",
-                collected_at=stamp,
-                collected_by=staff,
-                closed_at=stamp,
-                updated_at=stamp,
-                updated_by=staff,
-            )
-            stock.collect_order(
-                conn,
-                order_id,
-                [(ln["sku"], ln["qty"]) for ln in order_lines(conn, [order_id])[order_id]],
-                actor=staff or who.name,
-                source=settings.up_source,
-            )
-            emit_update(conn, settings.up_source, row, staff, stamp)
-            _audit(conn, who, "collect", row)
-            _enqueue(conn, row, settings, who, "handover_receipt")
+            _hand_over(conn, order_id, who, settings)
     if failure is not None:
         raise failure
     return order_view(conn, order_id)
@@ -319,15 +298,30 @@ def collect_paid_at_till(
             field="order_id",
             code="already_paid" if row["paid"] or row["paid_in_store"] else "pickup_locked",
         )
+    return _hand_over(conn, order_id, who, settings, sale_id=sale_id)
+
+
+def _hand_over(
+    conn: sqlite3.Connection,
+    order_id: str,
+    who: Actor,
+    settings: Settings,
+    *,
+    sale_id: str | None = None,
+) -> sqlite3.Row:
+    """The handover itself, in the caller's transaction, whether the order was paid online
+    (the board) or by the till's ``sale_id``: collected, its reserved stock consumed,
+    ``pickup.updated``, the audit row and the handover receipt."""
     stamp = now_iso()
     staff = staff_of(who)
+    paid_here = {"paid_in_store": 1} if sale_id is not None else {}
     row = update_order(
         conn,
         order_id,
         status="collected",
         collected_at=stamp,
         collected_by=staff,
-        paid_in_store=1,
+        **paid_here,
         closed_at=stamp,
         updated_at=stamp,
         updated_by=staff,
@@ -340,7 +334,7 @@ def collect_paid_at_till(
         source=settings.up_source,
     )
     emit_update(conn, settings.up_source, row, staff, stamp, sale_id=sale_id)
-    _audit(conn, who, "collect", row, sale_id=sale_id)
+    _audit(conn, who, "collect", row, **({"sale_id": sale_id} if sale_id is not None else {}))
     _enqueue(conn, row, settings, who, "handover_receipt")
     return row
 

@@ -12,6 +12,7 @@ units are worth ``p*n//q - p*(k-1)//q``. Every cent and every point is given bac
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -59,8 +60,12 @@ class ReturnLine:
 
 @dataclass(frozen=True)
 class Refund:
+    """One way the money goes back. ``spent``: store credit used at once by the new sale of
+    an exchange, so no voucher is made for it."""
+
     method: str
     amount: int
+    spent: bool = False
 
 
 @dataclass(frozen=True)
@@ -281,3 +286,62 @@ def refunds(
     for r in out:
         merged[r.method] = merged.get(r.method, 0) + r.amount
     return [Refund(m, a) for m, a in merged.items()]
+
+
+# -- store-credit vouchers ------------------------------------------------------------------
+
+VOUCHER_PREFIX = "AV-"
+VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 signs, no 0/O or 1/I: typed too
+VOUCHER_LENGTH = 10  # 50 random bits: not guessable, short enough to type
+
+
+@dataclass(frozen=True)
+class Voucher:
+    """A store-credit voucher: a coupon code of the contract (an ``amount`` offer of its own,
+    one use) whose ids follow from the return, so that the online store, which alone
+    publishes ``coupon.issued``, makes the very same coupon and never a second one."""
+
+    code: str
+    coupon_id: str
+    offer_id: str
+    amount: int
+    valid_until: str
+
+    def as_dict(self) -> dict[str, str]:
+        """What ``return.recorded`` carries in its store-credit refund."""
+        return {
+            "code": self.code,
+            "coupon_id": self.coupon_id,
+            "offer_id": self.offer_id,
+            "valid_until": self.valid_until,
+        }
+
+
+def voucher_id(return_id: str) -> str:
+    """The coupon's and the offer's id: one per return, the same on every side."""
+    return f"sc-{return_id}"
+
+
+def voucher_code() -> str:
+    """A random, unguessable code (``secrets``): the code is the bearer's money."""
+    return VOUCHER_PREFIX + "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(VOUCHER_LENGTH))
+
+
+def voucher_amount(paid_back: Sequence[Refund]) -> int:
+    """What the voucher is worth: the store credit given back and not spent at once."""
+    return sum(r.amount for r in paid_back if r.method == "store_credit" and not r.spent)
+
+
+def merge_credit(paid_back: Sequence[Refund]) -> list[Refund]:
+    """One store-credit entry (one voucher) for all the credit not spent at once, where the
+    first such entry was; every other refund as it was."""
+    credit = voucher_amount(paid_back)
+    out: list[Refund] = []
+    for r in paid_back:
+        if r.method == "store_credit" and not r.spent:
+            if credit:
+                out.append(Refund("store_credit", credit))
+                credit = 0
+            continue
+        out.append(r)
+    return out

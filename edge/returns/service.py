@@ -21,19 +21,22 @@ from edge.errors import Conflict, InvalidInput, NotFound
 from edge.loyalty import service as loyalty
 from edge.loyalty import views as ledger
 from edge.printing import queue as print_queue
-from edge.returns import views
+from edge.returns import views, vouchers
 from edge.returns.rules import (
     KINDS,
     Bought,
     NewReturn,
     Planned,
     Refund,
+    Voucher,
     check_reason,
     check_window,
     manager_required,
+    merge_credit,
     needs_manager,
     plan,
     refunds,
+    voucher_amount,
 )
 from edge.sales import service as sales
 from edge.sales.rules import NewSale
@@ -104,13 +107,29 @@ def record_return(
             if not cmd.receipt
             else f"a refund above {s.return_manager_above}"
         )
-    paid_back = forced_refunds or refunds(
-        cmd.refunds,
-        total,
-        [(cmd.refund_method, total)] if cmd.refund_method else list(b.payments),
+    paid_back = merge_credit(
+        forced_refunds
+        or refunds(
+            cmd.refunds,
+            total,
+            [(cmd.refund_method, total)] if cmd.refund_method else list(b.payments),
+        )
     )
     rid = return_id or new_id()
     stamp = now_iso()
+    credit = voucher_amount(paid_back)
+    voucher = (
+        vouchers.issue(
+            conn,
+            return_id=rid,
+            amount=credit,
+            customer_id=b.customer_id,
+            stamp=stamp,
+            valid_days=s.store_credit_days,
+        )
+        if credit
+        else None
+    )
     reversed_ = sum(p.points_reversed for p in planned) if b.customer_id else 0
     restored = sum(p.points_restored for p in planned) if b.customer_id else 0
     cashier = ctx.actor.staff_id or ctx.actor.name
@@ -131,9 +150,10 @@ def record_return(
         "VALUES (?,?,?,?,?,?)",
         [(rid, n, p.sku, p.name, p.qty, p.refund) for n, p in enumerate(planned, start=1)],
     )
+    sent = [r for r in paid_back if r.amount]
     conn.executemany(
-        "INSERT INTO return_refunds (return_id, n, method, amount) VALUES (?,?,?,?)",
-        [(rid, n, r.method, r.amount) for n, r in enumerate(paid_back, start=1) if r.amount],
+        "INSERT INTO return_refunds (return_id, n, method, amount, coupon_id) VALUES (?,?,?,?,?)",
+        [(rid, n, r.method, r.amount, _voucher_of(r, voucher)) for n, r in enumerate(sent, 1)],
     )
     outbox.append(
         conn,
@@ -149,7 +169,7 @@ def record_return(
             "currency": b.currency,
             "lines": [p.as_dict() for p in planned],
             "total_refunded": total,
-            "refunds": [{"method": r.method, "amount": r.amount} for r in paid_back if r.amount],
+            "refunds": [_refund_entry(r, voucher) for r in sent],
             "points_reversed": reversed_,
             "points_restored": restored,
             "reason": reason,
@@ -185,8 +205,24 @@ def record_return(
     )
     body = views.get_return(conn, rid)
     body["points_balance"] = ledger.balance(conn, b.customer_id) if b.customer_id else None
-    _print(conn, body, planned, ctx, kind, paid_back)
+    _print(conn, body, planned, ctx, kind, paid_back, voucher)
     return body
+
+
+def _voucher_of(r: Refund, voucher: Voucher | None) -> str | None:
+    """The voucher a refund entry is paid in: the one store credit not spent at once."""
+    if voucher is None or r.method != "store_credit" or r.spent:
+        return None
+    return voucher.coupon_id
+
+
+def _refund_entry(r: Refund, voucher: Voucher | None) -> dict[str, Any]:
+    """A refund of ``return.recorded``; the store credit carries its voucher (1.1, optional:
+    older online stores ignore it)."""
+    entry: dict[str, Any] = {"method": r.method, "amount": r.amount}
+    if voucher is not None and _voucher_of(r, voucher):
+        entry["voucher"] = voucher.as_dict()
+    return entry
 
 
 def _ledger(
@@ -227,6 +263,7 @@ def _print(
     ctx: ReturnContext,
     kind: str,
     paid_back: list[Refund],
+    voucher: Voucher | None,
 ) -> None:
     data = {
         k: body[k]
@@ -241,6 +278,12 @@ def _print(
         void=kind == "void",
         approved_by=ctx.manager.name if ctx.manager else None,
     )
+    if voucher is not None:  # the code, its QR code and its end date, to keep
+        data.update(
+            voucher_code=voucher.code,
+            voucher_amount=voucher.amount,
+            voucher_valid_until=voucher.valid_until,
+        )
     print_queue.enqueue(
         conn,
         document="return_receipt",
@@ -343,7 +386,7 @@ def exchange(
         rid = new_id()
         new = sales.record_sale(conn, replace(sale, credit=credit, exchange_of=rid), sale_ctx)
         used = min(credit, new["total"])
-        back = [Refund("store_credit", used)] if used else []
+        back = [Refund("store_credit", used, spent=True)] if used else []
         if credit > used:
             back += refunds(
                 [],

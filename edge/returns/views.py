@@ -131,9 +131,13 @@ def return_body(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         ],
         "total_refunded": row["total_refunded"],
         "refunds": [
-            {"method": r["method"], "amount": r["amount"]}
+            _refund(r)
             for r in conn.execute(
-                "SELECT * FROM return_refunds WHERE return_id = ? ORDER BY n", (rid,)
+                "SELECT f.method, f.amount, f.coupon_id, c.code, c.offer_id, o.valid_until "
+                "FROM return_refunds f LEFT JOIN coupons c ON c.coupon_id = f.coupon_id "
+                "LEFT JOIN offers o ON o.offer_id = c.offer_id "
+                "WHERE f.return_id = ? ORDER BY f.n",
+                (rid,),
             )
         ],
         "points_reversed": row["points_reversed"],
@@ -142,6 +146,20 @@ def return_body(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "approved_by": row["approved_by"],
         "exchange_of": row["exchange_of"],
     }
+
+
+def _refund(r: sqlite3.Row) -> dict[str, Any]:
+    """A refund as the till and the history show it; store credit with its voucher (whose
+    code is known here once the coupon is: at once for this store's own returns)."""
+    out: dict[str, Any] = {"method": r["method"], "amount": r["amount"]}
+    if r["coupon_id"]:
+        out["voucher"] = {
+            "coupon_id": r["coupon_id"],
+            "offer_id": r["offer_id"],
+            "code": r["code"],
+            "valid_until": r["valid_until"],
+        }
+    return out
 
 
 def for_purchases(conn: sqlite3.Connection, purchase_ids: list[str]) -> dict[str, list[Any]]:

@@ -83,10 +83,15 @@ def _from_row(row: sqlite3.Row) -> OutboxEvent:
     )
 
 
-def unsent(conn: sqlite3.Connection, source: str, limit: int = 500) -> list[OutboxEvent]:
+def unsent(
+    conn: sqlite3.Connection, source: str, limit: int = 500, after: int = 0
+) -> list[OutboxEvent]:
+    """Rows not yet marked sent, in order; ``after``: past the rows the sync worker knows
+    acknowledged but has not marked yet (sync/publisher.py)."""
     rows = conn.execute(
-        "SELECT * FROM outbox WHERE source = ? AND sent_at IS NULL ORDER BY sequence LIMIT ?",
-        (source, limit),
+        "SELECT * FROM outbox WHERE source = ? AND sent_at IS NULL AND sequence > ? "
+        "ORDER BY sequence LIMIT ?",
+        (source, after, limit),
     ).fetchall()
     return [_from_row(r) for r in rows]
 

@@ -109,6 +109,8 @@ def link(conn: sqlite3.Connection) -> dict[str, Any]:
         else None,
         "last_sync_at": info.get("last_sync_at"),
         "heartbeat_at": info.get("heartbeat_at"),
+        # topic filter -> the broker's reason, for the metrics and `passerelle sync status`
+        "subscriptions_refused": dict(info.get("subscriptions_refused") or {}) if connected else {},
     }
 
 

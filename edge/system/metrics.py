@@ -67,6 +67,12 @@ class StoreCollector(Collector):
             )
             offline.add_metric([], float(st["link"]["offline_seconds"] or 0))
             yield offline
+            refused = GaugeMetricFamily(
+                "passerelle_subscriptions_refused",
+                "Topic filters the broker refused to the sync worker (asked for again)",
+            )
+            refused.add_metric([], float(len(st["link"].get("subscriptions_refused") or {})))
+            yield refused
             backlog = GaugeMetricFamily("passerelle_outbox_backlog", "Up-events not yet acked")
             backlog.add_metric([], float(st["outbox"]["backlog"]))
             yield backlog

@@ -109,6 +109,19 @@ def load_worker(spec: str) -> Callable[[Settings, threading.Event], None] | None
     return fn
 
 
+def load_hook(spec: str, name: str) -> Callable[[Settings], None] | None:
+    """A worker module's optional function ``name`` (e.g. ``sync.worker:prefork``)."""
+    module_name = spec.partition(":")[0]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    hook: Callable[[Settings], None] | None = getattr(module, name, None)
+    return hook
+
+
 @dataclass
 class Supervisor:
     settings: Settings
@@ -136,6 +149,12 @@ class Supervisor:
             env = dict(os.environ)
             self.api = subprocess.Popen(gunicorn_command(self.settings), env=env)
             log.info(api_banner(self.settings))
+        # Before any thread of ours: a worker may fork a helper process here (the sync
+        # worker's inbox applier), which must not inherit a lock another thread holds.
+        for _name, spec in self.workers:
+            hook = load_hook(spec, "prefork")
+            if hook is not None:
+                hook(self.settings)
         for name, spec in self.workers:
             fn = load_worker(spec)
             if fn is None:

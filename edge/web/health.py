@@ -88,6 +88,8 @@ def sync_problems(st: dict[str, Any]) -> list[str]:
         out.append("up_event_held")
     if "refused" in alerts:
         out.append("up_event_refused")
+    if st["link"].get("subscriptions_refused"):
+        out.append("subscription_refused")  # issue 18: a SUBACK refused a needed filter
     if st.get("recovery_pending"):
         out.append("recovery_pending")
     return out

@@ -92,9 +92,21 @@ class ReturnedLine(Out):
     refund: int
 
 
+class VoucherOut(Out):
+    coupon_id: str
+    offer_id: str | None
+    code: str | None = Field(description="the code to type or scan, in every channel")
+    valid_until: str | None
+
+
 class RefundOut(Out):
     method: str
     amount: int
+    voucher: VoucherOut | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,  # only on store credit: the others stay as they were
+        description="store credit: the voucher (a one-use coupon) it is paid in",
+    )
 
 
 class OriginalOut(Out):

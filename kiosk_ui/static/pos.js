@@ -188,7 +188,9 @@
     if (!r.valid && r.reason === "unknown") return false;
     if (r.applies) {
       coupons.push({ code: r.code, discount: r.discount, title: r.offer ? r.offer.title : "" });
-      message("");
+      // A code of a fixed amount (a store-credit voucher) is used once: say what is not used.
+      const rest = r.offer && r.offer.kind === "amount" ? r.offer.value - r.discount : 0;
+      message(rest > 0 ? P.t("coupon_rest_lost", { rest: P.money(rest) }) : "");
       render();
     } else {
       message(r.message || r.reason);
@@ -648,6 +650,17 @@
     if (code) findReturn(code);
   });
 
+  /* A refund in store credit is a voucher code, usable here at once and on the web: show it
+     (the return receipt prints it with its QR code). */
+  function showVoucher(r) {
+    const credit = (r.refunds || []).find((x) => x.voucher && x.voucher.code);
+    $("return-done-voucher").hidden = !credit;
+    if (!credit) return;
+    $("voucher-text").textContent = P.t("voucher_issued", { amount: P.money(credit.amount, r.currency),
+      until: P.date(credit.voucher.valid_until) });
+    $("voucher-code").textContent = credit.voucher.code;
+  }
+
   $("return-confirm").addEventListener("click", async () => {
     if (!returnable) return;
     const lines = chosen();
@@ -671,6 +684,7 @@
       $("return-done-title").textContent = P.t("return_recorded", { total: P.money(r.total_refunded, r.currency) });
       $("return-done-points").textContent = (r.points_reversed || r.points_restored)
         ? P.t("points_back", { reversed: r.points_reversed, restored: r.points_restored }) : "";
+      showVoucher(r);
       $("return-done").hidden = false;
       document.body.dataset.returnId = r.return_id;
       $("manager-pin").value = "";
@@ -733,6 +747,7 @@
         manager_id: $("manager-id").value.trim(), manager_pin: $("manager-pin").value.trim() });
       returnMessage("");
       $("return-done-title").textContent = P.t("return_recorded", { total: P.money(r.total_refunded, r.currency) });
+      showVoucher(r);
       $("return-done").hidden = false;
       $("manager-pin").value = "";
       lastSaleId = null;

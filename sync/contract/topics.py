@@ -48,14 +48,20 @@ def down_topic_for(prefix: str, source: str, type_: str) -> str:
     raise ContractError(f"{source!r} is not a down-stream source")
 
 
+# The filters end in ``+``, not ``#``: an event topic has exactly one level after ``up`` or
+# ``down`` (its type; ``parse_topic`` refuses more), so both match the same messages, but NATS
+# maps a ``#`` filter to two subjects (``x`` and ``x.>``) and so to two durable JetStream
+# consumers per QoS 1 subscription: twice the replicated state per store (docs/chain.md).
+
+
 def up_filter(prefix: str, store_id: str = "+") -> str:
     """Subscription filter of up-events (``+`` for every store, as the online store uses)."""
-    return f"{prefix}/stores/{store_id}/up/#"
+    return f"{prefix}/stores/{store_id}/up/+"
 
 
 def edge_down_filters(prefix: str, store_id: str) -> list[str]:
     """What an edge subscribes to: its own down stream and the chain's."""
-    return [f"{prefix}/stores/{_store(store_id)}/down/#", f"{prefix}/chain/down/#"]
+    return [f"{prefix}/stores/{_store(store_id)}/down/+", f"{prefix}/chain/down/+"]
 
 
 def status_topic(prefix: str, source: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +22,9 @@ SLUG = campaign_demo.SLUG
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[OnlineStore]:
+def store(online_db: str) -> Iterator[OnlineStore]:
     """The demo's online store, never connected (nothing here needs the broker)."""
-    s = OnlineStore(str(tmp_path / "online.db"), "mqtt://127.0.0.1:1", demo_data=True)
+    s = OnlineStore(online_db, "mqtt://127.0.0.1:1", demo_data=True)
     with db.write(s._conn):
         shop.publish_catalogue(s._conn)
         demo.seed(s._conn)

@@ -72,10 +72,8 @@ def sale(store_id: str, seq: int) -> bytes:
 
 
 @pytest.fixture
-def online(tmp_path: Path, mosquitto: Broker) -> Iterator[tuple[OnlineStore, str]]:
-    store = OnlineStore(
-        str(tmp_path / "online.db"), mosquitto.url, PREFIX, STORES, "tok", instance="fleet"
-    ).start()
+def online(online_db: str, mosquitto: Broker) -> Iterator[tuple[OnlineStore, str]]:
+    store = OnlineStore(online_db, mosquitto.url, PREFIX, STORES, "tok", instance="fleet").start()
     url = store.serve()
     wait_until(lambda: store.connected, what="online store connected")
     yield store, url
@@ -132,11 +130,12 @@ def test_fleet_page_shows_each_store_from_its_retained_status(
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql_too
 def test_mqtt_311_instances_split_the_stores_and_dropped_duplicates_are_counted(
-    tmp_path: Path, mosquitto: Broker
+    online_db: str, mosquitto: Broker
 ) -> None:
     """NATS speaks 3.1.1 only: no shared subscription; each instance takes its share."""
-    db = str(tmp_path / "online.db")
+    db = online_db
     first = OnlineStore(
         db,
         mosquitto.url,

@@ -153,13 +153,13 @@ def mosquitto(tmp_path: Path) -> Iterator[Broker]:
 
 
 @pytest.fixture
-def make_store(tmp_path: Path, mosquitto: Broker) -> Iterator[Callable[..., OnlineStore]]:
+def make_store(online_db: str, mosquitto: Broker) -> Iterator[Callable[..., OnlineStore]]:
     started: list[OnlineStore] = []
 
     def make(instance: str = "1", **kwargs: Any) -> OnlineStore:
         kwargs.setdefault("gap_grace", 0.3)
         store = OnlineStore(
-            str(tmp_path / "online.db"),
+            online_db,
             mosquitto.url,
             PREFIX,
             ["S001", "S002"],
@@ -168,7 +168,7 @@ def make_store(tmp_path: Path, mosquitto: Broker) -> Iterator[Callable[..., Onli
             **kwargs,
         )
         started.append(store.start())
-        wait_until(lambda: store.connected, what="the online store connected")
+        wait_until(lambda: store.subscribed, what="the online store subscribed")
         return store
 
     yield make
@@ -183,6 +183,7 @@ def edge(mosquitto: Broker) -> Iterator[FakeEdge]:
     e.close()
 
 
+@pytest.mark.postgresql_too
 def test_everything_it_publishes_follows_the_contract(
     make_store: Callable[..., OnlineStore], edge: FakeEdge
 ) -> None:
@@ -341,6 +342,7 @@ def test_duplicate_up_events_are_applied_once(
     assert chain == ["sale-1", "sale-2", "sale-3"]
 
 
+@pytest.mark.postgresql_too
 def test_a_gap_in_a_store_sequence_requests_a_replay(
     make_store: Callable[..., OnlineStore], edge: FakeEdge
 ) -> None:

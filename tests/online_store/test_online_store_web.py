@@ -25,10 +25,8 @@ TOKEN = "backfill-secret"
 
 
 @pytest.fixture
-def store(tmp_path: Path, mosquitto: Broker) -> Iterator[OnlineStore]:
-    s = OnlineStore(
-        str(tmp_path / "online.db"), mosquitto.url, "passerelle/v1", ["S001", "S002"], TOKEN
-    ).start()
+def store(online_db: str, mosquitto: Broker) -> Iterator[OnlineStore]:
+    s = OnlineStore(online_db, mosquitto.url, "passerelle/v1", ["S001", "S002"], TOKEN).start()
     yield s
     s.stop()
 
@@ -172,10 +170,10 @@ def test_offer_coupon_sent_message_and_redemption(web: FlaskClient, store: Onlin
     assert post(web, "/offers", {"title_fr": "x", "kind": "percent", "value": "101"})[0] == 400
 
 
-def test_the_command_line_runs_it(tmp_path: Path, mosquitto: Broker) -> None:
+def test_the_command_line_runs_it(tmp_path: Path, online_db: str, mosquitto: Broker) -> None:
     port = free_port()
     log = tmp_path / "online.log"
-    args = [sys.executable, "-m", "online_store", "--db", str(tmp_path / "o.db")]
+    args = [sys.executable, "-m", "online_store", "--db", online_db]
     args += ["--port", str(port), "--mqtt-url", mosquitto.url, "--token", TOKEN]
     args += ["--stores", "S001,S002", "--topic-prefix", "passerelle/v1"]
     child = proc.start(args, proc.env(), log)
@@ -209,9 +207,11 @@ def test_the_command_line_runs_it(tmp_path: Path, mosquitto: Broker) -> None:
     assert "store id" in log.read_text()
 
 
-def test_its_last_will_marks_it_offline_when_killed(tmp_path: Path, mosquitto: Broker) -> None:
+def test_its_last_will_marks_it_offline_when_killed(
+    tmp_path: Path, online_db: str, mosquitto: Broker
+) -> None:
     edge = FakeEdge(mosquitto)
-    args = [sys.executable, "-m", "online_store", "--db", str(tmp_path / "o.db")]
+    args = [sys.executable, "-m", "online_store", "--db", online_db]
     args += ["--port", str(free_port()), "--mqtt-url", mosquitto.url, "--token", TOKEN]
     child = proc.start([*args, "--stores", "S001"], proc.env(), tmp_path / "online.log")
     topic = "passerelle/v1/status/web/chain"

@@ -12,47 +12,26 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from online_store import OnlineStore
-from online_store.auth import store_token
 
-from tests.support import proc
+from tests.support import both_sides
 from tests.support.broker import Broker
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
-TOKEN = "backfill-secret"
 
 
 @pytest.fixture
-def online(tmp_path: Path, mosquitto: Broker) -> Iterator[tuple[OnlineStore, str]]:
-    store = OnlineStore(
-        str(tmp_path / "online.db"),
-        mosquitto.url,
-        "passerelle/v1",
-        ["S001"],
-        TOKEN,
-        demo_data=True,
-    ).start()
-    url = store.serve()
-    yield store, url
-    store.stop()
+def online(online_db: str, mosquitto: Broker) -> Iterator[tuple[OnlineStore, str]]:
+    with both_sides.online_store(online_db, mosquitto, ["S001"], demo_data=True) as pair:
+        yield pair
 
 
 @pytest.fixture
 def edge_worker(
     tmp_path: Path, db_path: Path, mosquitto: Broker, online: tuple[OnlineStore, str]
 ) -> Iterator[None]:
-    settings = {
-        "store_id": "S001",
-        "db_path": db_path,
-        "mqtt_url": mosquitto.url,
-        "secret_key": "test",
-        "online_store_url": online[1],
-        "online_store_token": store_token(TOKEN, "S001"),  # the store's own (issue 19)
-    }
-    child = proc.start(proc.passerelle("worker", "sync"), proc.env(**settings), tmp_path / "w.log")
-    yield
-    child.terminate()
-    child.wait(timeout=30)
+    with both_sides.edge_workers(tmp_path, db_path, mosquitto, online[1], "sync"):
+        yield
 
 
 def test_web_and_store_see_one_history(

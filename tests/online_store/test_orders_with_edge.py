@@ -4,17 +4,20 @@ and its sync worker as a process) and the reference online store, on one Mosquit
 One walk through the issue's "Done when": a paid click-and-collect order in both histories
 once with its points once; an unpaid order paid at the till, collected, one purchase on both
 sides; a store sale returned by line after its coupon share, points reversed, both balances
-equal; a web order returned in store reaching the web; an exchange and a void reaching the
-web. (The concurrent double return is tests/returns/test_returns_api.py.)"""
+equal; two tills returning the same last unit at once, one refused, one return on the web;
+a web order returned in store reaching the web; an exchange and a void reaching the web.
+(Store-credit vouchers: tests/returns/test_vouchers_e2e.py.)"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from online_store import OnlineStore
 
@@ -27,6 +30,7 @@ MANAGER = {"manager_id": "st-manon", "manager_pin": "246810"}
 
 
 def test_orders_returns_exchanges_and_voids_in_one_history(
+    app: Flask,
     client: FlaskClient,
     headers: Callable[..., dict[str, str]],
     seeded: dict[str, Any],
@@ -110,7 +114,8 @@ def test_orders_returns_exchanges_and_voids_in_one_history(
                         (uid,)).fetchone()[0] == 1  # fmt: skip
     wait_until(lambda: balances_agree("c-0002"), what="c-0002's balances in step")
 
-    # 3. A store sale with a coupon, returned by line: refund after its share, points back.
+    # 3. A store sale with a coupon and points, returned by line: refund after their shares,
+    # points earned taken back, points spent given back.
     offer = store.create_offer(title_fr="−20 % mugs", title_en="20% off mugs", kind="percent",
                                value=20, skus=["SKU-MUG"])  # fmt: skip
     code = store.issue_coupon(offer["offer_id"], "c-0001")["code"]
@@ -121,7 +126,7 @@ def test_orders_returns_exchanges_and_voids_in_one_history(
     )
     sale = post("/sales", {"terminal_id": "pos-1", "currency": "EUR", "customer_id": "c-0001",
                            "lines": [{"sku": "SKU-MUG", "qty": 2}, {"sku": "SKU-SAVON", "qty": 1}],
-                           "coupon_codes": [code]}).json  # fmt: skip
+                           "coupon_codes": [code], "redeem_points": 100}).json  # fmt: skip
     ret = post(
         "/returns",
         {
@@ -132,8 +137,35 @@ def test_orders_returns_exchanges_and_voids_in_one_history(
         },
     )
     assert ret.status_code == 201, ret.json  # fmt: skip
-    assert ret.json["total_refunded"] == 1290 - 258
-    assert ret.json["points_reversed"] > 0
+    # 12.90 less its coupon share (20 %) and its share of the 100 points (1.00) spent on the sale
+    assert ret.json["total_refunded"] == 1290 - 258 - 43
+    assert ret.json["points_reversed"] > 0 and ret.json["points_restored"] == 43
+    moved = conn.execute("SELECT SUM(points) FROM loyalty_entries WHERE ref = ?",
+                         (ret.json["return_id"],)).fetchone()[0]  # fmt: skip
+    assert moved == 43 - ret.json["points_reversed"]  # both travel; the balances agree below
+
+    # 3b. Two tills take the last mug back at the same moment: one refund, one refusal, and
+    # the web learns of one return of it.
+    start, answers = threading.Barrier(2), []
+
+    def till(name: str) -> None:
+        body = {"terminal_id": name, "reason": "changed mind",
+                "original": {"kind": "sale", "id": sale["sale_id"]},
+                "lines": [{"sku": "SKU-MUG", "qty": 1}]}  # fmt: skip
+        h = headers("pos", Idempotency_Key=uuid.uuid4().hex)
+        start.wait(timeout=10)
+        answers.append(app.test_client().post("/api/v1/returns", json=body, headers=h))
+
+    tills = [threading.Thread(target=till, args=(f"pos-{i}",)) for i in (4, 5)]
+    for t in tills:
+        t.start()
+    for t in tills:
+        t.join(timeout=30)
+    assert sorted(r.status_code for r in answers) == [201, 422]
+    assert next(r for r in answers if r.status_code == 422).json["error"]["code"] == (
+        "more_than_bought"
+    )
+    last_mug = next(r for r in answers if r.status_code == 201).json["return_id"]
 
     # 4. The paid web order comes back in the store and reaches the web.
     web_ret = post(
@@ -193,7 +225,7 @@ def test_orders_returns_exchanges_and_voids_in_one_history(
     assert void.status_code == 201, void.json  # fmt: skip
 
     mine = {ret.json["return_id"], web_ret.json["return_id"], ex.json["return"]["return_id"],
-            void.json["return_id"]}  # fmt: skip
+            void.json["return_id"], last_mug}  # fmt: skip
     wait_until(lambda: mine <= {r["return_id"] for r in store.returns("c-0001")
                                 + store.returns("c-0002")}, timeout=30,
                what="every return on the web")  # fmt: skip
@@ -208,7 +240,9 @@ def test_orders_returns_exchanges_and_voids_in_one_history(
                  if e["type"] == "return.recorded"} >= mine,
         what="the returns published on the chain",
     )  # fmt: skip
-    assert conn.execute("SELECT COUNT(*) FROM returns").fetchone()[0] == 4
+    assert conn.execute("SELECT COUNT(*) FROM returns").fetchone()[0] == 5
+    of_sale = [r for r in store.returns("c-0001") if r["original_id"] == sale["sale_id"]]
+    assert sorted(ln["qty"] for r in of_sale for ln in r["lines"]) == [1, 1]  # 2 mugs, 2 back
 
     # The web's own return limit counts the store's return; the web's return reaches the store.
     with pytest.raises(Exception, match="cannot come back"):

@@ -26,8 +26,8 @@ from tests.support.smtp import Inbox, smtp_server
 from tests.support.waiting import wait_until
 
 
-def demo_store(path: Path, outreach: Outreach) -> OnlineStore:
-    s = OnlineStore(str(path), "mqtt://127.0.0.1:1", demo_data=True, outreach=outreach)
+def demo_store(path: str, outreach: Outreach) -> OnlineStore:
+    s = OnlineStore(path, "mqtt://127.0.0.1:1", demo_data=True, outreach=outreach)
     with db.write(s._conn):
         shop.publish_catalogue(s._conn)
         demo.seed(s._conn)
@@ -35,9 +35,9 @@ def demo_store(path: Path, outreach: Outreach) -> OnlineStore:
     return s
 
 
-def test_coupon_email_over_smtp_after_a_failed_attempt(tmp_path: Path) -> None:
+def test_coupon_email_over_smtp_after_a_failed_attempt(tmp_path: Path, online_db: str) -> None:
     port = free_port()  # nothing listens yet: the first attempt fails
-    store = demo_store(tmp_path / "o.db", Outreach(smtp_url=f"smtp://127.0.0.1:{port}"))
+    store = demo_store(online_db, Outreach(smtp_url=f"smtp://127.0.0.1:{port}"))
     offer = store.create_offer(title_fr="−10 %", title_en="10% off", kind="percent", value=10)
     coupon = store.issue_coupon(offer["offer_id"], "c-0001")  # Élodie consented to e-mail
     store.issue_coupon(offer["offer_id"], "c-0003")  # François did not: nothing to send
@@ -60,9 +60,9 @@ def test_coupon_email_over_smtp_after_a_failed_attempt(tmp_path: Path) -> None:
     store._conn.close()
 
 
-def test_dispatcher_thread_sends_what_the_shop_wrote(tmp_path: Path) -> None:
+def test_dispatcher_thread_sends_what_the_shop_wrote(tmp_path: Path, online_db: str) -> None:
     with smtp_server() as (inbox, url):
-        store = demo_store(tmp_path / "o.db", Outreach(smtp_url=url, mail_from="shop@x.example"))
+        store = demo_store(online_db, Outreach(smtp_url=url, mail_from="shop@x.example"))
         store.dispatcher.start()
         try:
             done = store.campaigns.sign_up(
@@ -120,9 +120,11 @@ def test_http_gateway_speaks_the_providers_api(gateway: Gateway) -> None:
         gw.send("+33611223344", "x")
 
 
-def test_texts_leave_through_the_gateway_once(tmp_path: Path, gateway: Gateway) -> None:
+def test_texts_leave_through_the_gateway_once(
+    tmp_path: Path, online_db: str, gateway: Gateway
+) -> None:
     url = f"http://AC42:t@127.0.0.1:{gateway.server.server_port}/?from=%2B33700000000"
-    store = demo_store(tmp_path / "o.db", Outreach(sms_gateway=url))
+    store = demo_store(online_db, Outreach(sms_gateway=url))
     store.campaigns.sms_inbound("+33611223344", "THE", "https://shop.example")
     with store.connection() as conn:
         assert store.dispatcher.send_pending(conn) == (0, 1)
@@ -152,10 +154,12 @@ def test_settings_are_checked() -> None:
     assert e164("12") is None and e164("+33 1") is None
 
 
-def test_a_text_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_text_from_the_command_line(
+    tmp_path: Path, online_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     from online_store import sms_cli
 
-    store = demo_store(tmp_path / "o.db", Outreach(sms_token="s3cret"))
+    store = demo_store(online_db, Outreach(sms_token="s3cret"))
     url = store.serve()
     try:
         assert sms_cli.main(["--url", url, "--from", "+33611223344", "THE"]) == 1  # no token
@@ -169,7 +173,7 @@ def test_a_text_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixt
         store.stop()
 
 
-def test_starttls_and_credentials_from_the_settings(tmp_path: Path) -> None:
+def test_starttls_and_credentials_from_the_settings(tmp_path: Path, online_db: str) -> None:
     """The relay wants STARTTLS and a login: the mailer checks its certificate (a private CA
     given in the settings), logs in, sends; without the login, or with a certificate it does
     not trust, it sends nothing and leaves the e-mail for a retry."""
@@ -199,7 +203,7 @@ def test_starttls_and_credentials_from_the_settings(tmp_path: Path) -> None:
             (f"smtp+starttls://shop:p%40ss@localhost:{port}?cafile={pki.other_ca}", (0, 0)),
             (f"smtp+starttls://shop:p%40ss@localhost:{port}?cafile={pki.ca}", (1, 0)),
         ):
-            store = demo_store(tmp_path / "o.db", Outreach(smtp_url=url))
+            store = demo_store(online_db, Outreach(smtp_url=url))
             if not store.campaigns.outbox()["mail"]:
                 offer = store.create_offer(title_fr="x", title_en="x", kind="percent", value=5)
                 store.issue_coupon(offer["offer_id"], "c-0001")
@@ -212,7 +216,7 @@ def test_starttls_and_credentials_from_the_settings(tmp_path: Path) -> None:
     assert mail["To"] == "elodie.durand@example.fr"
 
 
-def test_a_refused_address_does_not_hold_back_the_others(tmp_path: Path) -> None:
+def test_a_refused_address_does_not_hold_back_the_others(tmp_path: Path, online_db: str) -> None:
     class Picky(Inbox):
         async def handle_RCPT(  # noqa: N802
             self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -226,7 +230,7 @@ def test_a_refused_address_does_not_hold_back_the_others(tmp_path: Path) -> None
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        store = demo_store(tmp_path / "o.db", Outreach(smtp_url=f"smtp://127.0.0.1:{port}"))
+        store = demo_store(online_db, Outreach(smtp_url=f"smtp://127.0.0.1:{port}"))
         offer = store.create_offer(title_fr="x", title_en="x", kind="percent", value=5)
         for member in ("c-0002", "c-0001"):  # James first: his mailbox is refused
             store.issue_coupon(offer["offer_id"], member)

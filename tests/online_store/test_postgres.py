@@ -8,14 +8,10 @@ Each test gets a schema of its own in the machine's PostgreSQL (127.0.0.1:5432, 
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import paho.mqtt.client as mqtt
-import psycopg
 import pytest
 import requests
 from online_store import OnlineStore, db, pg, streams
@@ -23,19 +19,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.online_store.test_fleet import PREFIX, sale, status
 from tests.support.broker import Broker
+from tests.support.online_db import postgres_schema
 from tests.support.waiting import wait_until
-
-SERVER = os.environ.get("PASSERELLE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(SERVER, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-    yield f"{SERVER}?options={quote(f'-csearch_path={schema}')}"
-    with psycopg.connect(SERVER, autocommit=True) as admin:
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    with postgres_schema() as url:
+        yield url
 
 
 def test_sqlite_spellings_become_postgresql() -> None:

@@ -58,3 +58,29 @@ def test_a_sale_receipt_prints_each_tender_and_the_change() -> None:
     text = text.replace("\u00a0", " ")
     assert "Payé par bon d'achat" in text and "Payé par espèces" in text
     assert "Monnaie rendue" in text and "5,50 €" in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("fr", ["AVOIR", "Montant", "24,50 €", "Valable jusqu'au", "Une seule utilisation"]),
+        ("en", ["STORE CREDIT VOUCHER", "Value", "€24.50", "Valid until", "One use, in store"]),
+    ],
+)
+def test_a_store_credit_refund_prints_its_voucher_code_and_qr(
+    locale: str, words: list[str]
+) -> None:
+    data = {
+        **RETURN,
+        "refunds": [{"method": "store_credit", "amount": 2450}],
+        "voucher_code": "AV-K7M2Q9XH4R",
+        "voucher_amount": 2450,
+        "voucher_valid_until": "2027-12-04T10:00:00Z",
+    }
+    paper = decode(Renderer(locale=locale, width=42).render("return_receipt", data))
+    text = paper.text.replace("\u00a0", " ")
+    for w in [*words, "AV-K7M2Q9XH4R"]:
+        assert w in text, (w, text)
+    assert paper.qr_codes == ["AV-K7M2Q9XH4R", "01a2-return"]  # the voucher's, then the return's
+    plain = decode(Renderer(locale=locale, width=42).render("return_receipt", RETURN))
+    assert plain.qr_codes == ["01a2-return"] and "AV-" not in plain.text

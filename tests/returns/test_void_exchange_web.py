@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -126,6 +127,15 @@ def test_a_web_order_comes_back_in_store_and_returns_made_elsewhere_count(
     assert r.json["total_refunded"] == 2280 - 760  # the rest of what was paid
     assert r.json["original"] == {"kind": "order", "id": p["order_id"]}
     assert r.json["points_reversed"] == 22 - 7
+    assert count(conn, "SELECT COUNT(*) FROM audit_log WHERE action = 'return.overrun'") == 0
+
+    # The web took the same mugs back meanwhile (neither side knew): kept, and flagged.
+    late = {**web_return, "return_id": "wr-2",
+            "lines": [{"sku": "SKU-MUG", "name": "Mug", "qty": 2, "refund": 1520}]}  # fmt: skip
+    assert apply("return.recorded", late)
+    flag = conn.execute("SELECT * FROM audit_log WHERE action = 'return.overrun'").fetchone()
+    assert flag["target"] == p["purchase_id"]
+    assert json.loads(flag["detail"])["over"] == {"SKU-MUG": 2}
 
 
 def _recent() -> str:

@@ -71,16 +71,22 @@ def test_cash_with_change_then_a_line_returned_at_the_till(new_page, shop):
     expect(page.locator("#return-receipt")).not_to_be_checked()
 
 
-def test_an_exchange_at_the_till_pays_only_the_difference(new_page, shop):
+def sold_and_brought_back(new_page, shop, barcode: str, price: str):
+    """The cashier sells one item by card, then opens Returns with that sale's one line."""
     page = staff_login(new_page, shop, "pos", "st-ines")
-    scan(page, MUG)
+    scan(page, barcode)
     page.locator("#pay-card").click()
-    expect(page.locator("#sale-done-title")).to_contain_text("12,90")
+    expect(page.locator("#sale-done-title")).to_contain_text(price)
     sale_id = page.locator("body").get_attribute("data-sale-id")
     page.locator("#mode-toggle").click()
     page.locator("#return-id").fill(sale_id or "")
     page.locator("#return-id").press("Enter")
     page.locator("#return-lines input").fill("1")
+    return page
+
+
+def test_an_exchange_at_the_till_pays_only_the_difference(new_page, shop):
+    page = sold_and_brought_back(new_page, shop, MUG, "12,90")
     page.locator("#exchange-start").click()
     expect(page.locator("#exchange-title")).to_contain_text("12,90")
     scan(page, "3760123450031")  # the candle instead: 24,50 €
@@ -164,3 +170,64 @@ def test_kiosk_history_shows_a_click_and_collect_order_and_a_return(new_page, sh
     assert text(item.locator(".purchase-return").inner_text()) == (
         "Returned: Mug « Passerelle » (−€12.90)"
     )
+
+
+def test_a_store_credit_refund_shows_a_voucher_that_pays_at_once(new_page, shop):
+    # the candle, 24,50 €, no member: a code anyone may use
+    page = sold_and_brought_back(new_page, shop, "3760123450031", "24,50")
+    page.locator("#refund-method").select_option("store_credit")
+    page.locator("#return-confirm").click()
+    expect(page.locator("#return-done-title")).to_have_text("Remboursé : 24,50\u00a0€")
+    expect(page.locator("#voucher-text")).to_contain_text("Avoir de 24,50\u00a0€, valable jusqu'au")
+    code = page.locator("#voucher-code").inner_text()
+    assert re.fullmatch(r"AV-[A-HJ-NP-Z2-9]{10}", code), code
+    check_accessibility(page)
+    # The code pays a new sale here at once: nothing to wait for from the online store.
+    page.locator("#mode-toggle").click()
+    scan(page, MUG)
+    scan(page, code)
+    expect(page.locator(f"#coupon-rows [data-code='{code}']")).to_contain_text("Avoir")
+    expect(page.locator("#pos-message")).to_contain_text("11,60\u00a0€")  # what is not used
+    expect(page.locator("#total")).to_have_text("0,00\u00a0€")
+
+
+def test_the_kiosk_lists_a_members_voucher_with_their_offers(new_page, shop):
+    api = shop.app.test_client()
+    pos = {"Authorization": f"Bearer {shop.demo['tokens']['pos']}"}
+    sale = api.post("/api/v1/sales", headers={**pos, "Idempotency-Key": "k-sale"}, json={
+        "terminal_id": "pos-1", "currency": "EUR", "customer_id": "c-0002",
+        "lines": [{"sku": "SKU-MUG", "qty": 1}]}).json  # fmt: skip
+    ret = api.post("/api/v1/returns", headers={**pos, "Idempotency-Key": "k-ret"}, json={
+        "terminal_id": "pos-1", "original": {"kind": "sale", "id": sale["sale_id"]},
+        "reason": "gift", "refund_method": "store_credit"})  # fmt: skip
+    assert ret.status_code == 201, ret.json
+    code = ret.json["refunds"][0]["voucher"]["code"]
+    page = kiosk_page(new_page, shop)
+    scan(page, "PC000000000002")  # James, locale en
+    offer = page.locator("#member-offers li.offer", has_text=code)
+    expect(offer.locator(".offer-title")).to_have_text("Store credit")
+
+
+def test_the_void_button_needs_a_managers_pin(new_page, shop):
+    page = staff_login(new_page, shop, "pos", "st-ines")
+    scan(page, MUG)
+    page.locator("#pay-card").click()
+    expect(page.locator("#sale-done-title")).to_contain_text("12,90")
+    sale_id = page.locator("body").get_attribute("data-sale-id") or ""
+    page.locator("#mode-toggle").click()
+    page.locator("#void-last").click()
+    expect(page.locator("#manager-fields")).to_be_visible()
+    expect(page.locator("#return-message")).to_contain_text(sale_id[-8:])
+    # The cashier types her own id and PIN: she is no manager, refused, nothing written.
+    page.locator("#manager-id").fill("st-ines")
+    page.locator("#manager-pin").fill("3456")
+    page.locator("#void-last").click()
+    expect(page.locator("#return-message")).to_contain_text("Seul un responsable peut faire cela.")
+    assert shop.count("SELECT COUNT(*) FROM returns") == 0
+    page.locator("#manager-id").fill("st-manon")
+    page.locator("#manager-pin").fill("246810")
+    page.locator("#void-last").click()
+    expect(page.locator("#return-done-title")).to_have_text("Remboursé : 12,90\u00a0€")
+    assert shop.count("SELECT COUNT(*) FROM returns WHERE kind = 'void' AND original_id = ?",
+                      sale_id) == 1  # fmt: skip
+    assert shop.count("SELECT COUNT(*) FROM sales WHERE sale_id = ?", sale_id) == 1  # kept

@@ -23,47 +23,31 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 from online_store import OnlineStore
-from online_store.auth import store_token
 from online_store.shop import ShopError
 
 from edge.stock import service as stock
 from edge.store import db
 from tests.stock.conftest import stock_events
-from tests.support import proc
+from tests.support import both_sides
 from tests.support.broker import Broker
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
-TOKEN = "backfill-secret"
-PREFIX = "passerelle/v1"
+PREFIX = both_sides.PREFIX
 
 
 @pytest.fixture
 def online(tmp_path: Path, mosquitto: Broker) -> Iterator[tuple[OnlineStore, str]]:
-    store = OnlineStore(
-        str(tmp_path / "online.db"), mosquitto.url, PREFIX, ["S001", "S002"], TOKEN
-    ).start()
-    url = store.serve()
-    yield store, url
-    store.stop()
+    with both_sides.online_store(str(tmp_path / "online.db"), mosquitto, ["S001", "S002"]) as pair:
+        yield pair
 
 
 @pytest.fixture
 def edge_workers(
     tmp_path: Path, db_path: Path, mosquitto: Broker, online: tuple[OnlineStore, str]
 ) -> Iterator[None]:
-    settings = {
-        "store_id": "S001",
-        "db_path": db_path,
-        "mqtt_url": mosquitto.url,
-        "secret_key": "test",
-        "online_store_url": online[1],
-        "online_store_token": store_token(TOKEN, "S001"),  # its own (issue 19)
-    }
-    child = proc.start(proc.passerelle("worker", "all"), proc.env(**settings), tmp_path / "w.log")
-    yield
-    child.terminate()
-    child.wait(timeout=30)
+    with both_sides.edge_workers(tmp_path, db_path, mosquitto, online[1], "all"):
+        yield
 
 
 def web_figures(store: OnlineStore, store_id: str, sku: str) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge.store import db
-from sync import applier
+from sync import checkpointer
 
 ROW = "x" * 2000  # about half a page: each commit below writes a few hundred KB
 
@@ -40,7 +40,7 @@ def _wait(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
 
 def test_the_thread_copies_commits_into_the_database_file(db_path: Path) -> None:
     conn = _writer(db_path)
-    ckpt = applier.Checkpointer(str(db_path))
+    ckpt = checkpointer.Checkpointer(str(db_path))
     try:
         size0 = db_path.stat().st_size
         _commit(conn, 0, 500)  # about 1 MB, in the WAL only
@@ -55,9 +55,9 @@ def test_the_thread_copies_commits_into_the_database_file(db_path: Path) -> None
 def test_the_wal_stays_bounded_while_the_writer_goes_on(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(applier, "WAL_LIMIT", 1_000_000)
+    monkeypatch.setattr(checkpointer, "WAL_LIMIT", 1_000_000)
     conn = _writer(db_path)
-    ckpt = applier.Checkpointer(str(db_path))
+    ckpt = checkpointer.Checkpointer(str(db_path))
     wal = Path(str(db_path) + "-wal")
     biggest = 0
     try:
@@ -85,7 +85,7 @@ def test_only_passive_checkpoints_so_a_sale_never_waits_for_one(db_path: Path) -
     the next writer: only PASSIVE checkpoints are ever run (a RESTART waits for readers while
     it holds the write lock)."""
     conn = _writer(db_path)
-    ckpt = applier.Checkpointer(str(db_path))
+    ckpt = checkpointer.Checkpointer(str(db_path))
     statements: list[str] = []
     ckpt.conn.set_trace_callback(statements.append)
     reader = db.connect(db_path)

@@ -99,8 +99,8 @@ def test_topics() -> None:
         "/web/stores/S001": "passerelle/v1/status/web/stores/S001",
     }
     assert contract.edge_down_filters(p, "S001") == [
-        "passerelle/v1/stores/S001/down/#",
-        "passerelle/v1/chain/down/#",
+        "passerelle/v1/stores/S001/down/+",
+        "passerelle/v1/chain/down/+",
     ]
     assert contract.parse_topic(p, "passerelle/v1/chain/down/x.y").source == "/web/chain"
     assert contract.parse_topic(p, "passerelle/v1/stores/S2/down/x.y").source == "/web/stores/S2"

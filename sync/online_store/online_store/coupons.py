@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from online_store import consents, letters, streams
+from online_store.auth import Refused
 from online_store.db import now_iso
 from online_store.shop import CODE_ALPHABET, ShopError, _in, _when, customer, new_id
 
@@ -215,3 +217,78 @@ def coupons(conn: sqlite3.Connection, customer_id: str | None = None) -> list[di
         sql, args = sql + " WHERE c.customer_id = ?", (customer_id,)
     rows = conn.execute(sql + " ORDER BY c.issued_at DESC", args).fetchall()
     return [{**dict(r), "title": json.loads(r["title"])} for r in rows]
+
+
+# -- store-credit vouchers (issue 16) -------------------------------------------------------
+
+VOUCHER_TITLE = {"fr": "Avoir", "en": "Store credit"}
+VOUCHER_MAX_DAYS = 3650
+
+
+def store_credit_voucher(
+    conn: sqlite3.Connection, store_id: str, ret: Mapping[str, Any], refund: Mapping[str, Any]
+) -> bool:
+    """A store refunded in store credit and made the voucher at its till: make the same
+    offer and coupon here (the ids follow from the return, the code is the store's), so the
+    voucher works on the web and in every store, and publish them on the chain. Applying
+    it again makes nothing new; True when the coupon is new.
+
+    The store is trusted with no more than its own refund: the ids must be the return's,
+    the value is the refund's amount (at most what the return refunded), and a code that
+    another coupon holds is refused (the event goes to the dead letters, nothing written).
+    """
+    v = refund["voucher"]
+    ident = f"sc-{ret['return_id']}"
+    amount = int(refund["amount"])
+    if refund["method"] != "store_credit":
+        raise Refused(f"store {store_id}: a voucher on a {refund['method']} refund")
+    if v["coupon_id"] != ident or v["offer_id"] != ident:
+        raise Refused(f"store {store_id}: a voucher's ids must be {ident!r}")
+    if not 0 < amount <= int(ret["total_refunded"]):
+        raise Refused(f"store {store_id}: a voucher of {amount} for a return of less")
+    start, until = _when(ret["occurred_at"]), _when(v["valid_until"])
+    if not start < until <= start + timedelta(days=VOUCHER_MAX_DAYS):
+        raise Refused(f"store {store_id}: voucher {ident} valid until {v['valid_until']!r}")
+    code = str(v["code"]).strip().upper()
+    holder = conn.execute("SELECT coupon_id FROM coupons WHERE code = ?", (code,)).fetchone()
+    if holder is not None and holder["coupon_id"] != ident:
+        raise Refused(f"store {store_id}: the code of voucher {ident} belongs to another coupon")
+    offer = {
+        "offer_id": ident,
+        "version": 1,
+        "title": VOUCHER_TITLE,
+        "kind": "amount",
+        "value": amount,
+        "min_total": 0,
+        "skus": [],
+        "valid_from": ret["occurred_at"],
+        "valid_until": v["valid_until"],
+        "active": True,
+    }
+    cur = conn.execute(
+        "INSERT INTO offers (offer_id, version, title, kind, value, min_total, skus, valid_from, "
+        "valid_until, active) VALUES (?, 1, ?, 'amount', ?, 0, '[]', ?, ?, 1) "
+        "ON CONFLICT (offer_id) DO NOTHING",
+        (ident, json.dumps(VOUCHER_TITLE), amount, ret["occurred_at"], v["valid_until"]),
+    )
+    if cur.rowcount:
+        streams.append(conn, streams.CHAIN, "offer.upserted", offer)
+    coupon = {
+        "coupon_id": ident,
+        "offer_id": ident,
+        "code": code,
+        "customer_id": ret.get("customer_id"),
+        "max_uses": 1,
+        "issued_at": ret["occurred_at"],
+        "channel": "store",
+    }
+    cur = conn.execute(
+        "INSERT INTO coupons (coupon_id, offer_id, code, customer_id, max_uses, issued_at, "
+        "channel) VALUES (:coupon_id, :offer_id, :code, :customer_id, :max_uses, :issued_at, "
+        ":channel) ON CONFLICT (coupon_id) DO NOTHING",
+        coupon,
+    )
+    if not cur.rowcount:
+        return False
+    streams.append(conn, streams.CHAIN, "coupon.issued", coupon)
+    return True

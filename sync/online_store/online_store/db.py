@@ -303,7 +303,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
     if not isinstance(conn, sqlite3.Connection):
         from online_store import pg
 
-        pg.create_schema(conn, SCHEMA)
+        pg.create_schema(conn, SCHEMA + campaign_schema.SCHEMA)
         return
     with write(conn):
         for statement in (SCHEMA + campaign_schema.SCHEMA).split(";"):

@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from online_store import streams
+from online_store import coupons, streams
 from online_store.db import now_iso
 from online_store.shop import ShopError, new_id, record_loyalty
 
@@ -74,8 +74,14 @@ def _keep(
 
 
 def apply_store_return(conn: sqlite3.Connection, store_id: str, d: dict[str, Any]) -> None:
-    """A store took goods back (of its sale, another store's, or one of our orders)."""
-    _keep(conn, d, "store", store_id)
+    """A store took goods back (of its sale, another store's, or one of our orders). A
+    refund in store credit names the voucher the till made: it becomes a coupon here and
+    in every store (``coupons.store_credit_voucher``), once, with the return."""
+    if not _keep(conn, d, "store", store_id):
+        return
+    for refund in d["refunds"]:
+        if refund.get("voucher"):
+            coupons.store_credit_voucher(conn, store_id, d, refund)
 
 
 def returned(conn: sqlite3.Connection, purchase_id: str, order_id: str | None) -> dict[str, int]:

@@ -97,7 +97,7 @@ def publish_catalogue(conn: sqlite3.Connection) -> int:
 
 
 def products(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM products WHERE active ORDER BY name").fetchall()
+    return conn.execute("SELECT * FROM products WHERE active = 1 ORDER BY name").fetchall()
 
 
 def basket(conn: sqlite3.Connection, quantities: dict[str, int]) -> list[dict[str, Any]]:
@@ -108,7 +108,7 @@ def basket(conn: sqlite3.Connection, quantities: dict[str, int]) -> list[dict[st
             continue
         if not isinstance(qty, int) or not 1 <= qty <= 99:
             raise ShopError(f"quantity of {sku} must be 1 to 99", field=f"qty_{sku}")
-        p = conn.execute("SELECT * FROM products WHERE sku = ? AND active", (sku,)).fetchone()
+        p = conn.execute("SELECT * FROM products WHERE sku = ? AND active = 1", (sku,)).fetchone()
         if p is None:
             raise ShopError(f"unknown product {sku!r}", field="sku", code="unknown_product")
         lines.append({"sku": sku, "name": p["name"], "qty": qty, "unit_price": p["price"]})
