@@ -127,7 +127,12 @@ def _lookup(f: Figures, lk: dict[str, Any]) -> None:
         b.get("server_cpu_ms_per_request"),
     )
     for i, r in enumerate(lk.get("rounds", []), start=1):
-        f.add(f"  lookup+history round {i}", r["edge_rps"], "req/s", r["baseline_rps"])
+        p99 = (
+            f"p99 {r['edge_p99_ms']:.1f} ms against {r['baseline_p99_ms']:.1f} ms"
+            if "edge_p99_ms" in r
+            else None
+        )
+        f.add(f"  lookup+history round {i}", r["edge_rps"], "req/s", r["baseline_rps"], note=p99)
     for part, ms in lk.get("breakdown", {}).get("edge", {}).get("ms_per_request", {}).items():
         base = lk["breakdown"].get("baseline", {}).get("ms_per_request", {}).get(part)
         f.add(f"  CPU per lookup request: {part}", ms, "ms", base)

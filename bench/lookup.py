@@ -51,7 +51,13 @@ def measure(s: Session, tool: str) -> dict[str, Any]:
     for name, _port, _server in sides:
         out[name] = combined(runs[name])
     out["rounds"] = [
-        {"edge_rps": e["rps"], "baseline_rps": b["rps"], "ratio": e["rps"] / b["rps"]}
+        {
+            "edge_rps": e["rps"],
+            "baseline_rps": b["rps"],
+            "ratio": e["rps"] / b["rps"],
+            "edge_p99_ms": e["p99_ms"],
+            "baseline_p99_ms": b["p99_ms"],
+        }
         for e, b in zip(runs["edge"], runs["baseline"], strict=True)
         if b["rps"]
     ]

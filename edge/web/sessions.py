@@ -152,6 +152,8 @@ def principal(screen: str | None = None) -> Actor | None:
 
 def touch() -> None:
     """Count this request as a touch on its staff screen (page polling does not count)."""
+    if not session:  # no screen logged in (a terminal's bearer call): nothing to touch
+        return
     screen = screen_of_request()
     if screen not in (STAFF, POS) or request.headers.get(BACKGROUND_HEADER) == "1":
         return
