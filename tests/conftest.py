@@ -21,6 +21,10 @@ from edge.web.app import create_app
 from tests.support.broker import Broker
 from tests.support.online_db import CHOSEN, online_database
 
+# The end-to-end fixtures of the one history (``online``, ``edge_worker``), shared by the tests
+# that run both sides; a module's own fixture of the same name takes precedence.
+pytest_plugins = ["tests.support.both_sides"]
+
 ROLES = ("kiosk", "pos", "staff", "admin")
 
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import requests
@@ -97,28 +98,30 @@ def api_banner(settings: Settings) -> str:
     return f"API on {scheme}://{settings.http_host}:{settings.http_port} ({reach})"
 
 
-def load_worker(spec: str) -> Callable[[Settings, threading.Event], None] | None:
-    module_name, _, func = spec.partition(":")
+def _worker_module(spec: str) -> ModuleType | None:
+    """The module of a worker spec (``module:function``), or None when that module (or its
+    package) is not installed on this box; an import error inside it is raised."""
+    module_name = spec.partition(":")[0]
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
             return None
         raise
-    fn: Callable[[Settings, threading.Event], None] = getattr(module, func)
+
+
+def load_worker(spec: str) -> Callable[[Settings, threading.Event], None] | None:
+    module = _worker_module(spec)
+    if module is None:
+        return None
+    fn: Callable[[Settings, threading.Event], None] = getattr(module, spec.partition(":")[2])
     return fn
 
 
 def load_hook(spec: str, name: str) -> Callable[[Settings], None] | None:
     """A worker module's optional function ``name`` (e.g. ``sync.worker:prefork``)."""
-    module_name = spec.partition(":")[0]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    hook: Callable[[Settings], None] | None = getattr(module, name, None)
+    module = _worker_module(spec)
+    hook: Callable[[Settings], None] | None = getattr(module, name, None) if module else None
     return hook
 
 

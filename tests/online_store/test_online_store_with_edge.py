@@ -5,33 +5,16 @@ a web customer and a web purchase reach the store; a store sale reaches the web 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from online_store import OnlineStore
 
-from tests.support import both_sides
-from tests.support.broker import Broker
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def online(online_db: str, mosquitto: Broker) -> Iterator[tuple[OnlineStore, str]]:
-    with both_sides.online_store(online_db, mosquitto, ["S001"], demo_data=True) as pair:
-        yield pair
-
-
-@pytest.fixture
-def edge_worker(
-    tmp_path: Path, db_path: Path, mosquitto: Broker, online: tuple[OnlineStore, str]
-) -> Iterator[None]:
-    with both_sides.edge_workers(tmp_path, db_path, mosquitto, online[1], "sync"):
-        yield
 
 
 def test_web_and_store_see_one_history(

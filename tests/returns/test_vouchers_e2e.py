@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,26 +19,10 @@ from online_store import OnlineStore, db
 
 from edge.store import outbox
 from edge.store.db import write
-from tests.support import both_sides
 from tests.support.broker import Broker
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def online(tmp_path: Path, mosquitto: Broker) -> Iterator[tuple[OnlineStore, str]]:
-    db_file = str(tmp_path / "online.db")
-    with both_sides.online_store(db_file, mosquitto, ["S001"], demo_data=True) as pair:
-        yield pair
-
-
-@pytest.fixture
-def edge_worker(
-    tmp_path: Path, db_path: Path, mosquitto: Broker, online: tuple[OnlineStore, str]
-) -> Iterator[None]:
-    with both_sides.edge_workers(tmp_path, db_path, mosquitto, online[1], "sync"):
-        yield
 
 
 def test_a_store_credit_voucher_works_once_in_either_channel(

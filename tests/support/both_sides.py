@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from online_store import OnlineStore
 from online_store.auth import store_token
 
@@ -54,3 +55,21 @@ def edge_workers(
     finally:
         child.terminate()
         child.wait(timeout=30)
+
+
+# The pair of fixtures the end-to-end tests of the one history share (a tests/conftest.py plugin):
+# the demo's online store for S001 on the test's Mosquitto, and the edge's sync worker.
+
+
+@pytest.fixture
+def online(online_db: str, mosquitto: Broker) -> Iterator[tuple[OnlineStore, str]]:
+    with online_store(online_db, mosquitto, ["S001"], demo_data=True) as pair:
+        yield pair
+
+
+@pytest.fixture
+def edge_worker(
+    tmp_path: Path, db_path: Path, mosquitto: Broker, online: tuple[OnlineStore, str]
+) -> Iterator[None]:
+    with edge_workers(tmp_path, db_path, mosquitto, online[1], "sync"):
+        yield
