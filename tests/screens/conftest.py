@@ -259,7 +259,10 @@ def staff_login(new_page: Callable[..., Any], shop: Shop, screen: str, staff_id:
 
 def scan(page: Any, code: str) -> None:
     """What a keyboard-wedge scanner does: the whole code in a burst, then Enter, wherever
-    the focus is (no field is clicked first)."""
+    the focus is (no field is clicked first). Only once the page's deferred scripts have run
+    (DOMContentLoaded): a server-rendered element can show before they do, and keys typed then
+    reach no listener (the first digit of a barcode was lost that way on a loaded box)."""
+    page.wait_for_load_state("domcontentloaded")
     page.keyboard.type(code, delay=5)
     page.keyboard.press("Enter")
 
