@@ -21,7 +21,6 @@ from flask.testing import FlaskClient
 from online_store import OnlineStore
 
 from edge.loyalty import views as ledger
-from tests.online_store.test_online_store_with_edge import edge_worker, online  # noqa: F401
 from tests.returns.conftest import at_once
 from tests.support.waiting import wait_until
 
