@@ -67,11 +67,12 @@ class Settings(BaseSettings):
     http_workers: int = Field(default=2, ge=1, le=16)
     """gunicorn worker processes; rate-limit counters are per worker, so a client gets up to this
     many times the configured rate"""
-    http_threads: int = Field(default=2, ge=1, le=64)
+    http_threads: int = Field(default=4, ge=1, le=64)
     """threads per gunicorn worker (gthread); each keeps its own SQLite connection. Two per
-    worker serve the 2-core box best: more threads of one process only wait for its
-    interpreter lock (measured with 8 kiosks: 2 threads gave 10-15 % more lookups a second
-    than 4, and a shorter tail; see docs/performance.md)"""
+    worker gave 10-15 % more lookups a second on the 2-core box (docs/performance.md), but
+    over HTTPS a gthread worker's thread waits for the first request of each connection it
+    has taken, and a browser opens connections ahead of need: with 2 × 2 threads the screens'
+    tests over HTTPS stalled on page loads, so 4 per worker stay the default."""
     secret_key: str | None = None
     """signs the screens' session cookies (paired kiosks, staff logins); when unset, one is
     generated once and kept in the database. Changing it forgets every paired kiosk"""
