@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from edge import handlers
-from edge.store import db, inbox, state
+from edge.store import db, state
+from tests.support import seeding
 from tests.sync.conftest import (  # noqa: F401 - the sync tests' broker, web side and edge
     broker,
     collector,
@@ -22,7 +21,7 @@ from tests.sync.conftest import (  # noqa: F401 - the sync tests' broker, web si
     web,
 )
 
-Apply = Callable[[str, dict[str, Any]], bool]
+Apply = seeding.Apply
 
 
 def iso(delta: timedelta = timedelta(0)) -> str:
@@ -76,14 +75,8 @@ def redeemed(coupon_id: str, **over: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def apply(conn: sqlite3.Connection) -> Apply:
-    """Apply one down-event as the sync worker does: its handler, in one write transaction."""
-
-    def run(type_: str, data: dict[str, Any]) -> bool:
-        ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id=str(uuid.uuid4()))
-        with db.write(conn):
-            return handlers.HANDLERS[type_](conn, data, ctx)
-
-    return run
+    """Apply one down-event as the sync worker does."""
+    return seeding.applier(conn)
 
 
 @pytest.fixture

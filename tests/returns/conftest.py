@@ -16,15 +16,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from edge import handlers
-from edge.store import db, inbox
-from edge.system import demo
-from edge.web.app import create_app
 from sync import contract
 from tests.offers.conftest import coupon, offer
 from tests.pickups.conftest import act  # noqa: F401 - the board's moves, as a fixture
+from tests.support import seeding
 
-Apply = Callable[[str, dict[str, Any]], bool]
+Apply = seeding.Apply
 
 
 @pytest.fixture(scope="session")
@@ -32,13 +29,7 @@ def returns_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     """The demo shop seeded once for these tests (PIN hashes are slow on purpose); each test
     gets a copy of the file, as tests/screens does."""
     path = tmp_path_factory.mktemp("returns-demo") / "store.db"
-    app = create_app({"DB_PATH": str(path), "STORE_ID": "S001", "SECRET_KEY": "test"})
-    conn = db.connect(path)
-    try:
-        data = demo.seed(conn, app.config["SETTINGS"])
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
+    data = seeding.seed_demo(path, "test")
     return path, data
 
 
@@ -62,12 +53,7 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def apply(conn: sqlite3.Connection) -> Apply:
-    def run(type_: str, data: dict[str, Any]) -> bool:
-        ctx = inbox.ApplyContext(store_id="S001", source="/stores/S001", event_id=str(uuid.uuid4()))
-        with db.write(conn):
-            return handlers.HANDLERS[type_](conn, data, ctx)
-
-    return run
+    return seeding.applier(conn)
 
 
 @pytest.fixture

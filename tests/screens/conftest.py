@@ -21,8 +21,8 @@ from werkzeug.serving import make_server
 
 from edge import handlers
 from edge.store import db, inbox, state
-from edge.system import demo
 from edge.web.app import create_app
+from tests.support import seeding
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -156,13 +156,7 @@ class Shop:
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """The demo shop seeded once (PIN hashes are slow on purpose); each test gets a copy."""
     path = tmp_path_factory.mktemp("demo") / "store.db"
-    app = create_app({"DB_PATH": str(path), "STORE_ID": "S001", "SECRET_KEY": "screens-test"})
-    conn = db.connect(path)
-    try:
-        data = demo.seed(conn, app.config["SETTINGS"])
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
+    data = seeding.seed_demo(path, "screens-test")
     return path, data
 
 
