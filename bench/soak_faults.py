@@ -251,15 +251,16 @@ class SoakRig:
         return self.web.up_sequence(STORE) >= last
 
 
-def mqtt_client(client_id: str, port: int) -> mqtt.Client:
-    """A persistent-session MQTT 5 client on the store's broker, already looping (the one the
-    sync tests use, ``tests.sync.support._client``: bench/ imports no test module that loads
-    the sync, whose every use goes through ``bench.edge_api``)."""
+def mqtt_client(client_id: str, port: int, **callbacks: Any) -> mqtt.Client:
+    """A persistent-session MQTT 5 client on the store's broker, already looping; callbacks
+    are set before it connects (the sync tests' client too, ``tests.sync.support``)."""
     c = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=mqtt.MQTTv5,
     )
+    for name, fn in callbacks.items():
+        setattr(c, name, fn)
     c.max_inflight_messages_set(100)
     c.reconnect_delay_set(1, 2)
     props = Properties(PacketTypes.CONNECT)

@@ -20,10 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
+from bench.soak_faults import mqtt_client
 from sync import contract
 from tests.support.waiting import wait_until
 from tests.sync.events import data_for
@@ -34,20 +32,7 @@ TOKEN = "test-backfill-token"
 
 def _client(client_id: str, port: int, **callbacks: Any) -> mqtt.Client:
     """A persistent-session MQTT 5 client; callbacks are set before it connects."""
-    c = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        protocol=mqtt.MQTTv5,
-    )
-    for name, fn in callbacks.items():
-        setattr(c, name, fn)
-    c.max_inflight_messages_set(100)
-    c.reconnect_delay_set(1, 2)
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = 3600
-    c.connect_async("127.0.0.1", port, clean_start=False, properties=props)
-    c.loop_start()
-    return c
+    return mqtt_client(client_id, port, **callbacks)
 
 
 class WebSide:
