@@ -45,31 +45,59 @@ def append(
     conn: sqlite3.Connection, source: str, type_: str, data: dict[str, Any], time: str | None = None
 ) -> OutboxEvent:
     """Add one up-event; the caller's transaction makes it atomic with the change."""
+    return append_many(conn, source, type_, [data], time)[0]
+
+
+def append_many(
+    conn: sqlite3.Connection,
+    source: str,
+    type_: str,
+    datas: list[dict[str, Any]],
+    time: str | None = None,
+) -> list[OutboxEvent]:
+    """Add up-events of one type, numbered in the order given, with one statement for their
+    numbers and one for their rows (an order's stock moves: bench/, catch-up)."""
     if not conn.in_transaction:
         raise RuntimeError("outbox.append must run inside db.write(conn)")
+    if not datas:
+        return []
+    n = len(datas)
     row = conn.execute(
-        "INSERT INTO outbox_streams (source, last_sequence) VALUES (?, 1) "
-        "ON CONFLICT (source) DO UPDATE SET last_sequence = last_sequence + 1 "
+        "INSERT INTO outbox_streams (source, last_sequence) VALUES (?, ?) "
+        "ON CONFLICT (source) DO UPDATE SET last_sequence = last_sequence + excluded.last_sequence "
         "RETURNING last_sequence",
-        (source,),
+        (source, n),
     ).fetchone()
-    event = OutboxEvent(source, int(row[0]), new_id(), type_, time or now_iso(), data)
-    conn.execute(
+    first = int(row[0]) - n + 1
+    stamp = now_iso()
+    at = time or stamp
+    events = [
+        OutboxEvent(source, first + i, new_id(), type_, at, data) for i, data in enumerate(datas)
+    ]
+    conn.executemany(
         "INSERT INTO outbox (source, sequence, id, type, time, data, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (
-            event.source,
-            event.sequence,
-            event.id,
-            event.type,
-            event.time,
+        [
             # orjson: the same compact UTF-8 text as json.dumps(separators=(",", ":"),
             # ensure_ascii=False), 5× faster; a catch-up's orders write 38,000 of these
-            orjson.dumps(data).decode(),
-            now_iso(),
-        ),
+            (ev.source, ev.sequence, ev.id, ev.type, ev.time, orjson.dumps(ev.data).decode(), stamp)
+            for ev in events
+        ],
     )
-    return event
+    return events
+
+
+def unsent_among(conn: sqlite3.Connection, source: str, sequences: list[int]) -> set[int]:
+    """Which of ``sequences`` still wait for their PUBACK (``is_unsent`` for many at once)."""
+    if not sequences:
+        return set()
+    marks = ",".join("?" * len(sequences))
+    rows = conn.execute(
+        f"SELECT sequence FROM outbox WHERE source = ? AND sequence IN ({marks}) "
+        "AND sent_at IS NULL",
+        (source, *sequences),
+    )
+    return {int(r[0]) for r in rows}
 
 
 def _from_row(row: sqlite3.Row) -> OutboxEvent:
