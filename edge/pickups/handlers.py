@@ -16,7 +16,7 @@ from edge.errors import InvalidInput
 from edge.pickups.events import OrderCancelled, OrderPlaced, validated
 from edge.pickups.redaction import KEY_NAME as PICKUP_KEY
 from edge.pickups.rules import OPEN, Status, cancellation, code_hash, format_time, parse_time
-from edge.pickups.service import emit_update, record_audit, update_order
+from edge.pickups.steps import emit_update, record_audit, update_order
 from edge.pickups.views import get_row
 from edge.stock import service as stock
 from edge.store import privacy
