@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -127,3 +129,26 @@ class Failover:
         # (reconnect() sets it before calling us); the socket is closed, so this is safe.
         client._host, client._port = host, port  # noqa: SLF001
         log.info("MQTT: trying broker %s:%s", host, port)
+
+
+PUBACK_PACKET = struct.Struct("!BBH")  # MQTT PUBACK: type 0x40, remaining length 2, packet id
+
+
+def ack_many(client: mqtt.Client, acks: Iterable[tuple[int, int]]) -> None:
+    """Acknowledge many received messages (``(mid, qos)``) at once: the QoS 1 ones as one
+    write of their PUBACKs, back to back, which MQTT allows, instead of one packet each.
+
+    ``client.ack`` queues one packet per message, wakes paho's loop once per packet, and the
+    loop writes each with a socket call of its own: 2,000 of each per committed batch of a
+    catch-up (bench/, catch-up). The bytes are the same PUBACKs (MQTT 3.1.1 and 5: with no
+    reason code, a PUBACK means success), queued through paho's own ``_packet_queue`` so
+    that its loop writes them in order with everything else. QoS 2 (never subscribed to
+    here) goes through ``client.ack``."""
+    packets: list[bytes] = []
+    for mid, qos in acks:
+        if qos == 1:
+            packets.append(PUBACK_PACKET.pack(mqtt.PUBACK, 2, mid))
+        elif qos == 2:
+            client.ack(mid, qos)
+    if packets:
+        client._packet_queue(mqtt.PUBACK, b"".join(packets), 0, 0)  # noqa: SLF001

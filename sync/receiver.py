@@ -27,6 +27,7 @@ import paho.mqtt.client as mqtt
 
 from edge.config import Settings
 from sync import applier, contract
+from sync import mqtt as link
 from sync.publisher import Counters
 
 log = logging.getLogger("passerelle.sync")
@@ -241,11 +242,11 @@ class Receiver:
                 continue
             with self._gen_lock:
                 generation = self.generation
-            for gen, mid, qos in msg.acks:
-                # A mid from an earlier connection may name another message now: never ack
-                # it; the broker redelivers, and the inbox sees a duplicate.
-                if gen == generation:
-                    self.client.ack(mid, qos)
+            # A mid from an earlier connection may name another message now: never ack it;
+            # the broker redelivers, and the inbox sees a duplicate.
+            link.ack_many(
+                self.client, [(mid, qos) for gen, mid, qos in msg.acks if gen == generation]
+            )
             self.counters.received += msg.received
             self.counters.backfilled += msg.backfilled
             self.counters.inbox.add(msg.outcome)
