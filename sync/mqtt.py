@@ -28,7 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from edge.config import Settings
-from sync import contract
+from sync import contract, paho_client
 
 MAX_INFLIGHT = 1000  # our QoS 1 publishes awaiting PUBACK (the outbox drain)
 # MQTT 5's Receive Maximum: how many unacknowledged down-events the broker may send us.
@@ -49,7 +49,7 @@ def client_id(store_id: str) -> str:
 def make_client(settings: Settings) -> mqtt.Client:
     """A configured client, not yet connected (callbacks are the caller's)."""
     v5 = settings.mqtt_protocol == "5"
-    client = mqtt.Client(
+    client = paho_client.Client(  # paho's, reading its socket in large chunks
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id(settings.store_id),
         protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
