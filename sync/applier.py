@@ -230,6 +230,11 @@ class Applier:
                     self._apply_status(conn, it)
                 elif it.kind == "resync":
                     self._resync.update(self.inbox.sources)
+            if out.applied:
+                # The whole edge dies with the batch applied but not committed, after a
+                # second in which a PUBACK sent too early would reach the broker: none may
+                # have been (tests/sync/test_crash.py).
+                faults.point("after_apply_before_commit", parent=True, linger=1.0)
         return out
 
     def _apply_status(self, conn: sqlite3.Connection, it: Item) -> None:

@@ -233,3 +233,38 @@ def test_sync_killed_after_apply_before_ack(
 
 def _subscribed(collector: Collector) -> Any:
     return collector.statuses
+
+
+def test_sync_killed_after_apply_before_commit_loses_nothing(
+    edge_proc: EdgeProcess, db_path: Path, web: WebSide, collector: Collector
+) -> None:
+    """Killed with a batch applied but not committed: the broker must still hold every event
+    of it (a message is acknowledged only after its commit). No backfill endpoint here, so
+    an event acknowledged before its commit would be lost for good, and this test would wait
+    for it in vain."""
+    edge_proc.settings["online_store_url"] = ""
+    conn = db.connect(db_path)
+    edge_proc.start("worker", "sync", fault="after_apply_before_commit:2")
+    wait_until(lambda: _subscribed(collector), 30, what="edge up")
+    for burst in range(3):
+        sent = [
+            web.make("loyalty.entry", data_for("loyalty.entry", burst * 200 + i))
+            for i in range(1, 201)
+        ]
+        web.publish_many(sent)
+        if not edge_proc.killed_itself():
+            wait_until(
+                lambda b=burst: applied(conn) >= 200 * (b + 1) or edge_proc.killed_itself(),
+                30,
+                what=f"burst {burst + 1} applied, or the kill",
+            )
+    wait_until(edge_proc.killed_itself, 30, what="the fault point's kill")
+    committed = applied(conn)
+    edge_proc.start("worker", "sync")
+    wait_applied(conn, 600)
+    edge_proc.stop()
+    assert committed < 600
+    assert scalar(conn, "SELECT COUNT(*) FROM loyalty_entries") == 600
+    assert scalar(conn, "SELECT COUNT(*) FROM inbox") == 600
+    assert scalar(conn, "SELECT COUNT(*) FROM dead_letters") == 0
+    conn.close()
