@@ -35,6 +35,16 @@ from edge.stock import service as stock
 from edge.store.db import now_iso, write
 
 
+def _collectable(conn: sqlite3.Connection, order_id: str) -> sqlite3.Row:
+    """The order, if it may be handed over now (ready and not locked), in the caller's
+    transaction; else the domain error that says why."""
+    row = get_row(conn, order_id)
+    next_status(row["status"], "collect", row["order_number"])
+    if row["locked"]:
+        raise locked_error(row["order_number"])
+    return row
+
+
 def collect(
     conn: sqlite3.Connection,
     order_id: str,
@@ -53,10 +63,7 @@ def collect(
     del payment_collected  # a tick box is not a payment (issue 16)
     failure: DomainError | None = None
     with write(conn):
-        row = get_row(conn, order_id)
-        next_status(row["status"], "collect", row["order_number"])
-        if row["locked"]:
-            raise locked_error(row["order_number"])
+        row = _collectable(conn, order_id)
         if not code_matches(
             row["order_id"], row["order_number"], row["code_hash"], presented_code, code_key(conn)
         ):
@@ -87,10 +94,7 @@ def check_for_payment(
     its own, so that failing the sale cannot undo the count."""
     failure: DomainError | None = None
     with write(conn):
-        row = get_row(conn, order_id)
-        next_status(row["status"], "collect", row["order_number"])
-        if row["locked"]:
-            raise locked_error(row["order_number"])
+        row = _collectable(conn, order_id)
         if row["paid"]:
             raise Conflict(
                 f"order {row['order_number']} was paid online: hand it over on the board",

@@ -207,19 +207,7 @@ def test_sync_killed_after_apply_before_ack(
     # Three bursts, each waited for: the second batch that carries events (where the fault
     # point fires) is at the latest the first one of the second burst, so the kill comes
     # after some events were committed and before all of them were.
-    for burst in range(3):
-        sent = [
-            web.make("loyalty.entry", data_for("loyalty.entry", burst * 200 + i))
-            for i in range(1, 201)
-        ]
-        web.publish_many(sent)
-        if not edge_proc.killed_itself():
-            wait_until(
-                lambda b=burst: applied(conn) >= 200 * (b + 1) or edge_proc.killed_itself(),
-                30,
-                what=f"burst {burst + 1} applied, or the kill",
-            )
-    wait_until(edge_proc.killed_itself, 30, what="the fault point's kill")
+    _bursts_until_killed(edge_proc, web, conn)
     committed = applied(conn)
     edge_proc.start("worker", "sync")
     wait_applied(conn, 600)
@@ -229,6 +217,25 @@ def test_sync_killed_after_apply_before_ack(
     assert scalar(conn, "SELECT COUNT(*) FROM inbox") == 600
     assert scalar(conn, "SELECT COUNT(*) FROM dead_letters") == 0
     conn.close()
+
+
+def _bursts_until_killed(edge_proc: EdgeProcess, web: WebSide, conn: sqlite3.Connection) -> None:
+    """600 ledger entries in three bursts of 200, each waited for until the fault point
+    kills the edge (the second batch that carries events)."""
+    for burst in range(3):
+        sent = [
+            web.make("loyalty.entry", data_for("loyalty.entry", burst * 200 + i))
+            for i in range(1, 201)
+        ]
+        web.publish_many(sent)
+        if not edge_proc.killed_itself():
+            target = 200 * (burst + 1)
+
+            def burst_done(target: int = target) -> bool:
+                return applied(conn) >= target or edge_proc.killed_itself()
+
+            wait_until(burst_done, 30, what=f"burst {burst + 1} applied, or the kill")
+    wait_until(edge_proc.killed_itself, 30, what="the fault point's kill")
 
 
 def _subscribed(collector: Collector) -> Any:
@@ -246,19 +253,7 @@ def test_sync_killed_after_apply_before_commit_loses_nothing(
     conn = db.connect(db_path)
     edge_proc.start("worker", "sync", fault="after_apply_before_commit:2")
     wait_until(lambda: _subscribed(collector), 30, what="edge up")
-    for burst in range(3):
-        sent = [
-            web.make("loyalty.entry", data_for("loyalty.entry", burst * 200 + i))
-            for i in range(1, 201)
-        ]
-        web.publish_many(sent)
-        if not edge_proc.killed_itself():
-            wait_until(
-                lambda b=burst: applied(conn) >= 200 * (b + 1) or edge_proc.killed_itself(),
-                30,
-                what=f"burst {burst + 1} applied, or the kill",
-            )
-    wait_until(edge_proc.killed_itself, 30, what="the fault point's kill")
+    _bursts_until_killed(edge_proc, web, conn)
     committed = applied(conn)
     edge_proc.start("worker", "sync")
     wait_applied(conn, 600)
