@@ -117,9 +117,7 @@ def broker_addresses(settings: Settings) -> list[tuple[str, int]]:
     return out
 
 
-def full_jitter(
-    failures: int, base: float, cap: float, rng: random.Random | None = None
-) -> float:
+def full_jitter(failures: int, base: float, cap: float, rng: random.Random | None = None) -> float:
     """The wait before the next attempt after ``failures`` failed ones: at random in
     [0, min(cap, base x 2^failures)], so that clients cut off together spread their returns
     over the whole bound instead of coming back on the same seconds."""
