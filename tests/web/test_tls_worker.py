@@ -1,0 +1,124 @@
+"""The API's gunicorn worker (``edge.web.worker.ThreadWorker``) keeps no thread on an idle
+TLS connection (issue 21): a browser's preconnected sockets (handshake done, no request yet)
+once held every thread of a 2-thread worker, and the screens stalled over HTTPS.
+
+With as many idle TLS connections held as the worker has threads, a request on a new
+connection is answered, and the idle ones are still served when their request comes. Stock
+gthread is run too: there the same new request is never answered (each thread waits in the
+request parser of an idle connection), which shows the test tells the two apart; if a
+gunicorn release stops stalling, that test fails and our worker class can go.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from edge.cli import cli
+from tests.support import proc
+from tests.support.broker import free_port, wait_port
+
+THREADS = 2
+OURS = "edge.web.worker.ThreadWorker"
+
+
+def hello(_environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """The smallest WSGI app: the worker, not the app, is under test."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    return [b"hello"]
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("tls-worker")
+    r = CliRunner().invoke(cli, ["tls", "init", "--out", str(d / "tls")])
+    assert r.exit_code == 0, r.output
+    return d / "tls"
+
+
+def serve(cert: Path, worker_class: str, log: Path) -> Iterator[int]:
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+        "--threads", str(THREADS), "--worker-class", worker_class, "--no-control-socket",
+        "--keep-alive", "60",  # the idle connections stay open for the whole test
+        "--certfile", str(cert / "tls_cert"), "--keyfile", str(cert / "tls_key"),
+        "tests.web.test_tls_worker:hello",
+    ]  # fmt: skip
+    p = proc.start(cmd, proc.env(), log)
+    try:
+        wait_port(port, timeout=30)
+        yield port
+    finally:
+        p.terminate()
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=15)
+
+
+def idle_tls(port: int) -> ssl.SSLSocket:
+    """A connection that completed its TLS handshake and sends nothing (a preconnect)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def get(tls: ssl.SSLSocket, timeout: float) -> bytes:
+    """One request on ``tls``: the answer's bytes, or TimeoutError when none comes."""
+    tls.settimeout(timeout)
+    tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = b""
+    while not answer.endswith(b"hello"):
+        chunk = tls.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+def held_then_new(port: int, timeout: float) -> tuple[list[ssl.SSLSocket], bytes]:
+    """Hold one idle TLS connection per thread, then ask on a new one."""
+    held = [idle_tls(port) for _ in range(THREADS)]
+    fresh = idle_tls(port)
+    try:
+        return held, get(fresh, timeout)
+    except BaseException:
+        for s in held:
+            s.close()
+        raise
+    finally:
+        fresh.close()
+
+
+def test_idle_tls_connections_hold_no_thread(cert: Path, tmp_path: Path) -> None:
+    for port in serve(cert, OURS, tmp_path / "ours.log"):
+        held, answer = held_then_new(port, timeout=20)
+        try:
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"hello")
+            for s in held:  # the deferred connections are served once they ask
+                assert get(s, timeout=20).endswith(b"hello")
+                assert get(s, timeout=20).endswith(b"hello")  # and kept alive
+        finally:
+            for s in held:
+                s.close()
+
+
+def test_stock_gthread_stalls_there(cert: Path, tmp_path: Path) -> None:
+    """What the worker class is for; a gunicorn that passes this no longer needs it."""
+    for port in serve(cert, "gthread", tmp_path / "stock.log"):
+        with pytest.raises(TimeoutError):
+            held, _answer = held_then_new(port, timeout=3)
+            for s in held:
+                s.close()
