@@ -49,13 +49,17 @@ class ThreadWorker(gthread.ThreadWorker):
     """gthread, where an idle connection (new, or TLS after its handshake) waits in the
     poller rather than in one of the worker's few threads."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tls = bool(self.cfg.is_ssl)  # read once: gunicorn's Config looks it up each time
+
     def handle(self, conn: Any) -> Any:
         """Run in a pool thread: defer a connection with nothing to read, else gunicorn's."""
         if not conn.initialized:
             if not conn.data_ready and not _readable(conn.sock):
                 return gthread._DEFER
             conn.data_ready = True  # gunicorn's handle must not wait 5 s for data again
-            if self.cfg.is_ssl:
+            if self.tls:
                 try:
                     conn.init()  # the TLS handshake
                 except Exception as exc:  # noqa: BLE001 - handled by gunicorn's own code below
@@ -69,7 +73,8 @@ class ThreadWorker(gthread.ThreadWorker):
         """On the main thread after a request: a kept-alive TLS connection whose next
         request is already decrypted is served now (the poller would never see it)."""
         if (
-            not fs.cancelled()
+            self.tls
+            and not fs.cancelled()
             and fs.exception() is None
             and fs.result() is True
             and self.alive
