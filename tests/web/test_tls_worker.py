@@ -7,14 +7,19 @@ connection is answered, and the idle ones are still served when their request co
 gthread is run too: there the same new request is never answered (each thread waits in the
 request parser of an idle connection), which shows the test tells the two apart; if a
 gunicorn release stops stalling, that test fails and our worker class can go.
+
+And with two workers, two connections opened together go to the two workers (one each),
+not both to whichever worker was awake first.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,13 @@ def hello(_environ: dict[str, Any], start_response: Callable[..., Any]) -> list[
     """The smallest WSGI app: the worker, not the app, is under test."""
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
     return [b"hello"]
+
+
+def whose(_environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """Which worker process answered."""
+    pid = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(pid)))])
+    return [pid]
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +134,46 @@ def test_stock_gthread_stalls_there(cert: Path, tmp_path: Path) -> None:
             held, _answer = held_then_new(port, timeout=3)
             for s in held:
                 s.close()
+
+
+def ask_pid(sock: socket.socket) -> str:
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.split(b"\r\n\r\n", 1)[1]:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return answer.split(b"\r\n\r\n", 1)[1].decode()
+
+
+def pids_of_a_pair(port: int) -> list[str]:
+    """The workers that answer two connections opened one right after the other."""
+    pair = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+    try:
+        return [ask_pid(s) for s in pair]
+    finally:
+        for s in pair:
+            s.close()
+
+
+def test_connections_opened_together_go_to_both_workers(tmp_path: Path) -> None:
+    """Stock gthread split 0, 3 and 4 pairs of 10 in three tries; ours 10 of 10."""
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+        "--threads", str(THREADS), "--worker-class", OURS, "--no-control-socket",
+        "tests.web.test_tls_worker:whose",
+    ]  # fmt: skip
+    p = proc.start(cmd, proc.env(), tmp_path / "gunicorn.log")
+    try:
+        wait_port(port, timeout=30)
+        seen: set[str] = set()
+        deadline = time.monotonic() + 30
+        while len(seen) < 2 and time.monotonic() < deadline:  # both workers are up
+            seen |= set(pids_of_a_pair(port))
+        split = sum(len(set(pids_of_a_pair(port))) == 2 for _ in range(10))
+        assert split >= 8, f"{split} pairs of 10 split over the two workers"
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
