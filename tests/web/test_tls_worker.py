@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import socket
 import ssl
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -61,7 +60,7 @@ def serve(cert: Path, worker_class: str, log: Path) -> Iterator[int]:
     cmd = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
         "--threads", str(THREADS), "--worker-class", worker_class, "--no-control-socket",
-        "--keep-alive", "60",  # the idle connections stay open for the whole test
+        "--keep-alive", "60", "--graceful-timeout", "5",  # idle ones stay open all the test
         "--certfile", str(cert / "tls_cert"), "--keyfile", str(cert / "tls_key"),
         "tests.web.test_tls_worker:hello",
     ]  # fmt: skip
@@ -71,11 +70,7 @@ def serve(cert: Path, worker_class: str, log: Path) -> Iterator[int]:
         yield port
     finally:
         p.terminate()
-        try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(timeout=15)
+        p.wait(timeout=30)
 
 
 def idle_tls(port: int) -> ssl.SSLSocket:
