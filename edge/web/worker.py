@@ -14,7 +14,10 @@ HTTPS. This worker gives such a connection back to gunicorn's own poller instead
 - over TLS, once the handshake is done, a connection whose first request has not arrived
   (nothing decrypted and buffered, nothing on the socket) goes back to the poller too;
 - a kept-alive TLS connection whose next request is already decrypted in the TLS buffer
-  (so that the socket itself will never look readable) is served at once.
+  (so that the socket itself will never look readable) is served at once;
+- with several workers, one that has just accepted a connection leaves the next ones to the
+  others for 5 ms (``accept``): a worker keeps the connections it accepts, and the one that
+  happened to be awake took whole bursts.
 
 A deferred connection is closed by gunicorn after ``keepalive`` seconds without a request,
 like any idle kept-alive one. Handshake errors go through gunicorn's own handling (the
@@ -39,7 +42,9 @@ ACCEPT_PAUSE_S = 0.005
 def _readable(sock: Any) -> bool:
     """Whether the socket has bytes (or an EOF) to read right now, without waiting."""
     try:
-        return bool(select.select([sock], [], [], 0)[0])
+        poller = select.poll()  # not select(): no limit on the descriptor's number
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
         return True  # closed or broken: the thread's read will find out and close it
 
