@@ -68,7 +68,7 @@ class ThreadWorker(gthread.ThreadWorker):
         """gunicorn's accept; then, with other workers on the same socket, none for a few
         milliseconds, so that the next connection goes to another worker. A worker keeps the
         connections it accepted, and the one already awake took a burst of them (both of a
-        2-client run, seen in 3 runs of 4): its threads then shared one core while the other
+        2-client run, in 4 benchmark runs of 8): its threads then shared one core while the other
         worker idled."""
         before = self.nr_conns
         super().accept(listener)
