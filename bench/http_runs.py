@@ -29,8 +29,10 @@ def http(
     """One load run of ``kind`` (``lookup`` or ``sale``) on ``port``; with ``server``, also
     the CPU it used and what the rest of the machine (other users of the shared box) used
     meanwhile, to tell a slow server from a busy box."""
+    workers = gunicorn_workers(server.pid) if server else []
     busy0 = procs.machine_busy_s()
     srv0 = procs.tree_cpu_s(server.pid) if server else 0.0
+    work0 = [procs.cpu_s(p) for p in workers]
     run = load.LoadRun(
         kind=kind,
         base_url=f"http://127.0.0.1:{port}",
@@ -50,7 +52,18 @@ def http(
         res["other_cpu_s"] = round(max(0.0, busy - srv - res["client_cpu_s"]), 2)
         cores = os.cpu_count() or 1
         res["other_cpu_share"] = round(res["other_cpu_s"] / (cores * res["seconds"]), 2)
+        used = [procs.cpu_s(p) - c for p, c in zip(workers, work0, strict=True)]
+        # how the load spread over the gunicorn workers (each keeps the connections it
+        # accepted): an even split is 1/workers each
+        res["worker_cpu_split"] = sorted(round(u / sum(used), 2) for u in used) if any(used) else []
     return res
+
+
+def gunicorn_workers(pid: int) -> list[int]:
+    """The gunicorn workers in ``pid``'s process tree."""
+    return [
+        p for p in procs.tree(pid) if (d := procs.describe(p)) and d["role"] == "gunicorn worker"
+    ]
 
 
 def choose_tool(s: Session) -> dict[str, Any]:

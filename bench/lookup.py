@@ -57,6 +57,8 @@ def measure(s: Session, tool: str) -> dict[str, Any]:
             "ratio": e["rps"] / b["rps"],
             "edge_p99_ms": e["p99_ms"],
             "baseline_p99_ms": b["p99_ms"],
+            "edge_worker_cpu_split": e.get("worker_cpu_split"),
+            "baseline_worker_cpu_split": b.get("worker_cpu_split"),
         }
         for e, b in zip(runs["edge"], runs["baseline"], strict=True)
         if b["rps"]

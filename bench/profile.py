@@ -48,6 +48,8 @@ PARTS: list[tuple[str, tuple[str, ...]]] = [
         "SQL and read model",
         ("edge/customers/views.py", "edge/loyalty/views.py", "baseline_app.py", "sqlite3/"),
     ),
+    # the edge's gunicorn worker class (gthread's, deferring idle connections) is gunicorn's part
+    ("gunicorn (HTTP, sockets, access log)", ("edge/web/worker.py",)),
     ("access checks", ("edge/web/access.py", "member_in_front", "authenticate", "edge/web/")),
     ("Flask and Werkzeug", ("flask/", "werkzeug/")),
     ("gunicorn (HTTP, sockets, access log)", ("gunicorn/",)),

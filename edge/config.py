@@ -67,12 +67,12 @@ class Settings(BaseSettings):
     http_workers: int = Field(default=2, ge=1, le=16)
     """gunicorn worker processes; rate-limit counters are per worker, so a client gets up to this
     many times the configured rate"""
-    http_threads: int = Field(default=4, ge=1, le=64)
-    """threads per gunicorn worker (gthread); each keeps its own SQLite connection. Two per
-    worker gave 10-15 % more lookups a second on the 2-core box (docs/performance.md), but
-    over HTTPS a gthread worker's thread waits for the first request of each connection it
-    has taken, and a browser opens connections ahead of need: with 2 × 2 threads the screens'
-    tests over HTTPS stalled on page loads, so 4 per worker stay the default."""
+    http_threads: int = Field(default=2, ge=1, le=64)
+    """threads per gunicorn worker; each keeps its own SQLite connection. Two rather than four:
+    on the 2-core box and 1 M members, the same lookups a second, a lower p99 at 8 clients
+    and 8 MB less PSS (docs/performance.md). A thread is only taken by a connection with a
+    request to read (``edge.web.worker``), so a browser's idle preconnected sockets do not
+    hold them."""
     secret_key: str | None = None
     """signs the screens' session cookies (paired kiosks, staff logins); when unset, one is
     generated once and kept in the database. Changing it forgets every paired kiosk"""

@@ -11,12 +11,20 @@ turn. Every reconnection after the first connection moves to the next URL (paho'
 ``on_pre_connect``, called before each attempt), so a node that died is left after one try
 and the session, kept by the cluster, is resumed on another node. Nothing here knows which
 broker it talks to beyond the protocol version and these URLs.
+
+The wait before each reconnection is drawn at random ("full jitter": anywhere between 0 and
+a bound that doubles from 1 s to 30 s with each failed attempt). paho's own back-off doubles
+the same way for every client, so the thousands of stores that a broker node's death
+disconnects in the same second would all come back in the same seconds, in waves, onto
+nodes busy taking over its sessions (docs/chain.md: the simulated stores' herd made NATS
+miss its deadlines until they drew their waits at random).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import struct
 from collections.abc import Iterable
 from typing import Any
@@ -62,8 +70,9 @@ def make_client(settings: Settings) -> mqtt.Client:
     # each PUBACK (``Client._update_inflight``), 9 % of the worker's CPU in a catch-up whose
     # orders and stock publish 38,000 up-events (bench/, catch-up).
     client.max_inflight_messages_set(0)
-    client.reconnect_delay_set(RECONNECT_MIN_DELAY, RECONNECT_MAX_DELAY)
-    client.on_pre_connect = Failover(broker_addresses(settings))
+    failover = Failover(broker_addresses(settings))
+    failover.connected(client)  # the wait before the first reconnection, should it be needed
+    client.on_pre_connect = failover
     if settings.mqtt_username:
         client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
     if settings.mqtt_tls:
@@ -73,6 +82,13 @@ def make_client(settings: Settings) -> mqtt.Client:
             keyfile=str(settings.mqtt_key_file) if settings.mqtt_key_file else None,
         )
     return client
+
+
+def accepted(client: mqtt.Client) -> None:
+    """The broker accepted our CONNECT: the reconnection back-off starts over."""
+    hook = client.on_pre_connect
+    if isinstance(hook, Failover):
+        hook.connected(client)
 
 
 def set_will(client: mqtt.Client, settings: Settings, last_sequence: int, time: str) -> None:
@@ -107,20 +123,56 @@ def broker_addresses(settings: Settings) -> list[tuple[str, int]]:
     return out
 
 
+def full_jitter(failures: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """The wait before the next attempt after ``failures`` failed ones: at random in
+    [0, min(cap, base x 2^failures)], so that clients cut off together spread their returns
+    over the whole bound instead of coming back on the same seconds."""
+    bound = min(cap, base * 2 ** min(failures, 16))
+    return (rng or random).uniform(0.0, bound)
+
+
 class Failover:
-    """paho's ``on_pre_connect``: before every attempt but the first, take the next broker.
+    """paho's ``on_pre_connect``: before every attempt but the first, take the next broker;
+    and draw the wait before the attempt after this one (should it fail), with full jitter.
 
     Moving on even after a connection that worked is deliberate: the link dropped, and the
     node that dropped it is the least likely to answer now. With one URL nothing changes.
+
+    The wait goes through paho's public ``reconnect_delay_set`` with the same value as its
+    minimum and maximum: paho resets its doubling whenever that is called, so the next wait
+    is exactly the one drawn here. ``connected`` (called on each accepted CONNACK) starts
+    the bound over, as paho does for its own back-off.
     """
 
-    def __init__(self, addresses: list[tuple[str, int]]) -> None:
+    def __init__(
+        self,
+        addresses: list[tuple[str, int]],
+        base: float = RECONNECT_MIN_DELAY,
+        cap: float = RECONNECT_MAX_DELAY,
+        rng: random.Random | None = None,
+    ) -> None:
         self.addresses = addresses
         self.index = 0
         self.attempts = 0
+        self.failures = 0  # attempts since the last accepted connection
+        self.base, self.cap = base, cap
+        self.rng = rng or random.Random()
+        self.next_wait = 0.0
+
+    def connected(self, client: mqtt.Client) -> None:
+        """The broker accepted us: the next drop waits at most ``base`` before trying."""
+        self.failures = 0
+        self._draw(client)
+
+    def _draw(self, client: mqtt.Client) -> None:
+        self.next_wait = full_jitter(self.failures, self.base, self.cap, self.rng)
+        # paho's hint says int; its wait takes any number of seconds (time arithmetic)
+        client.reconnect_delay_set(self.next_wait, self.next_wait)  # type: ignore[arg-type]
 
     def __call__(self, client: mqtt.Client, _userdata: Any) -> None:
         self.attempts += 1
+        self.failures += 1  # until ``connected`` says otherwise
+        self._draw(client)
         if self.attempts == 1 or len(self.addresses) == 1:
             return
         self.index = (self.index + 1) % len(self.addresses)

@@ -140,6 +140,7 @@ class SyncWorker:
             log.warning("MQTT connection refused: %s", reason_code)
             return
         self.refused = None
+        link.accepted(client)
         self.receiver.connected(bool(flags.session_present))
         self.subscriptions.reset()
         self._subscribe(self.subscriptions.filters)

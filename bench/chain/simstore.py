@@ -37,7 +37,7 @@ from uuid6 import uuid7
 from bench.chain.downstream import DownStream
 from sync import contract
 from sync.fleet import CONTRACT_VERSION
-from sync.mqtt import Failover
+from sync.mqtt import Failover, full_jitter
 
 SOFTWARE = "chain-sim/1"
 STATUS_INTERVAL = 30.0
@@ -185,9 +185,9 @@ class SimStore(DownStream):
         self._reconnect()
 
     def _back_off(self, now: float) -> None:
-        cap = min(RECONNECT_MAX, RECONNECT_BASE * 2 ** min(self._failures, 8))
+        wait = full_jitter(self._failures, RECONNECT_BASE, RECONNECT_MAX, self.rng)
         self._failures += 1
-        self._reconnect_at = max(self._reconnect_at, now + self.rng.uniform(0, cap))
+        self._reconnect_at = max(self._reconnect_at, now + wait)
 
     def _reconnect(self) -> None:
         with contextlib.suppress(OSError):  # the next tick tries the next broker (Failover)

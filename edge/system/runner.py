@@ -53,7 +53,7 @@ def gunicorn_command(settings: Settings) -> list[str]:
         "--threads",
         str(settings.http_threads),
         "--worker-class",
-        "gthread",
+        "edge.web.worker.ThreadWorker",  # gthread, with idle connections off the threads
         "--graceful-timeout",
         "10",
         # gunicorn 27 opens a control socket in $HOME by default: nothing here uses it, and

@@ -16,7 +16,8 @@ What the command line cannot say:
   writes its counters there, ``/metrics`` adds them up whichever worker answers the scrape,
   and a worker that exits is marked dead so its gauges go and its counts stay. It is set
   when this file is read, since the preloaded app imports ``prometheus_client``, which reads
-  the variable once, at import.
+  the variable once, at import;
+- each worker hands the interpreter lock over every 1 ms rather than 5 (``post_fork``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import ctypes
 import gc
 import os
 import shutil
+import sys
 import tempfile
 from typing import Any
 
@@ -79,3 +81,14 @@ def child_exit(_server: Any, worker: Any) -> None:
 def on_exit(_server: Any) -> None:
     for folder in _made:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# How long a thread may keep the interpreter lock while another waits for it (CPython's
+# default: 5 ms). A server thread whose SQLite call or socket read has returned waits for the
+# lock behind a thread running Python; with 5 ms that wait is the tail of a 0.5 ms request.
+# Set in each worker (post_fork), and so for the bare app too, which runs under this file.
+SWITCH_INTERVAL_S = 0.001
+
+
+def post_fork(_server: Any, _worker: Any) -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL_S)

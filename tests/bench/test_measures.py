@@ -24,6 +24,9 @@ def test_each_sample_goes_to_the_innermost_part_it_names() -> None:
     assert profile.part_of("run (gunicorn/workers/gthread.py);sendall (socket.py)") == (
         "gunicorn (HTTP, sockets, access log)"
     )
+    assert profile.part_of("run (gunicorn/workers/gthread.py);handle (edge/web/worker.py)") == (
+        "gunicorn (HTTP, sockets, access log)"
+    )
     assert profile.part_of("something (elsewhere.py)") == profile.OTHER
 
 

@@ -7,6 +7,7 @@ knowing which broker it talks to beyond the URLs.
 
 from __future__ import annotations
 
+import random
 import threading
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,49 @@ def test_one_url_never_moves() -> None:
     assert failover.index == 0
 
 
+class _Waits:
+    """Stands for paho's client where only the reconnection wait matters: what paho would
+    wait before its next attempt (``reconnect_delay_set`` with min = max, as Failover sets)."""
+
+    def __init__(self) -> None:
+        self.wait: float | None = None
+
+    def reconnect_delay_set(self, min_delay: float, max_delay: float) -> None:
+        assert min_delay == max_delay  # paho then waits exactly this, without doubling
+        self.wait = min_delay
+
+
+def _waits_after_failures(failover: link.Failover, failures: int) -> float:
+    client = _Waits()
+    failover.connected(client)  # type: ignore[arg-type]
+    for _ in range(failures):
+        failover(client, None)  # type: ignore[arg-type]
+    assert client.wait is not None
+    return client.wait
+
+
+def test_stores_cut_off_together_spread_their_reconnections() -> None:
+    """A broker node's death disconnects its stores in the same second: with paho's plain
+    doubling they would all try again 1 s later, then 2 s, then 4 s, in waves. Each edge
+    draws its wait at random under a bound that doubles per failed attempt, up to 30 s."""
+    for failures, bound in [(0, 1.0), (1, 2.0), (3, 8.0), (10, 30.0)]:
+        waits = [_waits_after_failures(link.Failover([("a", 1)]), failures) for _ in range(400)]
+        assert all(0.0 <= w <= bound for w in waits), failures
+        # spread over the whole bound, not bunched at one value
+        assert min(waits) < 0.1 * bound and max(waits) > 0.9 * bound, failures
+        assert len({round(w, 3) for w in waits}) > 300, failures
+
+
+def test_an_accepted_connection_starts_the_back_off_over() -> None:
+    failover = link.Failover([("a", 1)], rng=random.Random(7))
+    client = _Waits()
+    for _ in range(6):
+        failover(client, None)  # type: ignore[arg-type]
+    link.Failover.connected(failover, client)  # type: ignore[arg-type]
+    assert client.wait is not None and client.wait <= 1.0
+    assert failover.failures == 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
 def test_the_edge_client_reconnects_on_the_next_broker(tmp_path: Path, protocol: str) -> None:
@@ -62,7 +106,6 @@ def test_the_edge_client_reconnects_on_the_next_broker(tmp_path: Path, protocol:
             up.set()
 
     client.on_connect = on_connect
-    client.reconnect_delay_set(0.1, 0.5)
     link.connect(client, settings)
     client.loop_start()
     try:
