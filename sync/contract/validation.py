@@ -226,8 +226,16 @@ def known(event: dict[str, Any]) -> dict[str, Any]:
     type_ = event.get("type")
     if not isinstance(type_, str) or type_ not in EVENT_TYPES:
         return event
-    data_schema = inlined(f"{type_}.json").get("properties", {}).get("data", {})
-    return {**event, "data": _prune(event.get("data"), data_schema)}
+    return {**event, "data": _prune(event.get("data"), _data_schema(type_))}
+
+
+@cache
+def _data_schema(type_: str) -> dict[str, Any]:
+    """The ``data`` part of a type's inlined schema, read once: ``known`` runs for every
+    event a newer publisher extended, and inlining reads the schema files again (about
+    0.5 ms an event). Only ever read."""
+    schema: dict[str, Any] = inlined(f"{type_}.json").get("properties", {}).get("data", {})
+    return schema
 
 
 def _prune(value: Any, schema: Any) -> Any:
