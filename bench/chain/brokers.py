@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -25,9 +26,30 @@ from pathlib import Path
 
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A free port below the kernel's ephemeral range. Tests kill brokers and start them
+    again on the same port; a port from the ephemeral range (what binding to 0 gives) can
+    meanwhile become the source port of any outgoing connection on the box, whose
+    TIME_WAIT then keeps it for a minute: the restarted broker failed with "Address already
+    in use". Below the range, no outgoing connection ever takes it."""
+    low = _ephemeral_low()
+    for _ in range(100):
+        port = random.randint(max(1024, low - 12_000), low - 1)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # a box whose range starts very low: any free port
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def wait_port(port: int, timeout: float = 20.0) -> None:

@@ -14,11 +14,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from bench.chain.brokers import free_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["Broker", "free_port", "wait_port"]
 
 
 def wait_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
@@ -104,9 +102,11 @@ class Broker:
         try:
             wait_port(self.port)
         except TimeoutError:
-            err = self.proc.stderr.read().decode() if self.proc.stderr else ""
             self.proc.kill()
-            raise RuntimeError(f"mosquitto did not start: {err}") from None
+            err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+            if self.log.exists():  # Mosquitto writes its errors there (log_dest file)
+                err += self.log.read_text(errors="replace")[-1000:]
+            raise RuntimeError(f"mosquitto did not start on port {self.port}: {err}") from None
         return self
 
     def stop(self) -> None:
