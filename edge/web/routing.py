@@ -60,8 +60,7 @@ def parse_json_body(model: type[BaseModel]) -> BaseModel:
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
     args: dict[str, Any] = {}
-    for key in request.args:
-        values = request.args.getlist(key)
+    for key, values in request.args.lists():
         if len(values) > 1:
             raise InvalidInput(f"query parameter {key!r} given more than once", field=key)
         args[key] = values[0]
@@ -147,5 +146,6 @@ def render(result: Any) -> Any:
     else:
         resp = jsonify(result)
         resp.status_code = status
-    resp.headers.update(headers)
+    if headers:
+        resp.headers.update(headers)
     return resp
