@@ -185,7 +185,7 @@ def _register_metrics(app: Flask, settings: Settings) -> None:
         logs.request_id.set(rid)
 
     @app.after_request
-    def _finish(resp: Any) -> Any:
+    def _count(resp: Any) -> Any:
         req = request._get_current_object()  # type: ignore[attr-defined]
         ctx_g = g._get_current_object()
         t0 = getattr(ctx_g, "t0", None)
@@ -201,7 +201,7 @@ def _register_metrics(app: Flask, settings: Settings) -> None:
             headers.add("X-Content-Type-Options", "nosniff")
         rid = getattr(ctx_g, "request_id", None)
         if rid is not None:
-            headers["X-Request-ID"] = rid
+            headers.add("X-Request-ID", rid)  # set once, here (a view never sets it)
         if hsts is not None and req.is_secure and "Strict-Transport-Security" not in headers:
             headers.add("Strict-Transport-Security", hsts)
         return resp

@@ -141,7 +141,7 @@ def render(result: Any) -> Any:
         # pydantic-core writes the JSON itself (in Rust), from the model: no dict of plain
         # values built first and encoded again by the json module (a tenth of a lookup's CPU)
         resp = current_app.response_class(
-            result.model_dump_json(), status=status, mimetype="application/json"
+            result.model_dump_json(), status=status, content_type="application/json"
         )
     else:
         resp = jsonify(result)
