@@ -19,6 +19,8 @@ from edge.config import Settings, load_settings
 from edge.errors import DomainError
 from edge.store import db
 from edge.system import logs, metrics
+from edge.web import hardening
+from edge.web.context import close_db
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 
@@ -59,8 +61,6 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
     )
-    from edge.web import hardening
-
     hardening.init_app(app, settings)  # cookie names and Secure, HSTS, ProxyFix
     app.json.sort_keys = False  # type: ignore[attr-defined]
     from edge.web.cookies import CookieSessions
@@ -74,7 +74,6 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = secret_key(settings)  # a credential file, never the database
 
     from edge.web.api import bp as api_bp
-    from edge.web.context import close_db
     from edge.web.health import bp as health_bp
 
     app.register_blueprint(health_bp)
@@ -82,9 +81,8 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from edge.web import limits
 
     limits.init_app(app, settings)  # kiosk lookups and check-in codes, per terminal and address
-    app.teardown_appcontext(close_db)
     _register_errors(app)
-    _register_metrics(app)
+    _register_metrics(app, settings)  # also hands the thread's connection back (close_db)
 
     import kiosk_ui
 
@@ -168,32 +166,47 @@ def new_request_id() -> str:
     return f"{_id_prefix[0][1]}{next(_request_ids) & 0xFFFFFFFF:08x}"  # 32 hex digits
 
 
-def _register_metrics(app: Flask) -> None:
+def _register_metrics(app: Flask, settings: Settings) -> None:
+    """One hook on each side of a request: its id and start time before; after, its metrics,
+    its id and the headers every answer carries (``nosniff``, and HSTS over HTTPS). One hook
+    each, rather than one per concern, and the request and ``g`` fetched once through their
+    proxies: each proxy access costs about a microsecond, and the hooks made a fifth of a
+    lookup's Python work (issue 21)."""
+    hsts = hardening.hsts_header(settings)
+
     @app.before_request
     def _start() -> None:
-        g.t0 = time.perf_counter()
+        ctx_g = g._get_current_object()
+        ctx_g.t0 = time.perf_counter()
         # One id per request, on every log line it causes and on the answer: a proxy's
         # X-Request-ID is kept when it looks like an id, else we make one.
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID_RE.match(given) else new_request_id()
-        logs.request_id.set(g.request_id)
-
-    @app.teardown_request
-    def _forget(_exc: BaseException | None) -> None:
-        logs.request_id.set(None)
+        given = request.environ.get("HTTP_X_REQUEST_ID", "")
+        ctx_g.request_id = rid = given if REQUEST_ID_RE.match(given) else new_request_id()
+        logs.request_id.set(rid)
 
     @app.after_request
     def _count(resp: Any) -> Any:
-        t0 = g.get("t0")
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        ctx_g = g._get_current_object()
+        t0 = getattr(ctx_g, "t0", None)
         metrics.count_request(
-            request.endpoint or "unknown",
-            request.method,
+            req.endpoint or "unknown",
+            req.method,
             str(resp.status_code),
             time.perf_counter() - t0 if t0 is not None else None,
         )
+        headers = resp.headers
         # (not headers.setdefault: werkzeug's raises and catches a KeyError when it is absent)
-        if "X-Content-Type-Options" not in resp.headers:
-            resp.headers["X-Content-Type-Options"] = "nosniff"
-        if "request_id" in g:
-            resp.headers["X-Request-ID"] = g.request_id
+        if "X-Content-Type-Options" not in headers:
+            headers.add("X-Content-Type-Options", "nosniff")
+        rid = getattr(ctx_g, "request_id", None)
+        if rid is not None:
+            headers.add("X-Request-ID", rid)  # set once, here (a view never sets it)
+        if hsts is not None and req.is_secure and "Strict-Transport-Security" not in headers:
+            headers.add("Strict-Transport-Security", hsts)
         return resp
+
+    @app.teardown_appcontext
+    def _end(exc: BaseException | None) -> None:
+        logs.request_id.set(None)
+        close_db(exc)

@@ -29,24 +29,29 @@ API_CACHE_KIB = 512
 
 
 def get_db() -> sqlite3.Connection:
-    if "db" not in g:
-        path = current_app.config["DB_PATH"]
-        cached: tuple[str, sqlite3.Connection] | None = getattr(_threads, "conn", None)
-        if cached is not None and cached[0] == path:
-            g.db = cached[1]
-        else:
-            if cached is not None:
-                cached[1].close()  # another app's database (tests): at most one per thread
-            g.db = db.connect(path)
-            # A 512 KiB page cache rather than the house 4 MiB: eight API threads keep a
-            # connection each, and after a run of lookups over a million members each cache
-            # was full (32 MB of the box's memory). The OS page cache holds the file anyway:
-            # on the 1 M-member set a lookup + history costs the same CPU with 512 KiB as
-            # with SQLite's default 2 MiB (which the bare app keeps), since the pages a
-            # random member needs are rarely those of the member before.
-            g.db.execute(f"PRAGMA cache_size=-{API_CACHE_KIB}")
-            _threads.conn = (path, g.db)
-    conn: sqlite3.Connection = g.db
+    """The request's connection (``g`` read once through its proxy: this runs several times
+    a request)."""
+    ctx_g = g._get_current_object()
+    conn: sqlite3.Connection | None = getattr(ctx_g, "db", None)
+    if conn is not None:
+        return conn
+    path = current_app.config["DB_PATH"]
+    cached: tuple[str, sqlite3.Connection] | None = getattr(_threads, "conn", None)
+    if cached is not None and cached[0] == path:
+        conn = cached[1]
+    else:
+        if cached is not None:
+            cached[1].close()  # another app's database (tests): at most one per thread
+        conn = db.connect(path)
+        # A 512 KiB page cache rather than the house 4 MiB: eight API threads keep a
+        # connection each, and after a run of lookups over a million members each cache
+        # was full (32 MB of the box's memory). The OS page cache holds the file anyway:
+        # on the 1 M-member set a lookup + history costs the same CPU with 512 KiB as
+        # with SQLite's default 2 MiB (which the bare app keeps), since the pages a
+        # random member needs are rarely those of the member before.
+        conn.execute(f"PRAGMA cache_size=-{API_CACHE_KIB}")
+        _threads.conn = (path, conn)
+    ctx_g.db = conn
     return conn
 
 

@@ -42,13 +42,6 @@ def init_app(app: Flask, settings: Settings) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n
         )
-    hsts = settings.hsts_seconds
-
-    @app.after_request
-    def _hsts(resp: Any) -> Any:
-        if hsts and request.is_secure:
-            resp.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
-        return resp
 
     @app.errorhandler(RecursionError)
     def _too_deep(_exc: RecursionError) -> Any:
@@ -56,6 +49,12 @@ def init_app(app: Flask, settings: Settings) -> None:
         return jsonify(
             {"error": {"code": "malformed_json", "message": message, "field": None}}
         ), 400
+
+
+def hsts_header(settings: Settings) -> str | None:
+    """The HSTS header's value, which ``edge.web.app``'s one after-request hook adds to every
+    answer served over HTTPS (None: HSTS is off)."""
+    return f"max-age={settings.hsts_seconds}" if settings.hsts_seconds else None
 
 
 def check_metrics_caller(settings: Settings) -> None:

@@ -151,7 +151,13 @@ def principal(screen: str | None = None) -> Actor | None:
 
 
 def touch() -> None:
-    """Count this request as a touch on its staff screen (page polling does not count)."""
+    """Count this request as a touch on its staff screen (page polling does not count).
+
+    A request without any cookie (a terminal's bearer call) has no screen to touch; it
+    returns before reading ``session``, since reading it marks the session accessed and then
+    costs every answer a ``Vary: Cookie`` header worked out by Flask (issue 21)."""
+    if "HTTP_COOKIE" not in request.environ:
+        return
     if not session:  # no screen logged in (a terminal's bearer call): nothing to touch
         return
     screen = screen_of_request()
