@@ -199,6 +199,10 @@ def _register_metrics(app: Flask, settings: Settings) -> None:
         # (not headers.setdefault: werkzeug's raises and catches a KeyError when it is absent)
         if "X-Content-Type-Options" not in headers:
             headers.add("X-Content-Type-Options", "nosniff")
+        # A member's card, history and balance must not stay in any cache: the kiosk's
+        # browser is shared by every shopper (static files set their own Cache-Control).
+        if "Cache-Control" not in headers:
+            headers.add("Cache-Control", "no-store")
         rid = getattr(ctx_g, "request_id", None)
         if rid is not None:
             headers.add("X-Request-ID", rid)  # set once, here (a view never sets it)

@@ -1,6 +1,7 @@
 """What every answer carries, from the app's one after-request hook (issue 21 merged the
-hooks): ``nosniff``, its request id, HSTS over HTTPS only, and one count in the request
-metrics, whether the answer is a lookup, an error of the API, a page or a plain 404."""
+hooks): ``nosniff``, ``no-store``, its request id, HSTS over HTTPS only, and one count in
+the request metrics, whether the answer is a lookup, an error of the API, a page or a plain
+404."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def test_every_answer_has_nosniff_and_its_request_id(
     r = client.get(url, headers=headers)
     assert r.status_code == status
     assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Cache-Control"] == "no-store"  # no cache keeps a member's data
     assert REQUEST_ID_RE.match(r.headers["X-Request-ID"])
     assert r.headers.getlist("X-Request-ID") == [r.headers["X-Request-ID"]]
     assert "Strict-Transport-Security" not in r.headers  # plain HTTP: never
