@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import time
 from pathlib import Path
 
@@ -50,6 +51,20 @@ def _read(fd: int, until: bytes | None, timeout: float, out: list[bytes]) -> boo
     return False
 
 
+def _wait(pid: int, timeout: float) -> int:
+    """make's wait status; if it has not ended by then, it is killed and the test fails
+    (rather than hanging the suite)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    os.killpg(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError(f"make did not end within {timeout} s of the Ctrl-C")
+
+
 def run_under_make(tmp_path: Path, script: str) -> tuple[int, str]:
     """``make`` running ``bash script`` on a terminal; Ctrl-C typed once it runs."""
     (tmp_path / "loop.sh").write_text(script.format(root=proc.ROOT))
@@ -58,6 +73,11 @@ def run_under_make(tmp_path: Path, script: str) -> tuple[int, str]:
     if pid == 0:  # the child: make, on the terminal
         try:
             os.chdir(tmp_path)
+            # A terminal's Ctrl-C, as a person at a shell has it: a test runner started in
+            # the background (``cmd &``, nohup, some CI agents) ignores SIGINT and SIGQUIT,
+            # and an ignored signal stays ignored across exec: make would never see it.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGQUIT, signal.SIG_DFL)
             os.execvp("make", ["make", "--no-print-directory", "demo"])  # noqa: S606
         finally:
             os._exit(127)  # never back into pytest in the child
@@ -67,7 +87,7 @@ def run_under_make(tmp_path: Path, script: str) -> tuple[int, str]:
         time.sleep(0.3)  # past keys_start: the terminal's keys are the script's
         os.write(fd, b"\x03")  # Ctrl-C
         _read(fd, None, 15, out)  # until the terminal closes
-        _, status = os.waitpid(pid, 0)
+        status = _wait(pid, 15)
     finally:
         os.close(fd)
     return os.waitstatus_to_exitcode(status), b"".join(out).decode(errors="replace")
