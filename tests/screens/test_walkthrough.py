@@ -55,7 +55,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     log = data.parent / "demo.out"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            ["bash", "scripts/demo.sh"],
+            # Ctrl-C as at a terminal: a runner started from a background shell (cmd &,
+            # nohup, some CI agents) ignores SIGINT and SIGQUIT, the demo would inherit that
+            # (bash cannot trap a signal ignored at its start), and the Ctrl-C test below
+            # would wait for it in vain. GNU env puts them back to their defaults.
+            ["env", "--default-signal=INT,QUIT", "bash", "scripts/demo.sh"],
             cwd=proc.ROOT,
             env=demo_support.environ(data),
             stdin=subprocess.DEVNULL,
