@@ -91,21 +91,31 @@ class WebSide:
     def topic(self, ev: dict[str, Any]) -> str:
         return contract.down_topic_for(PREFIX, ev["source"], ev["type"])
 
+    def _connected(self) -> None:
+        """As an online store would, publish once connected: after a broker restart the
+        client is back within its reconnect delay, and paho refuses a publish until then
+        ("The client is not currently connected", which failed a fault test's replay)."""
+        wait_until(self.client.is_connected, 30, what="the web side's MQTT connection")
+
     def publish(self, ev: dict[str, Any], payload: bytes | None = None) -> None:
+        self._connected()
         info = self.client.publish(self.topic(ev), payload or json.dumps(ev).encode(), qos=1)
         info.wait_for_publish(10)
 
     def publish_many(self, events: list[dict[str, Any]]) -> None:
+        self._connected()
         infos = [self.client.publish(self.topic(e), json.dumps(e), qos=1) for e in events]
         for info in infos:
             info.wait_for_publish(30)
 
     def publish_raw(self, topic: str, payload: bytes) -> None:
+        self._connected()
         self.client.publish(topic, payload, qos=1).wait_for_publish(10)
 
     def announce(self, source: str = contract.CHAIN_SOURCE) -> None:
         """The online store's retained status of ``source`` with its last sequence."""
         payload = contract.status_payload(True, len(self.events[source]), "2026-11-22T10:15:00Z")
+        self._connected()
         self.client.publish(
             contract.status_topic(PREFIX, source), json.dumps(payload), qos=1, retain=True
         ).wait_for_publish(10)
