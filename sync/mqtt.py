@@ -157,7 +157,6 @@ class Failover:
         self.failures = 0  # attempts since the last accepted connection
         self.base, self.cap = base, cap
         self.rng = rng or random.Random()
-        self.next_wait = 0.0
 
     def connected(self, client: mqtt.Client) -> None:
         """The broker accepted us: the next drop waits at most ``base`` before trying."""
@@ -165,9 +164,9 @@ class Failover:
         self._draw(client)
 
     def _draw(self, client: mqtt.Client) -> None:
-        self.next_wait = full_jitter(self.failures, self.base, self.cap, self.rng)
+        wait = full_jitter(self.failures, self.base, self.cap, self.rng)
         # paho's hint says int; its wait takes any number of seconds (time arithmetic)
-        client.reconnect_delay_set(self.next_wait, self.next_wait)  # type: ignore[arg-type]
+        client.reconnect_delay_set(wait, wait)  # type: ignore[arg-type]
 
     def __call__(self, client: mqtt.Client, _userdata: Any) -> None:
         self.attempts += 1

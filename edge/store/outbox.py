@@ -192,8 +192,4 @@ def purge_sent(conn: sqlite3.Connection, older_than_iso: str) -> int:
 def is_unsent(conn: sqlite3.Connection, source: str, sequence: int) -> bool:
     """Whether an event still waits for its PUBACK (store stock coalesces on it: a SKU whose
     last ``stock.changed`` is unsent gets no second event until that one is out)."""
-    row = conn.execute(
-        "SELECT 1 FROM outbox WHERE source = ? AND sequence = ? AND sent_at IS NULL",
-        (source, sequence),
-    ).fetchone()
-    return row is not None
+    return bool(unsent_among(conn, source, [sequence]))
