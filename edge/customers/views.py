@@ -210,7 +210,13 @@ def orders_and_returns(
     """What the one history shows besides the lines (issue 16): the click-and-collect order a
     purchase was, with its pickup state when this store holds it ("ready at S001",
     "collected on …"), and what came back of it, in any channel (``returns_of``)."""
-    out: dict[str, Any] = {"order_id": r["order_id"], "fulfilment": r["fulfilment"]}
+    out: dict[str, Any] = {
+        "order_id": r["order_id"],
+        "fulfilment": r["fulfilment"],
+        "order_number": None,  # every field of HistoryItem, in its order: the API writes
+        "pickup_status": None,  # this dict as it is (edge.web.routing.plain_answer)
+        "collected_at": None,
+    }
     if r["order_id"]:
         order = conn.execute(
             "SELECT order_number, status, collected_at FROM pickup_orders WHERE order_id = ?",

@@ -12,8 +12,10 @@ import pytest
 from flask import Flask
 
 from edge.staff import service as auth
+from edge.store import db
 from edge.web.app import create_app
 from edge.web.limits import MovingWindows
+from edge.web.models import CustomerSummary, HistoryPage
 
 
 @pytest.fixture
@@ -148,3 +150,54 @@ def test_the_answers_keep_their_shape(client: Any, headers: Any, seeded: dict[st
     )
     assert h.status_code == 200 and set(h.get_json()) >= {"items", "next_cursor"}
     assert r.headers["X-Request-ID"] != h.headers["X-Request-ID"]
+
+
+def test_the_plain_answers_are_what_their_models_write(
+    client: Any, headers: Any, seeded: dict[str, Any], conn: sqlite3.Connection
+) -> None:
+    """The lookup and the history are written from the read model's dicts, with no model
+    built (``edge.web.routing.plain_answer``): each answer must be byte for byte what its
+    declared model writes, every field in its order, for a masked and an unmasked member, and
+    for a purchase that was a click-and-collect order with something returned."""
+    card = seeded["cards"][0]
+    for role in ("kiosk", "pos"):
+        r = client.get(f"/api/v1/customers/lookup?card={card}", headers=headers(role))
+        assert r.status_code == 200
+        assert CustomerSummary.model_validate_json(r.data).model_dump_json().encode() == r.data
+    cid = r.get_json()["customer_id"]
+    first = conn.execute(
+        "SELECT purchase_id FROM purchases WHERE customer_id = ? "
+        "ORDER BY occurred_at DESC, purchase_id DESC LIMIT 1",
+        (cid,),
+    ).fetchone()[0]
+    at = "2026-11-20T10:00:00.000Z"
+    with db.write(conn):
+        conn.execute(
+            "INSERT INTO pickup_orders (order_id, order_number, customer_id, customer_name, "
+            "code_hash, currency, total, paid, placed_at, pickup_by, status, collected_at, "
+            "received_at, updated_at) "
+            "VALUES ('o-1', 'W-100001', ?, 'A. B.', 'x', 'EUR', 100, 1, ?, ?, 'collected', "
+            "?, ?, ?)",
+            (cid, at, at, at, at, at),
+        )
+        conn.execute(
+            "UPDATE purchases SET order_id = 'o-1', fulfilment = 'pickup' WHERE purchase_id = ?",
+            (first,),
+        )
+        conn.execute(
+            "INSERT INTO returns (return_id, kind, original_kind, original_id, purchase_id, "
+            "occurred_at, currency, total_refunded, reason, origin, recorded_at) "
+            "VALUES ('r-1', 'return', 'sale', ?, ?, ?, 'EUR', 100, 'damaged', 'local', ?)",
+            (first, first, at, at),
+        )
+        conn.execute(
+            "INSERT INTO return_lines (return_id, line_no, sku, name, qty, refund) "
+            "VALUES ('r-1', 1, 'SKU-1', 'Thing', 1, 100)"
+        )
+    for query in (f"card={card}&limit=1", f"card={card}"):
+        h = client.get(f"/api/v1/customers/{cid}/history?{query}", headers=headers("kiosk"))
+        assert h.status_code == 200
+        assert HistoryPage.model_validate_json(h.data).model_dump_json().encode() == h.data
+        item = h.get_json()["items"][0]
+        assert (item["order_number"], item["pickup_status"]) == ("W-100001", "collected")
+        assert [r["return_id"] for r in item["returns"]] == ["r-1"]
