@@ -17,7 +17,7 @@ import importlib.util
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from edge.actor import Actor
 from edge.config import Settings, load_settings
@@ -43,6 +43,7 @@ __all__ = [
     "Settings",
     "auth",
     "contract",
+    "create_app",
     "db",
     "gunicorn_command",
     "handles_down_event",
@@ -97,6 +98,14 @@ def receive_maximum() -> int:
     from sync.mqtt import RECEIVE_MAXIMUM
 
     return RECEIVE_MAXIMUM
+
+
+def create_app(overrides: dict[str, Any]) -> Any:
+    """The edge's WSGI app for ``bench.inprocess``, imported when asked (Flask and the routes
+    are no concern of the other phases)."""
+    from edge.web.app import create_app as make
+
+    return make(overrides)
 
 
 def __getattr__(name: str) -> ModuleType:

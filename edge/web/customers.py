@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from edge.customers import service as customers
 from edge.customers import views as members
@@ -23,7 +23,7 @@ from edge.web.models import (
     MaskedSummary,
     ProfileIn,
 )
-from edge.web.routing import operation
+from edge.web.routing import operation, plain_answer
 
 bp = Blueprint("customers", __name__)
 
@@ -68,7 +68,7 @@ def member_in_front(conn: sqlite3.Connection, customer_id: str, card: str | None
     query=LookupQuery,
     responses={200: CustomerSummary},
 )
-def lookup(query: LookupQuery) -> CustomerSummary:
+def lookup(query: LookupQuery) -> Response:
     """The kiosk sees the last name masked; a phone lookup is for store staff only, so a
     stranger at the kiosk cannot find people by their number."""
     who = current_principal()
@@ -78,8 +78,8 @@ def lookup(query: LookupQuery) -> CustomerSummary:
         )
     row = members.find(get_db(), card=query.card, phone=None if query.card else query.phone)
     s = settings()
-    return CustomerSummary(
-        **members.summary(
+    return plain_answer(  # a CustomerSummary (the kiosk's path: no model built)
+        members.summary(
             get_db(),
             row,
             currency=s.currency,
@@ -114,12 +114,13 @@ def masked(query: MaskedQuery) -> MaskedSummary:
     query=HistoryQuery,
     responses={200: HistoryPage},
 )
-def history(customer_id: str, query: HistoryQuery) -> HistoryPage:
+def history(customer_id: str, query: HistoryQuery) -> Response:
     """A kiosk must also send the scanned ``card``: it reads only the history of the member
     standing in front of it (object-level authorisation)."""
     conn = get_db()
     member_in_front(conn, customer_id, query.card)
-    return HistoryPage(**members.history(conn, customer_id, limit=query.limit, cursor=query.cursor))
+    # a HistoryPage (the kiosk's path: no model built)
+    return plain_answer(members.history(conn, customer_id, limit=query.limit, cursor=query.cursor))
 
 
 @operation(

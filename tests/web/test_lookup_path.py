@@ -5,6 +5,8 @@ over a moving window. Plus the shape of what it answers, now written by pydantic
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from typing import Any
 
 import limits
@@ -12,8 +14,11 @@ import pytest
 from flask import Flask
 
 from edge.staff import service as auth
+from edge.store import db
 from edge.web.app import create_app
+from edge.web.context import get_db
 from edge.web.limits import MovingWindows
+from edge.web.models import CustomerSummary, HistoryPage
 
 
 @pytest.fixture
@@ -40,6 +45,42 @@ def test_a_token_revoked_while_in_use_is_refused_on_the_next_request(
     r = lookup(client, token, card)
     assert r.status_code == 401
     assert r.get_json()["error"]["code"] == "invalid_token"
+
+
+def test_a_token_revoked_on_the_serving_connection_is_refused_next(
+    app: Flask, client: Any, conn: sqlite3.Connection, seeded: dict[str, Any]
+) -> None:
+    """A valid token is remembered per connection while the database is unchanged
+    (``edge.web.context.checked_token``): a revocation written through the very connection
+    that serves the requests (no ``data_version`` change for its own writes) forgets it too."""
+    token = auth.create_token(conn, name="kiosk-8", role="kiosk")
+    card = seeded["cards"][0]
+    assert lookup(client, token, card).status_code == 200
+    assert lookup(client, token, card).status_code == 200  # served from what is remembered
+    with app.app_context():
+        auth.revoke_token(get_db(), "kiosk-8")  # this thread's own connection
+    assert lookup(client, token, card).status_code == 401
+
+
+def test_a_token_revoked_in_another_process_is_refused_next(
+    client: Any, db_path: Any, seeded: dict[str, Any], conn: sqlite3.Connection
+) -> None:
+    token = auth.create_token(conn, name="kiosk-9", role="kiosk")
+    card = seeded["cards"][0]
+    assert lookup(client, token, card).status_code == 200
+    assert lookup(client, token, card).status_code == 200
+    subprocess.run(
+        [sys.executable, "-c", REVOKE_ELSEWHERE, str(db_path), "kiosk-9"], check=True, timeout=60
+    )
+    assert lookup(client, token, card).status_code == 401
+
+
+REVOKE_ELSEWHERE = """
+import sys
+from edge.staff import service
+from edge.store import db
+service.revoke_token(db.connect(sys.argv[1]), sys.argv[2])
+"""
 
 
 def test_the_kiosk_limit_holds_per_terminal_and_per_address(
@@ -148,3 +189,54 @@ def test_the_answers_keep_their_shape(client: Any, headers: Any, seeded: dict[st
     )
     assert h.status_code == 200 and set(h.get_json()) >= {"items", "next_cursor"}
     assert r.headers["X-Request-ID"] != h.headers["X-Request-ID"]
+
+
+def test_the_plain_answers_are_what_their_models_write(
+    client: Any, headers: Any, seeded: dict[str, Any], conn: sqlite3.Connection
+) -> None:
+    """The lookup and the history are written from the read model's dicts, with no model
+    built (``edge.web.routing.plain_answer``): each answer must be byte for byte what its
+    declared model writes, every field in its order, for a masked and an unmasked member, and
+    for a purchase that was a click-and-collect order with something returned."""
+    card = seeded["cards"][0]
+    for role in ("kiosk", "pos"):
+        r = client.get(f"/api/v1/customers/lookup?card={card}", headers=headers(role))
+        assert r.status_code == 200
+        assert CustomerSummary.model_validate_json(r.data).model_dump_json().encode() == r.data
+    cid = r.get_json()["customer_id"]
+    first = conn.execute(
+        "SELECT purchase_id FROM purchases WHERE customer_id = ? "
+        "ORDER BY occurred_at DESC, purchase_id DESC LIMIT 1",
+        (cid,),
+    ).fetchone()[0]
+    at = "2026-11-20T10:00:00.000Z"
+    with db.write(conn):
+        conn.execute(
+            "INSERT INTO pickup_orders (order_id, order_number, customer_id, customer_name, "
+            "code_hash, currency, total, paid, placed_at, pickup_by, status, collected_at, "
+            "received_at, updated_at) "
+            "VALUES ('o-1', 'W-100001', ?, 'A. B.', 'x', 'EUR', 100, 1, ?, ?, 'collected', "
+            "?, ?, ?)",
+            (cid, at, at, at, at, at),
+        )
+        conn.execute(
+            "UPDATE purchases SET order_id = 'o-1', fulfilment = 'pickup' WHERE purchase_id = ?",
+            (first,),
+        )
+        conn.execute(
+            "INSERT INTO returns (return_id, kind, original_kind, original_id, purchase_id, "
+            "occurred_at, currency, total_refunded, reason, origin, recorded_at) "
+            "VALUES ('r-1', 'return', 'sale', ?, ?, ?, 'EUR', 100, 'damaged', 'local', ?)",
+            (first, first, at, at),
+        )
+        conn.execute(
+            "INSERT INTO return_lines (return_id, line_no, sku, name, qty, refund) "
+            "VALUES ('r-1', 1, 'SKU-1', 'Thing', 1, 100)"
+        )
+    for query in (f"card={card}&limit=1", f"card={card}"):
+        h = client.get(f"/api/v1/customers/{cid}/history?{query}", headers=headers("kiosk"))
+        assert h.status_code == 200
+        assert HistoryPage.model_validate_json(h.data).model_dump_json().encode() == h.data
+        item = h.get_json()["items"][0]
+        assert (item["order_number"], item["pickup_status"]) == ("W-100001", "collected")
+        assert [r["return_id"] for r in item["returns"]] == ["r-1"]
