@@ -57,6 +57,7 @@ class Checkpointer:
         self._stop = False
         self._on_death = on_death
         self._restart = False  # bound() waits for a restart of the WAL
+        self._restarted_from = -1  # the frames of the WAL at its last restart (-1: none since)
         # Frames in the WAL at the thread's last checkpoint, and whether it copied them all.
         # The file's size says nothing of that: a restarted WAL is written again from its
         # start, and the file never shrinks.
@@ -132,9 +133,14 @@ class Checkpointer:
         if row is None or row[1] < 0:
             return
         if mode == "RESTART" and not row[0]:
-            # Restarted: the next write starts the WAL again from its beginning (the row
-            # still counts the frames it had).
+            # Restarted: the next write starts the WAL again from its beginning. The row
+            # still counts the frames it had, and so do the checkpoints after it until
+            # something is written: those are not the WAL's size.
             self.wal_frames, self.complete = 0, True
+            self._restarted_from = int(row[1])
             return
+        if row[1] == self._restarted_from and row[1] == row[2] and not row[0]:
+            return
+        self._restarted_from = -1
         self.wal_frames = int(row[1])
         self.complete = not row[0] and row[1] == row[2]
