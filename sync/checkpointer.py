@@ -40,7 +40,9 @@ class Checkpointer:
     WAL_LIMIT (``bound``), and the WAL then starts again from its beginning, so it stays
     bounded. That restart is a RESTART checkpoint run only then, once the WAL is all copied,
     and tried without waiting (this connection's busy timeout is 0): it takes the write lock
-    only if it is free, for no copy, and gives up at once if a reader still reads the WAL.
+    only if it is free, copies nothing but what a till may have committed since the PASSIVE
+    copy (a few pages, and the fsync of the file then), and gives up at once if a reader
+    still reads the WAL.
     SQLite's own restart, by the next writer, needs its transaction to begin with the WAL
     all copied and no reader in it at its commit: with the sync worker's publisher reading
     and marking the outbox beside the applier, the bench's catch-up saw it fail for 15
