@@ -1,7 +1,7 @@
-"""The WAL's checkpoints beside the inbox applier, on a thread of its own, PASSIVE only.
+"""The WAL's checkpoints beside the inbox applier, on a thread of its own, never waiting.
 
 Moved out of ``sync/applier.py`` (the applier's process runs it); the class docstring says
-why it exists and why only PASSIVE checkpoints.
+why it exists, why it copies with PASSIVE checkpoints, and when it restarts the WAL.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ log = logging.getLogger("passerelle.sync.applier")
 
 WAL_LIMIT = 64 * 1024 * 1024  # past this not yet copied, the applier waits for the copy
 BOUND_WAIT = 30.0
+# How long bound() goes on asking for a restart once the WAL is all copied, while a reader
+# (or a till's write) is in its way, before it lets the applier go on without one.
+RESTART_PATIENCE = 0.05
+RESTART_RETRY = 0.002
 
 
 class Checkpointer:
@@ -30,21 +34,32 @@ class Checkpointer:
     while the applier goes on. Each commit is durable in the WAL before its messages are
     acknowledged, as before (RELIABILITY #10); only the copy into the main file moves.
 
-    Only PASSIVE checkpoints: they never wait for readers or block a writer, so a till's sale
-    never waits behind one (a RESTART did both). SQLite starts the WAL again from its
-    beginning by itself at the next write once everything in it was copied. During a long
-    catch-up the applier, between two of its transactions (holding no lock), waits for the
-    copy to catch up when the WAL passes WAL_LIMIT (``bound``), so the WAL stays bounded.
+    The copies are PASSIVE checkpoints: they never wait for readers or block a writer, so a
+    till's sale never waits behind one. During a long catch-up the applier, between two of
+    its transactions (holding no lock), waits for the copy to catch up when the WAL passes
+    WAL_LIMIT (``bound``), and the WAL then starts again from its beginning, so it stays
+    bounded. That restart is a RESTART checkpoint run only then, once the WAL is all copied,
+    and tried without waiting (this connection's busy timeout is 0): it takes the write lock
+    only if it is free, copies nothing but what a till may have committed since the PASSIVE
+    copy (a few pages, and the fsync of the file then), and gives up at once if a reader
+    still reads the WAL.
+    SQLite's own restart, by the next writer, needs its transaction to begin with the WAL
+    all copied and no reader in it at its commit: with the sync worker's publisher reading
+    and marking the outbox beside the applier, the bench's catch-up saw it fail for 15
+    batches in a row, each waiting here for a copy (bench/, catch-up).
     """
 
     def __init__(
         self, path: str, on_death: Callable[[BaseException], None] = lambda _exc: None
     ) -> None:
         self.conn = db.connect(path)
+        self.conn.execute("PRAGMA busy_timeout=0")  # never a wait: see the class docstring
         self._wake = threading.Event()
         self._done = threading.Event()  # set after each checkpoint
         self._stop = False
         self._on_death = on_death
+        self._restart = False  # bound() waits for a restart of the WAL
+        self._restarted_from = -1  # the frames of the WAL at its last restart (-1: none since)
         # Frames in the WAL at the thread's last checkpoint, and whether it copied them all.
         # The file's size says nothing of that: a restarted WAL is written again from its
         # start, and the file never shrinks.
@@ -62,17 +77,27 @@ class Checkpointer:
         self._wake.set()
 
     def bound(self) -> None:
-        """Past WAL_LIMIT, wait (holding no lock) for one complete copy of the WAL: the next
-        write then starts it again from its beginning, so it stays bounded."""
+        """Past WAL_LIMIT, wait (holding no lock) until the thread has copied the whole WAL
+        and started it again from its beginning; if a reader keeps it from restarting for
+        RESTART_PATIENCE once all is copied, go on (the next call tries again)."""
         deadline = time.monotonic() + BOUND_WAIT
-        while self.wal_frames * self._frame_bytes > WAL_LIMIT and time.monotonic() < deadline:
-            begun = self._started  # only a checkpoint that starts from now on counts
-            while self._finished <= begun and time.monotonic() < deadline:
-                self._done.clear()
-                self.kick()
-                self._done.wait(0.5)
-            if self.complete:
-                return
+        copied_at: float | None = None
+        self._restart = True
+        try:
+            while self.wal_frames * self._frame_bytes > WAL_LIMIT and time.monotonic() < deadline:
+                begun = self._started  # only a checkpoint that starts from now on counts
+                while self._finished <= begun and time.monotonic() < deadline:
+                    self._done.clear()
+                    self.kick()
+                    self._done.wait(0.5)
+                if self.complete and self.wal_frames * self._frame_bytes > WAL_LIMIT:
+                    now = time.monotonic()
+                    copied_at = copied_at or now
+                    if now - copied_at >= RESTART_PATIENCE:
+                        return
+                    time.sleep(RESTART_RETRY)  # a reader is in the WAL: let it finish
+        finally:
+            self._restart = False
 
     def close(self) -> None:
         self._stop = True
@@ -95,12 +120,29 @@ class Checkpointer:
             self._started += 1
             run = self._started
             try:
-                row = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if row is not None and row[1] >= 0:
-                    self.wal_frames = int(row[1])
-                    self.complete = not row[0] and row[1] == row[2]
+                self._checkpoint("PASSIVE")
+                if self._restart and self.complete:
+                    self._checkpoint("RESTART")
             except sqlite3.Error as exc:  # the next commit tries again
                 log.warning("checkpoint of the WAL failed: %s", exc)
             finally:
                 self._finished = run
                 self._done.set()
+
+    def _checkpoint(self, mode: str) -> None:
+        """One checkpoint; its result row is (busy, frames in the WAL, frames copied)."""
+        row = self.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        if row is None or row[1] < 0:
+            return
+        if mode == "RESTART" and not row[0]:
+            # Restarted: the next write starts the WAL again from its beginning. The row
+            # still counts the frames it had, and so do the checkpoints after it until
+            # something is written: those are not the WAL's size.
+            self.wal_frames, self.complete = 0, True
+            self._restarted_from = int(row[1])
+            return
+        if row[1] == self._restarted_from and row[1] == row[2] and not row[0]:
+            return
+        self._restarted_from = -1
+        self.wal_frames = int(row[1])
+        self.complete = not row[0] and row[1] == row[2]

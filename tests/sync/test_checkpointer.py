@@ -38,6 +38,16 @@ def _wait(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
     return False
 
 
+def _settled(ckpt: checkpointer.Checkpointer) -> None:
+    """Let the thread finish the copy it was kicked for, as it does in the applier, whose
+    batches take far longer than these commits: its figure of the WAL is then current (a
+    thread started late would otherwise see the WAL only after several commits)."""
+    deadline = time.monotonic() + 10.0
+    while ckpt._wake.is_set() or ckpt._finished != ckpt._started:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+
 def test_the_thread_copies_commits_into_the_database_file(db_path: Path) -> None:
     conn = _writer(db_path)
     ckpt = checkpointer.Checkpointer(str(db_path))
@@ -64,6 +74,7 @@ def test_the_wal_stays_bounded_while_the_writer_goes_on(
         for k in range(40):  # about 16 MB written in all
             _commit(conn, k * 200, 200)
             ckpt.kick()
+            _settled(ckpt)
             ckpt.bound()
             biggest = max(biggest, wal.stat().st_size)
     finally:
@@ -80,10 +91,13 @@ def test_the_wal_stays_bounded_while_the_writer_goes_on(
     assert not os.path.exists(str(db_path) + "-wal") or wal.stat().st_size < 4 * 1_000_000
 
 
-def test_only_passive_checkpoints_so_a_sale_never_waits_for_one(db_path: Path) -> None:
+def test_no_checkpoint_waits_so_a_sale_never_waits_for_one(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A reader holding an old snapshot (a long report) must not make the checkpointer block
-    the next writer: only PASSIVE checkpoints are ever run (a RESTART waits for readers while
-    it holds the write lock)."""
+    the next writer: the copies are PASSIVE, and the RESTART that bound() asks for runs only
+    once all is copied, with a busy timeout of 0 (a RESTART that waits for readers holds the
+    write lock meanwhile)."""
     conn = _writer(db_path)
     ckpt = checkpointer.Checkpointer(str(db_path))
     statements: list[str] = []
@@ -103,8 +117,20 @@ def test_only_passive_checkpoints_so_a_sale_never_waits_for_one(db_path: Path) -
         till.close()
         ckpt.bound()
         assert all("PASSIVE" in s for s in statements if "wal_checkpoint" in s)
-    finally:
+        # Past the limit, once the reader is gone: the copy, then a RESTART that waits for
+        # nothing (the reader above would have made it fail at once, not wait).
         reader.rollback()
+        monkeypatch.setattr(checkpointer, "WAL_LIMIT", 1000)
+        ckpt.bound()
+        assert any("RESTART" in s for s in statements)
+        assert ckpt.wal_frames == 0
+        # A copy with nothing written since still counts the frames the WAL had: not its size
+        # (bound() would wait for nothing at the next batch).
+        ckpt.kick()
+        _settled(ckpt)
+        assert ckpt.wal_frames == 0
+        assert ckpt.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+    finally:
         reader.close()
         ckpt.close()
         conn.close()
