@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ __all__ = [
     "db",
     "gunicorn_command",
     "handles_down_event",
+    "kiosk_copy",
     "load_settings",
     "new_id",
     "outbox",
@@ -106,6 +108,18 @@ def create_app(overrides: dict[str, Any]) -> Any:
     from edge.web.app import create_app as make
 
     return make(overrides)
+
+
+def kiosk_copy(dataset_db: Path, work: Path) -> str:
+    """A working copy of a data set's database at ``work``, migrated to this checkout's schema,
+    with a kiosk token for the lookups: the token. The cached data set itself is never
+    written (``bench.inprocess`` and ``bench.profile`` measure on the copy)."""
+    shutil.copyfile(dataset_db, work)
+    conn = db.open_database(work)
+    try:
+        return auth.create_token(conn, name="bench-kiosk", role="kiosk")
+    finally:
+        conn.close()
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -17,7 +17,6 @@ import argparse
 import io
 import os
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import dataset
-from bench.edge_api import auth, create_app, db
+from bench.edge_api import create_app, kiosk_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = dataset.Params(customers=20_000, purchase_lines=200_000, products=2_000)
@@ -91,12 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     ds = dataset.ensure(dataset.cache_dir(ROOT / "var" / "bench", PARAMS), PARAMS, quiet=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "work.db"
-        shutil.copyfile(str(ds["path"]), work)
-        conn = db.open_database(work)
-        try:
-            token = auth.create_token(conn, name="bench-kiosk", role="kiosk")
-        finally:
-            conn.close()
+        token = kiosk_copy(Path(str(ds["path"])), work)
         sample = Path(str(ds["path"])).with_name("sample.txt").read_text().splitlines()
         pairs = [(p[0], p[1]) for p in (line.split() for line in sample) if len(p) >= 2]
         app = build(work, a.bare)

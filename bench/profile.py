@@ -28,7 +28,7 @@ from typing import Any
 
 from bench import dataset, load, mqtt, procs
 from bench.console import say
-from bench.edge_api import auth, db
+from bench.edge_api import kiosk_copy
 from tests.support.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,12 +146,7 @@ def flamegraphs(label: str, tree: Path, seconds: float) -> None:
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)
     work = work_dir / "work.db"
-    shutil.copyfile(str(ds["path"]), work)
-    conn = db.open_database(work)
-    try:
-        token = auth.create_token(conn, name="bench-kiosk", role="kiosk")
-    finally:
-        conn.close()
+    token = kiosk_copy(Path(str(ds["path"])), work)
     broker = mqtt.start_broker(work_dir / "broker")
     port = free_port()
     settings = procs.edge_settings(work, port, broker.url)

@@ -68,40 +68,8 @@ def token_principal(token: str) -> Actor | None:
     """The token's principal, looked up once per request (the rate limiter asks too)."""
     memo: dict[str, Actor | None] = g.setdefault("token_principals", {})
     if token not in memo:
-        memo[token] = checked_token(get_db(), token)
+        memo[token] = principal_for_token(get_db(), token)
     return memo[token]
-
-
-TOKENS_KEPT = 64  # valid tokens remembered per connection (a store has a handful)
-
-
-def checked_token(conn: sqlite3.Connection, token: str) -> Actor | None:
-    """The principal of a valid token, remembered per connection for as long as nothing has
-    written to the database since it was checked.
-
-    ``PRAGMA data_version`` changes when any other connection, in this process or another
-    (the CLI revoking a token, another worker), has committed since this connection last
-    looked, and ``total_changes`` when this one wrote: either forgets every remembered token,
-    so a revoked token is refused on the very next request, as with a query per request.
-    While the database is unchanged the check is that pragma (3 µs) instead of hashing the
-    token and querying ``api_tokens`` (7 µs). A store whose sync worker writes between two
-    requests pays the query as before, plus the pragma. Unknown and revoked tokens are never
-    remembered: each one is queried."""
-    state = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
-    kept: tuple[sqlite3.Connection, tuple[int, int], dict[str, Actor]] | None = getattr(
-        _threads, "tokens", None
-    )
-    if kept is None or kept[0] is not conn or kept[1] != state:
-        kept = _threads.tokens = (conn, state, {})
-    known = kept[2]
-    principal = known.get(token)
-    if principal is None:
-        principal = principal_for_token(conn, token)
-        if principal is not None:
-            if len(known) >= TOKENS_KEPT:
-                known.clear()
-            known[token] = principal
-    return principal
 
 
 def settings() -> Settings:
