@@ -27,12 +27,15 @@ same parameters (and the same migrations) reuses it instead of generating it aga
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import random
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -184,11 +187,38 @@ def cache_dir(root: Path, params: Params) -> Path:
     return root / f"{params.customers}c-{params.purchase_lines}l-{params.products}p"
 
 
+@contextlib.contextmanager
+def _alone_in(directory: Path, quiet: bool) -> Iterator[None]:
+    """An exclusive lock on the data set's folder while it is checked and, if need be, made.
+
+    Without it a second run started while the first still generates (two benchmarks at once,
+    ``make bench`` beside ``python -m bench.dataset``) finds no description yet, unlinks the
+    file the first is writing and starts its own: the first one's data set is lost, and its
+    description then speaks of the second one's half-made file (seen on 2026-12-05). With it
+    the second waits, then finds the finished set cached."""
+    with open(directory / "dataset.lock", "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _log(f"waiting for another process making the data set in {directory}", quiet)
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def ensure(directory: Path, params: Params, *, quiet: bool = False) -> dict[str, object]:
     """The cached data set for ``params`` in ``directory`` (generated when missing or made
-    with other parameters, another generator version or another schema)."""
+    with other parameters, another generator version or another schema), one process at a
+    time (``_alone_in``)."""
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
+    with _alone_in(directory, quiet):
+        return _ensure(directory, params, quiet)
+
+
+def _ensure(directory: Path, params: Params, quiet: bool) -> dict[str, object]:
     path = directory / "dataset.db"
     meta_path = directory / "dataset.json"
     want = description(params)
