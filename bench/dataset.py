@@ -202,10 +202,7 @@ def _alone_in(directory: Path, quiet: bool) -> Iterator[None]:
         except BlockingIOError:
             _log(f"waiting for another process making the data set in {directory}", quiet)
             fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        yield  # closing the file releases the lock
 
 
 def ensure(directory: Path, params: Params, *, quiet: bool = False) -> dict[str, object]:
