@@ -153,7 +153,8 @@ def pids_of_a_pair(port: int) -> list[str]:
 
 
 def test_connections_opened_together_go_to_both_workers(tmp_path: Path) -> None:
-    """Stock gthread split 0, 3 and 4 pairs of 10 in three tries; ours 10 of 10."""
+    """Stock gthread split 0, 3 and 4 pairs of 10 in three tries, 9 to 16 of 20 in six; ours
+    10 of 10 and 20 of 20."""
     port = free_port()
     cmd = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
@@ -167,8 +168,14 @@ def test_connections_opened_together_go_to_both_workers(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while len(seen) < 2 and time.monotonic() < deadline:  # both workers are up
             seen |= set(pids_of_a_pair(port))
-        split = sum(len(set(pids_of_a_pair(port))) == 2 for _ in range(10))
-        assert split >= 8, f"{split} pairs of 10 split over the two workers"
+        # Rounds of 20 pairs; the best of up to three must split at least 19. Ours split 20
+        # of 20 in each of six rounds on a quiet box, stock gthread 9 to 16; a round of ours
+        # taken while the box was busy split 7 of 10 once (a fresh-clone run), and a second
+        # round then is what a moment's load cannot spoil, while stock stays far from 19.
+        splits: list[int] = []
+        while len(splits) < 3 and max(splits, default=0) < 19:
+            splits.append(sum(len(set(pids_of_a_pair(port))) == 2 for _ in range(20)))
+        assert max(splits) >= 19, f"pairs of 20 split over the two workers: {splits}"
     finally:
         p.terminate()
         p.wait(timeout=30)
