@@ -36,6 +36,13 @@ PUBLISH_WINDOW = link.MAX_INFLIGHT  # rows in flight at most (paho's in-flight w
 PUBLISH_BATCH = 1000  # rows per batch of a replay
 PUBACK_TIMEOUT = 10.0
 PUBLISH_ALERTS_KEY = "publish_alerts"  # sync_state: an up-event held or refused, for /readyz
+# The retained status follows the stream: once the broker acknowledged up-events past what the
+# last status announced and nothing is in flight, it is published again, at most this often
+# (``status_behind``). Why: an up-event the broker acknowledged can still reach no one (Mosquitto
+# 2.0 restores a persistent session's queue after a restart but not its $share subscription, so
+# what the edge publishes before the online store subscribes again is dropped); nothing after it
+# shows the gap, and the status is the only thing that does (contract, "tail gaps").
+STATUS_FOLLOW = 1.0
 
 
 @dataclass
@@ -89,6 +96,9 @@ class Publisher:
         self._inflight: deque[tuple[outbox.OutboxEvent, mqtt.MQTTMessageInfo, float]] = deque()
         self._alerts: dict[str, Any] | None = None  # as written in publish_alerts (None: unread)
         self._held: dict[str, Any] | None = None  # the row held for breaking the contract
+        self._acked_through = 0  # the highest sequence the broker acknowledged (this process)
+        self._announced_through = 0  # ``_acked_through`` when the last status went out
+        self._status_at = 0.0  # when the last status went out (monotonic)
 
     def on_publish(self, _c: mqtt.Client, _u: Any, mid: int, reason_code: Any, _p: Any) -> None:
         """paho's callback (network thread): note a refused PUBACK, nothing else."""
@@ -210,6 +220,7 @@ class Publisher:
     def _acked(self, sequences: list[int], acked_at: str) -> None:
         self.marks.add(sequences, acked_at)
         self.counters.last_sync = acked_at
+        self._acked_through = max(self._acked_through, sequences[-1])
 
     def _drop_inflight(self) -> None:
         """Forget what is in flight: those rows are unsent and go out again (the online
@@ -243,12 +254,14 @@ class Publisher:
         for _ev, info, _at in infos[len(acked) :]:  # what a wait left behind: ask again later
             self._refused_mids.pop(info.mid, None)
         self._note_problems(held, refused)
-        self.more = len(events) == PUBLISH_BATCH or len(acked) < len(events)
+        # more to replay: a full batch, or rows past the last acknowledged one (held, refused,
+        # or their PUBACK not seen: a link that dropped), replayed again from there
+        more = len(events) == PUBLISH_BATCH or len(acked) < len(events)
+        self.more = more
         if not acked:
             return 0
         self._acked(acked, db.now_iso())
         self.mark_sent(wait=True)
-        more = len(events) == PUBLISH_BATCH or held is not None or refused is not None
         self._replay_done(replay, acked[-1] if more else None)
         return len(acked)
 
@@ -348,9 +361,26 @@ class Publisher:
             return int(row[0]) - 1
         return outbox.last_sequence(self.conn, self.source)
 
+    def status_behind(self, now: float) -> bool:
+        """Whether the retained status is to follow the stream now: the broker acknowledged
+        up-events past what it announced, nothing is in flight (the status then tells the
+        whole backlog, not its first rows), and the last one is STATUS_FOLLOW old.
+
+        After a reconnection the status goes out at once, before the backlog written during
+        the cut (it says the old last sequence); this one, a moment later, says the new one.
+        A consumer that missed those events (RELIABILITY #6, #7: the broker took them and
+        delivered them to no one) sees how far the stream went within a second or two, not
+        at the next STATUS_INTERVAL."""
+        return (
+            self._acked_through > self._announced_through
+            and not self._inflight
+            and now - self._status_at >= STATUS_FOLLOW
+        )
+
     def publish_status(self, online: bool, wait: float = 0.0) -> None:
         """The retained status (and the matching last will): how far our up-stream went."""
         now = db.now_iso()
+        self._announced_through, self._status_at = self._acked_through, time.monotonic()
         last = self.last_published()
         link.set_will(self.client, self.settings, last, now)
         info = self.client.publish(

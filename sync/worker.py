@@ -274,6 +274,13 @@ class SyncWorker:
                 if now >= next_state and self.write_link_state(wait=False):
                     next_state = now + LINK_STATE_INTERVAL
                 sent = publisher.publish_some() if self.connected.is_set() else 0
+                if (
+                    self.connected.is_set()
+                    and self.recovery.done
+                    and publisher.status_behind(time.monotonic())
+                ):  # the status follows the stream (publisher.STATUS_FOLLOW says why)
+                    publisher.publish_status(True)
+                    next_status = time.monotonic() + STATUS_INTERVAL
                 if not sent:
                     publisher.idle(IDLE_POLL)
         finally:

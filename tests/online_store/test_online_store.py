@@ -386,6 +386,28 @@ def test_a_status_beyond_what_was_applied_requests_a_replay(
     wait_until(lambda: store.up_sequence("S001") == 4, what="tail applied")
 
 
+@pytest.mark.postgresql_too
+def test_a_replay_still_arriving_is_not_asked_for_again(
+    make_store: Callable[..., OnlineStore], edge: FakeEdge
+) -> None:
+    # The grace is the time a replay may pause between two events before it counts as done.
+    store = make_store(gap_grace=2.0)
+    edge.send("sale.recorded", sale("sale-1"))
+    wait_until(lambda: store.up_sequence("S001") == 1, what="sale-1 applied")
+    edge.status(5)  # sales 2 to 5 went missing
+    replay = wait_until(lambda: edge.events("replay.requested"), what="replay requested")[0]
+    assert replay["data"] == {"after": "1"}
+    # The edge replays 2 to 5: the first of them applied, the stream is still behind, and
+    # the rest is on its way. It is not a new gap to ask for ("after 2": all sent again).
+    edge.send("sale.recorded", sale("sale-2"), sequence=2)
+    wait_until(lambda: store.up_sequence("S001") == 2, what="sale-2 applied")
+    for n in (3, 4, 5):
+        edge.send("sale.recorded", sale(f"sale-{n}"), sequence=n)
+    wait_until(lambda: store.up_sequence("S001") == 5, what="the replay applied")
+    asked = [e["data"] for e in store.events("stores/S001") if e["type"] == "replay.requested"]
+    assert asked == [{"after": "1"}]
+
+
 def test_a_bad_up_event_is_dead_lettered_and_does_not_stall_the_stream(
     make_store: Callable[..., OnlineStore], edge: FakeEdge
 ) -> None:

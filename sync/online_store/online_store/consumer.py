@@ -8,6 +8,10 @@ once (the ``received`` table is the ``(source, id)`` dedupe record):
 - further ahead: a hole. The event waits in ``pending_up`` and the stream is "behind"; if the
   hole is still open after a short grace (the missing event may simply be in flight at
   another instance of the shared subscription) the worker publishes ``replay.requested``.
+  ``behind_since`` is when the stream last moved while behind: each event applied during a
+  replay moves it on, so the stream is asked for again (from where it then is) only once the
+  replay has stopped bringing events for the grace, not at the first event of it (which
+  asked the store to replay again, while its first replay was still arriving).
 
 A store's retained status announcing a ``last_sequence`` beyond what we applied also marks
 the stream behind (the tail of a stream can go missing with nothing after it to show a gap).
@@ -151,6 +155,8 @@ def handle_up(
             "UPDATE up_streams SET behind_since = NULL, replay_after = NULL WHERE store_id = ?",
             (store_id,),
         )
+    elif stream["behind_since"] is not None:  # still behind, but moving: a replay is filling it
+        conn.execute("UPDATE up_streams SET behind_since = ? WHERE store_id = ?", (now, store_id))
     return "applied"
 
 
@@ -249,8 +255,8 @@ APPLY = {
 def replays_due(
     conn: sqlite3.Connection, now: float, grace: float, retry: float
 ) -> list[tuple[str, int]]:
-    """Stores behind for longer than ``grace``, not asked (for this same ``after``) within
-    ``retry`` seconds: ``(store_id, after)`` pairs."""
+    """Stores behind, with no progress for ``grace`` seconds, not asked (for this same
+    ``after``) within ``retry`` seconds: ``(store_id, after)`` pairs."""
     rows = conn.execute(
         "SELECT store_id, last_sequence FROM up_streams WHERE behind_since IS NOT NULL "
         "AND behind_since <= ? AND (replay_after IS NULL OR replay_after != last_sequence "
