@@ -32,7 +32,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from uuid6 import uuid7
+from uuid_utils import uuid7
 
 from bench.chain.downstream import DownStream
 from sync import contract

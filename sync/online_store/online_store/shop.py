@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from uuid6 import uuid7
+from uuid_utils import uuid7
 
 from online_store import consents, streams
 from online_store.db import now_iso

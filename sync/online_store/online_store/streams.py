@@ -12,7 +12,7 @@ import json
 import sqlite3
 from typing import Any
 
-from uuid6 import uuid7
+from uuid_utils import uuid7
 
 from online_store.db import now_iso
 from sync import contract
