@@ -15,6 +15,7 @@ not both to whichever worker was awake first.
 from __future__ import annotations
 
 import os
+import selectors
 import socket
 import ssl
 import sys
@@ -153,8 +154,15 @@ def pids_of_a_pair(port: int) -> list[str]:
 
 
 def test_connections_opened_together_go_to_both_workers(tmp_path: Path) -> None:
-    """Stock gthread split 0, 3 and 4 pairs of 10 in three tries, 9 to 16 of 20 in six; ours
-    10 of 10 and 20 of 20."""
+    """Two real workers: pairs of connections opened together mostly go one to each.
+
+    Which worker takes a connection is up to the kernel and the scheduler, so the split is
+    a matter of chance on a busy box: ours split 20 of 20 pairs in each of six rounds on a
+    quiet box, 17-18 of 20 during a full CI run; stock gthread 9 to 16 of 20, once 19. This
+    test therefore only checks what no load explains away: that both workers go on taking
+    connections while they pause after each (a pause that never ended, or a worker that
+    stopped accepting, splits no pair). The pause itself is checked exactly, with a fake
+    clock, by ``test_a_worker_that_accepted_leaves_the_next_connection_to_the_others``."""
     port = free_port()
     cmd = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
@@ -168,14 +176,80 @@ def test_connections_opened_together_go_to_both_workers(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while len(seen) < 2 and time.monotonic() < deadline:  # both workers are up
             seen |= set(pids_of_a_pair(port))
-        # Rounds of 20 pairs; the best of up to three must split at least 19. Ours split 20
-        # of 20 in each of six rounds on a quiet box, stock gthread 9 to 16; a round of ours
-        # taken while the box was busy split 7 of 10 once (a fresh-clone run), and a second
-        # round then is what a moment's load cannot spoil, while stock stays far from 19.
         splits: list[int] = []
-        while len(splits) < 3 and max(splits, default=0) < 19:
+        while len(splits) < 3 and max(splits, default=0) < 10:
             splits.append(sum(len(set(pids_of_a_pair(port))) == 2 for _ in range(20)))
-        assert max(splits) >= 19, f"pairs of 20 split over the two workers: {splits}"
+        assert max(splits) >= 10, f"pairs of 20 split over the two workers: {splits}"
     finally:
         p.terminate()
         p.wait(timeout=30)
+
+
+class _Clock:
+    """``edge.web.worker``'s view of ``time``: a monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class _Selector(selectors.SelectSelector):
+    """The worker's poller, noting how long each wait was asked to last (and not waiting)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        self.timeouts.append(timeout)
+        return super().select(0)
+
+
+def test_a_worker_that_accepted_leaves_the_next_connection_to_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With other workers on the socket, a worker that accepted a connection stops listening
+    for ACCEPT_PAUSE_S (the next connection goes to another worker), wakes up when the pause
+    ends, and listens again then; alone, it never pauses."""
+    from gunicorn.config import Config
+
+    from edge.web import worker as worker_mod
+
+    clock = _Clock()
+    monkeypatch.setattr(worker_mod, "time", clock)
+    listener = socket.create_server(("127.0.0.1", 0))
+    clients: list[socket.socket] = []
+    try:
+        for workers in (2, 1):
+            cfg = Config()
+            cfg.set("workers", workers)
+            w = worker_mod.ThreadWorker.__new__(worker_mod.ThreadWorker)
+            w.cfg, w.sockets, w.nr_conns, w._accepting = cfg, [listener], 0, False
+            w.share_accepts, w.paused_until = workers > 1, 0.0
+            w.poller = poller = _Selector()
+            queued: list[Any] = []
+            w.enqueue_req = queued.append
+
+            w.set_accept_enabled(True)
+            assert w._accepting
+            clients.append(socket.create_connection(listener.getsockname()))
+            w.accept(listener)
+            assert len(queued) == 1
+            if workers == 1:
+                assert w._accepting  # alone: no one else to leave it to
+                continue
+            assert not w._accepting  # paused: the next connection is another worker's
+            w.set_accept_enabled(True)  # gunicorn's loop asks again at once: still paused
+            assert not w._accepting
+            w.wait_for_and_dispatch_events(1.0)  # it wakes up when the pause ends
+            assert poller.timeouts == [pytest.approx(worker_mod.ACCEPT_PAUSE_S)]
+            clock.now += worker_mod.ACCEPT_PAUSE_S
+            w.set_accept_enabled(True)
+            assert w._accepting
+            w.poller.close()
+    finally:
+        for c in clients:
+            c.close()
+        listener.close()
