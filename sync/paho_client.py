@@ -10,13 +10,6 @@ thread (bench/, catch-up). This client reads up to READ_CHUNK bytes at once and 
 paho's small reads from them, and reads every packet that is there before it returns to
 ``select``: the same packets, decoded by paho's own code, in the same order.
 
-It also decodes the common PUBLISH itself (``_handle_publish``): QoS 0 or 1, acknowledged by
-the caller (``manual_ack``), with no MQTT 5 property, for a client whose messages all go to
-``on_message``. paho builds a ``Properties`` object for every MQTT 5 PUBLISH, empty or not,
-through a generic decoder: two fifths of the worker's receiving (py-spy, bench/ catch-up).
-Anything else (a property, QoS 2, a packet too short to be a PUBLISH) goes to paho's own
-decoder, which also reports the malformed ones.
-
 Nothing is left in the buffer when ``loop_read`` returns (it reads until the socket has
 nothing more, or stops after READ_BURST packets only once the buffer is empty), so paho's
 ``select`` never sleeps on bytes already taken off the socket. A new connection starts with
@@ -25,15 +18,12 @@ an empty buffer.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
 READ_CHUNK = 64 * 1024
 READ_BURST = 1000  # packets per wake-up at most, once the buffer is empty: writes get a turn
-
-_NO_INFO = mqtt.MQTTMessageInfo(0)  # the ``info`` of every received message: never waited on
 
 
 class Client(mqtt.Client):
@@ -76,48 +66,3 @@ class Client(mqtt.Client):
             read += 1
             if read >= READ_BURST and self._rpos >= len(self._rbuf):
                 return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
-
-    def _handle_publish(self) -> mqtt.MQTTErrorCode:
-        """A QoS 0/1 PUBLISH with no property, decoded here (see the module's docstring); the
-        same message paho would hand to ``on_message``, which it then reaches the same way
-        (under paho's callback lock, its exceptions logged and raised as paho does)."""
-        command: int = self._in_packet["command"]
-        packet: bytearray = self._in_packet["packet"]
-        qos = (command & 0x06) >> 1
-        on_message = self.on_message
-        if (
-            qos == 2
-            or not self._manual_ack
-            or self._protocol != mqtt.MQTTv5
-            or on_message is None
-            or self._on_message_filtered._root._children  # noqa: SLF001 - per-topic callbacks
-        ):
-            return super()._handle_publish()
-        size = len(packet)
-        if size < 2:
-            return super()._handle_publish()
-        end = 2 + ((packet[0] << 8) | packet[1])  # the topic's length, then the topic
-        pos = end + 2 if qos else end  # the packet identifier of a QoS 1 message
-        if pos >= size or packet[pos] != 0:  # properties follow (or too short): paho decodes
-            return super()._handle_publish()
-        # MQTTMessage's own __init__ also makes a MQTTMessageInfo, with a Condition, that
-        # only a message we publish uses: each slot is set here instead.
-        message = mqtt.MQTTMessage.__new__(mqtt.MQTTMessage)
-        message.mid = (packet[end] << 8) | packet[end + 1] if qos else 0
-        message.topic = bytes(packet[2:end])
-        message.payload = bytes(packet[pos + 1 :])
-        message.qos = qos
-        message.dup = bool(command & 0x08)
-        message.retain = bool(command & 0x01)
-        message.state = mqtt.mqtt_ms_invalid
-        message.info = _NO_INFO
-        message.properties = None
-        message.timestamp = time.monotonic()
-        with self._in_callback_mutex:
-            try:
-                on_message(self, self._userdata, message)
-            except Exception as err:
-                self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
-                if not self.suppress_exceptions:
-                    raise
-        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
