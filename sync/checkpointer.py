@@ -87,13 +87,13 @@ class Checkpointer:
         copied_at: float | None = None
         self._restart = True
         try:
-            while self.wal_frames * self._frame_bytes > WAL_LIMIT and time.monotonic() < deadline:
+            while self._over_limit() and time.monotonic() < deadline:
                 begun = self._started  # only a checkpoint that starts from now on counts
                 while self._finished <= begun and time.monotonic() < deadline:
                     self._done.clear()
                     self.kick()
                     self._done.wait(0.5)
-                if self.wal_frames * self._frame_bytes <= WAL_LIMIT:
+                if not self._over_limit():
                     return  # restarted
                 if self.complete:  # all copied, but a reader kept the WAL from restarting
                     now = time.monotonic()
@@ -103,6 +103,9 @@ class Checkpointer:
                 time.sleep(RESTART_RETRY)  # a reader, or a till's write, is in the way
         finally:
             self._restart = False
+
+    def _over_limit(self) -> bool:
+        return self.wal_frames * self._frame_bytes > WAL_LIMIT
 
     def close(self) -> None:
         self._stop = True
@@ -125,10 +128,7 @@ class Checkpointer:
             self._started += 1
             run = self._started
             try:
-                if self._restart:
-                    self._checkpoint("RESTART")
-                else:
-                    self._checkpoint("PASSIVE")
+                self._checkpoint("RESTART" if self._restart else "PASSIVE")
             except sqlite3.Error as exc:  # the next commit tries again
                 log.warning("checkpoint of the WAL failed: %s", exc)
             finally:

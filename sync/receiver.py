@@ -64,9 +64,12 @@ def fork_applier(settings: Settings) -> Child:
     (``gc.freeze`` first: the collector would otherwise write to every object it scans, and
     each page it touches becomes the child's own), and needs no multiprocessing resource
     tracker (spawn starts one: one more process, 8 MB PSS). The runner forks it before it
-    starts any thread (``prefork``); a worker started in a thread of some other process (the
-    tests) forks it there, which is safe for a child that only runs its own code on its own
-    connections (logging's locks are re-made after a fork).
+    starts any thread (``prefork``), and a part of the edge that dies ends the process, so a
+    store box never forks it from a threaded process. A worker started in a thread of some
+    other process (the tests) forks it there: logging's locks are re-made after a fork, but a
+    lock held by another thread inside a C library at that instant (SQLite's global mutexes)
+    is not, and the child then waits on it forever; seen once in a CI run ("the inbox applier
+    did not start in 60 s"). Starting it from a fork server in that case is the fix to make.
     """
     ctx = mp.get_context("fork")
     to_applier_r, to_applier = ctx.Pipe(duplex=False)
