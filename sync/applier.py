@@ -346,18 +346,32 @@ class Applier:
 
 
 def main(
-    settings: Settings, rx: Connection, tx: Connection, parent_ends: tuple[Connection, ...] = ()
+    settings: Settings,
+    rx: Connection,
+    tx: Connection,
+    parent_ends: tuple[Connection, ...] = (),
+    worker_pid: int = 0,
+    own_logging: bool = False,
 ) -> None:
-    """Entry point of the applier process (``multiprocessing``, forked: sync/receiver.py).
+    """Entry point of the applier process (``multiprocessing``: sync/receiver.py).
 
-    It inherited the worker's logging (the same redacted lines on the same stderr) and its
-    signal handlers: SIGTERM is made deadly again (as for any process of the unit: systemd
-    stops them all; nothing uncommitted was acknowledged), and Ctrl-C, which reaches the
-    whole process group, is ignored: the worker stops us (None on the pipe) once it has
-    stopped taking messages, so that the last batch is committed whole. The worker's ends of
-    the two pipes are closed here, so that the worker's death reads as EOF."""
+    Forked from the worker, it inherited the worker's logging (the same redacted lines on the
+    same stderr) and its signal handlers; started from a fork server (``own_logging``), it
+    sets up the same logging itself, and ``worker_pid`` names the worker, which is then not
+    its parent, for the fault points that kill both. Either way, SIGTERM is made deadly again
+    (as for any process of the unit: systemd stops them all; nothing uncommitted was
+    acknowledged), and Ctrl-C, which reaches the whole process group, is ignored: the worker
+    stops us (None on the pipe) once it has stopped taking messages, so that the last batch
+    is committed whole. The worker's ends of the two pipes are closed here (a forked child
+    has copies of them), so that the worker's death reads as EOF."""
     for end in parent_ends:
         end.close()
+    if own_logging:
+        from edge.system import logs
+
+        logs.setup(settings.log_level, settings.log_format)
+    if worker_pid:
+        faults.set_parent(worker_pid)
     # Its own name in ps, top and the bench's process list (a fork keeps the worker's command
     # line): at most 15 characters.
     with contextlib.suppress(OSError):

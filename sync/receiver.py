@@ -15,6 +15,7 @@ import contextlib
 import gc
 import logging
 import multiprocessing as mp
+import os
 import queue
 import threading
 import time
@@ -57,30 +58,39 @@ _PREFORKED: dict[str, Child] = {}  # database path -> the applier prefork() made
 
 
 def fork_applier(settings: Settings) -> Child:
-    """Fork the inbox applier from this process.
+    """Start the inbox applier: forked from this process when it runs no other thread, else
+    from a fork server.
 
     Forked, not spawned: the child starts at once with every module this process imported
     (no second interpreter importing the edge for a second), shares those pages copy-on-write
     (``gc.freeze`` first: the collector would otherwise write to every object it scans, and
     each page it touches becomes the child's own), and needs no multiprocessing resource
     tracker (spawn starts one: one more process, 8 MB PSS). The runner forks it before it
-    starts any thread (``prefork``), and a part of the edge that dies ends the process, so a
-    store box never forks it from a threaded process. A worker started in a thread of some
-    other process (the tests) forks it there: logging's locks are re-made after a fork, but a
-    lock held by another thread inside a C library at that instant (SQLite's global mutexes)
-    is not, and the child then waits on it forever; seen once in a CI run ("the inbox applier
-    did not start in 60 s"). Starting it from a fork server in that case is the fix to make.
+    starts any thread (``prefork``), and a part of the edge that dies ends the process.
+
+    A fork copies only the thread that forks: a lock that another thread held inside a C
+    library at that instant (one of SQLite's global mutexes) stays held in the child, which
+    then waits on it forever (seen once in a CI run: "the inbox applier did not start in
+    60 s"; logging's own locks are re-made after a fork, SQLite's are not). So a worker
+    started where other threads run (a test, or an embedding program) starts its applier from
+    multiprocessing's fork server instead: a process of one thread, started once, that has
+    imported the applier and forks each one from there.
     """
-    ctx = mp.get_context("fork")
+    threaded = threading.active_count() > 1
+    ctx = mp.get_context("forkserver") if threaded else mp.get_context("fork")
+    if threaded:
+        ctx.set_forkserver_preload(["sync.applier"])
     to_applier_r, to_applier = ctx.Pipe(duplex=False)
     from_applier, from_applier_w = ctx.Pipe(duplex=False)
-    gc.freeze()
-    process = ctx.Process(
-        target=applier.main,
-        args=(settings, to_applier_r, from_applier_w, (to_applier, from_applier)),
-        name="passerelle-applier",
-        daemon=True,
-    )
+    if threaded:
+        # The child gets only its two ends; it names the worker for the fault points (its
+        # parent is the fork server) and sets up the worker's logging, which it did not
+        # inherit.
+        args: tuple[Any, ...] = (settings, to_applier_r, from_applier_w, (), os.getpid(), True)
+    else:
+        gc.freeze()
+        args = (settings, to_applier_r, from_applier_w, (to_applier, from_applier))
+    process = ctx.Process(target=applier.main, args=args, name="passerelle-applier", daemon=True)
     process.start()
     # Our copies of the child's ends: closed, so that its death reads as EOF here.
     to_applier_r.close()

@@ -15,6 +15,14 @@ import time
 _SPEC = os.environ.get("PASSERELLE_FAULT", "")
 _NAME, _, _NTH = _SPEC.partition(":")
 _COUNT = {"n": 0}
+# The process whose crash a ``parent`` point stands for, when it is not this one's parent (an
+# applier started through a fork server: sync/receiver.py). 0: the parent.
+_PARENT = {"pid": 0}
+
+
+def set_parent(pid: int) -> None:
+    """Name the process that a ``parent`` point kills (see ``point``)."""
+    _PARENT["pid"] = pid
 
 
 def point(name: str, *, parent: bool = False, linger: float = 0.0) -> None:
@@ -28,5 +36,5 @@ def point(name: str, *, parent: bool = False, linger: float = 0.0) -> None:
     if _COUNT["n"] >= int(_NTH or 1):
         time.sleep(linger)
         if parent:
-            os.kill(os.getppid(), signal.SIGKILL)
+            os.kill(_PARENT["pid"] or os.getppid(), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
