@@ -27,7 +27,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from edge.config import Settings
-from sync import applier, contract
+from sync import applier, contract, paho_client
 from sync import mqtt as link
 from sync.publisher import Counters
 
@@ -126,6 +126,10 @@ class Receiver:
         self.generation = 0  # bumped at each (re)connection: acks never cross connections
         self._gen_lock = threading.Lock()
         self._queue: queue.SimpleQueue[applier.Item | None] = queue.SimpleQueue()
+        if isinstance(client, paho_client.Client):
+            # What waits here for the forwarder: at most the window we ask the broker for,
+            # whatever the broker sends past it (paho_client says why).
+            client.hold(self._queue.qsize, link.RECEIVE_MAXIMUM)
         self._status_topics = frozenset(
             contract.web_status_topics(self.prefix, settings.store_id).values()
         )
@@ -172,11 +176,13 @@ class Receiver:
 
     def on_message(self, msg: mqtt.MQTTMessage) -> None:
         """Queue the message's bytes for the applier, and nothing else. What is held in
-        memory is bounded by the broker: a QoS 1 message is acknowledged only after its
-        commit, and the broker sends at most our Receive Maximum (MQTT 5; 3.1.1: its
+        memory is bounded twice: a QoS 1 message is acknowledged only after its commit, and
+        the broker sends at most our Receive Maximum (MQTT 5; 3.1.1: its
         max_inflight_messages) of them unacknowledged (measured with Mosquitto 2.0: a resumed
         session of 20,000 queued events delivers exactly 100 to a client with Receive
-        Maximum 100 that acks none)."""
+        Maximum 100 that acks none); and since the broker sends past that window while
+        acknowledgements flow, the client stops reading while this queue holds the window
+        (``paho_client.Client.hold``)."""
         backlog = self._queue.qsize()
         if backlog > self.counters.max_backlog:
             self.counters.max_backlog = backlog

@@ -238,10 +238,12 @@ def test_ten_thousand_events_queued_while_the_edge_is_stopped(
         # tail-gap check may fetch a few from the backfill endpoint first, which is allowed:
         # each event is still applied exactly once (the two counts above).
         assert received + web.fetched >= n
-        # Bounded by the broker's flow control, not by a wait in paho's callback. Mosquitto
-        # 2.0 overshoots the window while acknowledgements flow (measured 620 to 895 for a
-        # window of 400; 4,297 once on a box with a load average of 40), never the backlog.
-        assert edge.worker.counters.max_backlog < n // 2
+        # Bounded by the window the edge asked for, not by a wait in paho's callback: the
+        # client stops reading while that many wait for the applier. The broker's flow
+        # control alone does not bound it: Mosquitto 2.0 sends past the window while
+        # acknowledgements flow (without the hold: 560 to 1,280 here with paho's decoding,
+        # 3,200 to 7,400 with the client's own).
+        assert edge.worker.counters.max_backlog <= 400
     finally:
         web.close()
 
