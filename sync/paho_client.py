@@ -69,7 +69,7 @@ class Client(mqtt.Client):
         writes, paho's wake-ups (a PUBACK queued by another thread) and its keep-alive run,
         and the loop looks again every HOLD_POLL."""
         sock, wake = self._sock, self._sockpairR
-        if sock is None or wake is None or not self._holding():
+        if sock is None or not self._holding():
             if sock is not None and self._rpos < len(self._rbuf):
                 # Packets taken off the socket before a hold: read now, since select would
                 # not wake for them.
@@ -80,10 +80,12 @@ class Client(mqtt.Client):
             return super()._loop(timeout)
         wlist = [sock] if self.want_write() else []
         try:
-            readable, writable, _ = select.select([wake], wlist, [], min(timeout, HOLD_POLL))
+            readable, writable, _ = select.select(
+                [wake] if wake is not None else [], wlist, [], min(timeout, HOLD_POLL)
+            )
         except (TypeError, ValueError, OSError):
             return super()._loop(0.0)  # paho's own handling of a socket gone bad
-        if readable:
+        if readable and wake is not None:
             with contextlib.suppress(BlockingIOError):
                 wake.recv(10000)  # as paho does: one byte per wake-up, read all at once
             writable = [sock]
@@ -139,7 +141,8 @@ class Client(mqtt.Client):
         now = time.monotonic()
         if not self._held_since:
             self._held_since = now
-        return now - self._held_since <= self._keepalive / 2
+        # With no keep-alive (0) there is no PINGRESP to miss: hold as long as it takes.
+        return not self._keepalive or now - self._held_since <= self._keepalive / 2
 
     def _handle_publish(self) -> mqtt.MQTTErrorCode:
         """A QoS 0/1 PUBLISH with no property, decoded here (see the module's docstring); the
