@@ -19,7 +19,8 @@ decoder, which also reports the malformed ones.
 
 What it holds is bounded by its owner, not by the broker (``hold``): while the owner holds
 that many received messages not yet taken off its hands, the loop stops reading the socket
-and goes on writing (the PUBACKs of committed messages, pings). A Receive Maximum alone does
+of an established connection and goes on writing (the PUBACKs of committed messages,
+pings), for half the keep-alive at most. A Receive Maximum alone does
 not bound it: Mosquitto 2.0 sends past the window while acknowledgements flow (a worker
 reading as fast as this one held 3,200-7,400 messages for a window of 400), and it is the
 socket and the broker's queue that should keep that overshoot, not the worker's memory.
@@ -131,11 +132,14 @@ class Client(mqtt.Client):
                 return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _holding(self) -> bool:
-        """The owner holds its limit: read nothing. Not for longer than half the keep-alive
-        in a row, so that a PINGRESP left unread never ends the connection (an owner stuck
-        that long holds the broker's window at most: with no acknowledgement flowing, the
-        broker sends nothing past it)."""
-        if self._held is None or self._held() < self._hold_limit:
+        """The owner holds its limit on an established connection: read nothing. Not for
+        longer than half the keep-alive in a row, so that a PINGRESP left unread never ends
+        the connection; after that the client reads freely until the owner is under its
+        limit again (an owner stuck that long may then get what the broker had already sent
+        past the window)."""
+        if self._held is None or not self.is_connected() or self._held() < self._hold_limit:
+            # Never before the CONNACK: a new connection is read at once (its acks then
+            # belong to it: sync/receiver.py), whatever the last one left in the queue.
             self._held_since = 0.0
             return False
         now = time.monotonic()
@@ -153,7 +157,7 @@ class Client(mqtt.Client):
         qos = (command & 0x06) >> 1
         on_message = self.on_message
         if (
-            qos == 2
+            qos >= 2  # 3 is malformed: paho's decoder refuses it
             or not self._manual_ack
             or self._protocol != mqtt.MQTTv5
             or on_message is None

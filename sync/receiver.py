@@ -74,7 +74,10 @@ def fork_applier(settings: Settings) -> Child:
     60 s"; logging's own locks are re-made after a fork, SQLite's are not). So a worker
     started where other threads run (a test, or an embedding program) starts its applier from
     multiprocessing's fork server instead: a process of one thread, started once, that has
-    imported the applier and forks each one from there.
+    imported the applier and forks each one from there. Like any multiprocessing start
+    that is not a plain fork, it imports the caller's main module again in the child, so a
+    program that embeds the worker needs the usual ``if __name__ == "__main__":`` guard
+    (pytest, ``python -m`` and the ``passerelle`` script have one).
     """
     threaded = threading.active_count() > 1
     ctx = mp.get_context("forkserver") if threaded else mp.get_context("fork")
@@ -129,7 +132,7 @@ class Receiver:
         if isinstance(client, paho_client.Client):
             # What waits here for the forwarder: at most the window we ask the broker for,
             # whatever the broker sends past it (paho_client says why).
-            client.hold(self._queue.qsize, link.RECEIVE_MAXIMUM)
+            client.hold(self._held, link.RECEIVE_MAXIMUM)
         self._status_topics = frozenset(
             contract.web_status_topics(self.prefix, settings.store_id).values()
         )
@@ -163,7 +166,19 @@ class Receiver:
 
         return guarded
 
+    def _held(self) -> int:
+        """What waits for the forwarder, for the client's hold; nothing once stopping: the
+        forwarder is gone then, and the shutdown still reads the PUBACKs of its last
+        publishes (the offline status, the outbox rows in flight)."""
+        return 0 if self._stopping else self._queue.qsize()
+
     # -- paho's network thread: no database work, never a wait --------------------------------
+
+    def disconnected(self) -> None:
+        """The connection is gone: from now on no ack of its messages is sent, not even on
+        the next connection before its CONNACK (packet ids are the connection's)."""
+        with self._gen_lock:
+            self.generation += 1
 
     def connected(self, session_present: bool) -> None:
         """A new connection: later acks belong to it. Without a session (a new store, an

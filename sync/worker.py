@@ -180,6 +180,7 @@ class SyncWorker:
     ) -> None:
         if self.connected.is_set():
             log.warning("MQTT link down: %s", reason_code)
+        self.receiver.disconnected()
         self.connected.clear()
         self.subscribed.clear()
         self._announce.set()

@@ -18,6 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from edge.store import db, outbox
+from sync import contract
 from sync import mqtt as sync_mqtt
 from tests.support.broker import Broker
 from tests.support.waiting import wait_until
@@ -244,6 +245,51 @@ def test_ten_thousand_events_queued_while_the_edge_is_stopped(
         # acknowledgements flow (without the hold: 560 to 1,280 here with paho's decoding,
         # 3,200 to 7,400 with the client's own).
         assert edge.worker.counters.max_backlog <= 400
+    finally:
+        web.close()
+
+
+@pytest.mark.slow
+def test_a_stop_in_the_middle_of_a_catch_up_still_reads_its_last_acknowledgements(
+    make_broker: Callable[..., Broker],
+    db_path: Path,
+    edge_db: sqlite3.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stopped while the backlog still fills the window, the worker no longer holds its
+    reading back (its forwarder is gone, nothing would drain the queue): the PUBACK of its
+    offline status, and of anything else it published last, is read before it disconnects,
+    and the rows are marked sent instead of going out again at the next start."""
+    monkeypatch.setattr(sync_mqtt, "RECEIVE_MAXIMUM", 400)
+    broker = make_broker(max_queued=30_000)
+    web = WebSide(broker.port)
+    try:
+        edge = EdgeSync(edge_settings(db_path, broker, web)).start()
+        wait_until(edge.worker.subscribed.is_set, 10, what="edge subscribed")
+        wait_until(lambda: applied(edge_db) == 0, 10, what="streams ready")
+        edge.halt()
+        n = 20_000
+        events = [web.make("loyalty.entry", data_for("loyalty.entry", i)) for i in range(1, n + 1)]
+        web.publish_many(events)
+        edge = EdgeSync(edge_settings(db_path, broker, web)).start()
+        worker = edge.worker
+        statuses: list[Any] = []
+        publish = worker.client.publish
+
+        def recorded(topic: str, *args: Any, **kwargs: Any) -> Any:
+            info = publish(topic, *args, **kwargs)
+            if topic == contract.edge_status_topic(PREFIX, "S001"):
+                statuses.append(info)
+            return info
+
+        monkeypatch.setattr(worker.client, "publish", recorded)
+        wait_until(
+            lambda: worker.recovery.done and applied(edge_db) >= 2000, 60, what="a catch-up begun"
+        )
+        edge.halt()
+        assert applied(edge_db) < n  # stopped in the middle, the window full of the backlog
+        assert statuses, "the offline status was published"
+        assert statuses[-1].is_published()  # its PUBACK was read before the disconnection
     finally:
         web.close()
 

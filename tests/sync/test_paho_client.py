@@ -6,6 +6,7 @@ chunk, and none may wait in its buffer for a later wake-up."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -188,3 +189,56 @@ def test_a_hold_bounds_what_is_held_and_strands_nothing(broker: Broker) -> None:
             c.loop_stop()
     assert [m.payload for m in got] == payloads
     assert most[0] <= limit
+
+
+def test_a_new_connection_is_read_at_once_while_the_owner_holds_its_limit(
+    broker: Broker,
+) -> None:
+    """A broker restart while the owner sits at its limit and goes on acknowledging what it
+    committed (its applier busy, say): a write finds the connection gone, and the new
+    connection's CONNACK is read at once, not after the hold's escape at half the keep-alive
+    (30 s here). Until it is read the old connection's acks would go out on the new socket
+    (packet ids are per connection; the sync worker stops acking at the disconnection)."""
+    limit = 5
+    got: list[mqtt.MQTTMessage] = []
+    connects: list[float] = []
+    sub = paho_client.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id="hold-reconnect",
+        protocol=mqtt.MQTTv5,
+        manual_ack=True,
+    )
+    sub.hold(lambda: len(got), limit)  # an owner that takes nothing
+    subscribed = threading.Event()
+    sub.on_message = lambda _c, _u, m: got.append(m)
+    sub.on_subscribe = lambda *_a: subscribed.set()
+
+    def on_connect(c: mqtt.Client, *_a: Any) -> None:
+        connects.append(time.monotonic())
+        c.subscribe(TOPIC, 1)
+
+    sub.on_connect = on_connect
+    sub.reconnect_delay_set(0.1, 0.2)
+    sub.connect("127.0.0.1", broker.port, keepalive=60)
+    sub.loop_start()
+    pub = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    try:
+        wait_until(subscribed.is_set, 10, what="SUBACK")
+        pub.connect("127.0.0.1", broker.port)
+        pub.loop_start()
+        for i in range(20):
+            pub.publish(TOPIC, f"m{i}", qos=1).wait_for_publish(5)
+        wait_until(lambda: len(got) >= limit, 10, what="the owner at its limit")
+        pub.disconnect()
+        pub.loop_stop()
+        broker.restart()
+        deadline = time.monotonic() + 10
+        for m in got:  # acknowledged one by one, as batches commit
+            if len(connects) >= 2 or time.monotonic() > deadline:
+                break
+            sub.ack(m.mid, m.qos)
+            time.sleep(0.1)
+        wait_until(lambda: len(connects) >= 2, 10, what="the new connection's CONNACK read")
+    finally:
+        sub.disconnect()
+        sub.loop_stop()
