@@ -89,6 +89,7 @@ class Counter:
     def __init__(self, port: int, topic: str, user: str, password: str, **tls: Path) -> None:
         self.seen: set[bytes] = set()
         self.lock = threading.Lock()
+        self.subscribed = threading.Event()
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=f"counter-{user}",
@@ -98,6 +99,7 @@ class Counter:
         if tls:
             self.client.tls_set(ca_certs=str(tls["ca"]))
         self.client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
@@ -111,7 +113,10 @@ class Counter:
         self.client.loop_stop()
 
 
-def publish(port: int, topic: str, n: int, user: str, password: str, **tls: Path) -> None:
+def publish(
+    port: int, topic: str, n: int, user: str, password: str, label: str = "event", **tls: Path
+) -> None:
+    """``n`` messages ``{label}-0``, ``{label}-1``, … at QoS 1, each acknowledged."""
     c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"pub-{user}")
     c.username_pw_set(user, password)
     if tls:
@@ -119,7 +124,7 @@ def publish(port: int, topic: str, n: int, user: str, password: str, **tls: Path
     c.connect("127.0.0.1", port)
     c.loop_start()
     try:
-        infos = [c.publish(topic, f"event-{i}".encode(), qos=1) for i in range(n)]
+        infos = [c.publish(topic, f"{label}-{i}".encode(), qos=1) for i in range(n)]
         for info in infos:
             info.wait_for_publish(timeout=30)
             assert info.is_published()
@@ -166,6 +171,19 @@ def test_store_broker_queues_while_offline_and_bridges_over_tls(
         edge = Counter(store.port, "passerelle/v1/stores/S001/down/#", "passerelle-S001",
                        "edge-pw")  # fmt: skip
         wait_until(lambda: _bridge_connected(store), timeout=30, what="the bridge")
+        # The bridge's subscription at the central broker and the edge's at the store broker
+        # both in place (a connected bridge may not have subscribed yet, and then nothing is
+        # queued for it): a probe from the central broker reaches the edge.
+        wait_until(edge.subscribed.is_set, timeout=30, what="the edge's subscription")
+        for _ in range(30):
+            publish(central.port, DOWN, 1, "online", "online-pw", label="probe", ca=pki.ca)
+            try:
+                wait_until(lambda: b"probe-0" in edge.seen, timeout=1, what="the probe")
+                break
+            except AssertionError:
+                continue
+        else:
+            raise AssertionError("no probe crossed the bridge in 30 tries")
         edge.close()
         store.stop()
         publish(central.port, DOWN, 50, "online", "online-pw", ca=pki.ca)
@@ -173,7 +191,8 @@ def test_store_broker_queues_while_offline_and_bridges_over_tls(
         edge = Counter(store.port, "passerelle/v1/stores/S001/down/#", "passerelle-S001",
                        "edge-pw")  # fmt: skip
         try:
-            wait_until(lambda: len(edge.seen) >= 50, timeout=60, what="down-events")
+            expected = {f"event-{i}".encode() for i in range(50)}
+            wait_until(lambda: expected <= edge.seen, timeout=60, what="down-events")
         finally:
             edge.close()
     finally:

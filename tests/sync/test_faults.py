@@ -7,7 +7,9 @@ lost and nothing was applied twice.
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -265,14 +267,9 @@ def test_a_stop_in_the_middle_of_a_catch_up_still_reads_its_last_acknowledgement
     web = WebSide(broker.port)
     try:
         edge = EdgeSync(edge_settings(db_path, broker, web)).start()
-        wait_until(edge.worker.subscribed.is_set, 10, what="edge subscribed")
-        wait_until(lambda: applied(edge_db) == 0, 10, what="streams ready")
-        edge.halt()
-        n = 20_000
-        events = [web.make("loyalty.entry", data_for("loyalty.entry", i)) for i in range(1, n + 1)]
-        web.publish_many(events)
-        edge = EdgeSync(edge_settings(db_path, broker, web)).start()
         worker = edge.worker
+        wait_until(worker.subscribed.is_set, 10, what="edge subscribed")
+        wait_until(lambda: worker.recovery.done, 30, what="recovery done")
         statuses: list[Any] = []
         publish = worker.client.publish
 
@@ -283,11 +280,21 @@ def test_a_stop_in_the_middle_of_a_catch_up_still_reads_its_last_acknowledgement
             return info
 
         monkeypatch.setattr(worker.client, "publish", recorded)
-        wait_until(
-            lambda: worker.recovery.done and applied(edge_db) >= 2000, 60, what="a catch-up begun"
-        )
+        # A backlog arrives once the worker has recovered (only then does it announce its
+        # status), all of it on the broker before the applier (paused while idle) goes on:
+        # the stop comes while most of it still waits there, on any box.
+        pid = worker.receiver.applier_pid
+        assert pid is not None
+        n = 20_000
+        events = [web.make("loyalty.entry", data_for("loyalty.entry", i)) for i in range(1, n + 1)]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            web.publish_many(events)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        wait_until(lambda: applied(edge_db) >= 2000, 60, what="a catch-up begun")
         edge.halt()
-        assert applied(edge_db) < n  # stopped in the middle, the window full of the backlog
+        assert applied(edge_db) < n  # stopped in the middle of the backlog
         assert statuses, "the offline status was published"
         assert statuses[-1].is_published()  # its PUBACK was read before the disconnection
     finally:
