@@ -79,20 +79,20 @@ def fork_applier(settings: Settings) -> Child:
     program that embeds the worker needs the usual ``if __name__ == "__main__":`` guard
     (pytest, ``python -m`` and the ``passerelle`` script have one).
     """
-    threaded = threading.active_count() > 1
-    ctx = mp.get_context("forkserver") if threaded else mp.get_context("fork")
-    if threaded:
+    to_applier_r, to_applier = mp.Pipe(duplex=False)
+    from_applier, from_applier_w = mp.Pipe(duplex=False)
+    ends = (settings, to_applier_r, from_applier_w)
+    if threading.active_count() > 1:
+        ctx: Any = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["sync.applier"])
-    to_applier_r, to_applier = ctx.Pipe(duplex=False)
-    from_applier, from_applier_w = ctx.Pipe(duplex=False)
-    if threaded:
         # The child gets only its two ends; it names the worker for the fault points (its
         # parent is the fork server) and sets up the worker's logging, which it did not
         # inherit.
-        args: tuple[Any, ...] = (settings, to_applier_r, from_applier_w, (), os.getpid(), True)
+        args: tuple[Any, ...] = (*ends, (), os.getpid(), True)
     else:
+        ctx = mp.get_context("fork")
         gc.freeze()
-        args = (settings, to_applier_r, from_applier_w, (to_applier, from_applier))
+        args = (*ends, (to_applier, from_applier))
     process = ctx.Process(target=applier.main, args=args, name="passerelle-applier", daemon=True)
     process.start()
     # Our copies of the child's ends: closed, so that its death reads as EOF here.
@@ -126,7 +126,7 @@ class Receiver:
         self._fail = fail
         self.failed = False  # a part of the receiving side gave up
         self.prefix = settings.topic_prefix
-        self.generation = 0  # bumped at each (re)connection: acks never cross connections
+        self.generation = 0  # bumped at each connection and loss: acks never cross connections
         self._gen_lock = threading.Lock()
         self._queue: queue.SimpleQueue[applier.Item | None] = queue.SimpleQueue()
         if isinstance(client, paho_client.Client):
