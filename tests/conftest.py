@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bench.chain.brokers import share_ports
 from edge.config import Settings
 from edge.staff import service as auth
 from edge.store import db
@@ -26,6 +27,15 @@ from tests.support.online_db import CHOSEN, online_database
 pytest_plugins = ["tests.support.both_sides"]
 
 ROLES = ("kiosk", "pos", "staff", "admin")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (scripts/test.sh), each worker picks its brokers' and servers'
+    ports from its own slice of the range: two workers never race for one port."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1...
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if worker.startswith("gw") and count.isdigit():
+        share_ports(int(worker[2:]), int(count))
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# (this process's share, shares) of the ports free_port picks from: parallel test workers
+# each take their own (tests/conftest.py), so that one never picks a port that another has
+# picked and not bound yet, or that a broker it killed is about to take again.
+_SHARE = (0, 1)
+
+
+def share_ports(index: int, count: int) -> None:
+    """Pick ports only from share ``index`` of ``count`` equal slices of the range."""
+    if not 0 <= index < count:
+        raise ValueError(f"share {index} of {count}")
+    global _SHARE
+    _SHARE = (index, count)
+
 
 def free_port() -> int:
     """A free port below the kernel's ephemeral range. Tests kill brokers and start them
@@ -32,8 +45,11 @@ def free_port() -> int:
     TIME_WAIT then keeps it for a minute: the restarted broker failed with "Address already
     in use". Below the range, no outgoing connection ever takes it."""
     low = _ephemeral_low()
+    first = max(1024, low - 12_000)
+    index, count = _SHARE
+    width = (low - first) // count
     for _ in range(100):
-        port = random.randint(max(1024, low - 12_000), low - 1)
+        port = random.randint(first + index * width, first + (index + 1) * width - 1)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

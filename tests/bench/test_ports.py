@@ -1,0 +1,30 @@
+"""Ports for the tests' brokers and servers: parallel test workers never share one."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bench.chain import brokers
+
+
+def test_each_share_of_the_range_is_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(brokers, "_SHARE", brokers._SHARE)  # restored after the test
+    brokers.share_ports(0, 2)
+    first = {brokers.free_port() for _ in range(50)}
+    brokers.share_ports(1, 2)
+    second = {brokers.free_port() for _ in range(50)}
+    assert max(first) < min(second)
+    with pytest.raises(ValueError):
+        brokers.share_ports(2, 2)
+
+
+def test_this_test_worker_has_its_share() -> None:
+    """Under pytest-xdist, tests/conftest.py gave this worker its own share."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        assert brokers._SHARE == (0, 1)
+    else:
+        count = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+        assert (int(worker.removeprefix("gw")), count) == brokers._SHARE
