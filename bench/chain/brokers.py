@@ -24,18 +24,32 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# (this process's share, shares) of the ports free_port picks from: parallel test workers
-# each take their own (tests/conftest.py), so that one never picks a port that another has
-# picked and not bound yet, or that a broker it killed is about to take again.
-_SHARE = (0, 1)
+# Which share of the ports free_port picks from: parallel test workers each take their own
+# (tests/conftest.py), so that one never picks a port that another has picked and not bound
+# yet, or that a broker it killed is about to take again. In the environment, "K/N", so that
+# the processes a test starts (the bench's quick run) keep to their worker's share.
+PORT_SHARE_ENV = "BENCH_PORT_SHARE"
+
+
+def _share_from_env() -> tuple[int, int]:
+    try:
+        index, count = (int(x) for x in os.environ.get(PORT_SHARE_ENV, "0/1").split("/"))
+    except ValueError:
+        return 0, 1
+    return (index, count) if 0 <= index < count else (0, 1)
+
+
+_SHARE = _share_from_env()
 
 
 def share_ports(index: int, count: int) -> None:
-    """Pick ports only from share ``index`` of ``count`` equal slices of the range."""
+    """Pick ports only from share ``index`` of ``count`` equal slices of the range, in this
+    process and in those it starts from now on."""
     if not 0 <= index < count:
         raise ValueError(f"share {index} of {count}")
     global _SHARE
     _SHARE = (index, count)
+    os.environ[PORT_SHARE_ENV] = f"{index}/{count}"
 
 
 def free_port() -> int:
