@@ -79,16 +79,15 @@ class Client(mqtt.Client):
                     return rc
                 timeout = 0.0
             return super()._loop(timeout)
+        rlist = [] if wake is None else [wake]  # no wake-up pair without loop_start
         wlist = [sock] if self.want_write() else []
         try:
-            readable, writable, _ = select.select(
-                [wake] if wake is not None else [], wlist, [], min(timeout, HOLD_POLL)
-            )
+            readable, writable, _ = select.select(rlist, wlist, [], min(timeout, HOLD_POLL))
         except (TypeError, ValueError, OSError):
             return super()._loop(0.0)  # paho's own handling of a socket gone bad
-        if readable and wake is not None:
+        if readable:
             with contextlib.suppress(BlockingIOError):
-                wake.recv(10000)  # as paho does: one byte per wake-up, read all at once
+                readable[0].recv(10000)  # as paho does: one byte per wake-up, all at once
             writable = [sock]
         if writable:
             rc = self.loop_write()

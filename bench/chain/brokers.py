@@ -24,14 +24,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Which share of the ports free_port picks from: parallel test workers each take their own
-# (tests/conftest.py), so that one never picks a port that another has picked and not bound
-# yet, or that a broker it killed is about to take again. In the environment, "K/N", so that
-# the processes a test starts (the bench's quick run) keep to their worker's share.
+# Which share of the ports free_port picks from, "K/N" in the environment: parallel test
+# workers each take their own (tests/conftest.py), so that one never picks a port that another
+# has picked and not bound yet, or that a broker it killed is about to take again; the
+# processes a test starts (the bench's quick run) inherit it.
 PORT_SHARE_ENV = "BENCH_PORT_SHARE"
 
 
-def _share_from_env() -> tuple[int, int]:
+def port_share() -> tuple[int, int]:
+    """(share, shares) that free_port picks from: (0, 1), the whole range, unless set."""
     try:
         index, count = (int(x) for x in os.environ.get(PORT_SHARE_ENV, "0/1").split("/"))
     except ValueError:
@@ -39,16 +40,11 @@ def _share_from_env() -> tuple[int, int]:
     return (index, count) if 0 <= index < count else (0, 1)
 
 
-_SHARE = _share_from_env()
-
-
 def share_ports(index: int, count: int) -> None:
     """Pick ports only from share ``index`` of ``count`` equal slices of the range, in this
     process and in those it starts from now on."""
     if not 0 <= index < count:
         raise ValueError(f"share {index} of {count}")
-    global _SHARE
-    _SHARE = (index, count)
     os.environ[PORT_SHARE_ENV] = f"{index}/{count}"
 
 
@@ -60,7 +56,7 @@ def free_port() -> int:
     in use". Below the range, no outgoing connection ever takes it."""
     low = _ephemeral_low()
     first = max(1024, low - 12_000)
-    index, count = _SHARE
+    index, count = port_share()
     width = (low - first) // count
     for _ in range(100):
         port = random.randint(first + index * width, first + (index + 1) * width - 1)
