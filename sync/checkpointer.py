@@ -136,7 +136,18 @@ class Checkpointer:
                 self._done.set()
 
     def _checkpoint(self, mode: str) -> None:
-        """One checkpoint; its result row is (busy, frames in the WAL, frames copied)."""
+        """One checkpoint; its result row is (busy, frames in the WAL, frames copied). A
+        RESTART takes the write lock, so it runs only when the writer lock is free now (a
+        till's write waits for no checkpoint); otherwise it copies what it can, as PASSIVE."""
+        if mode == "RESTART":
+            with db.writer_if_free(self.conn) as free:
+                if free:
+                    self._checkpoint_row("RESTART")
+                    return
+            mode = "PASSIVE"
+        self._checkpoint_row(mode)
+
+    def _checkpoint_row(self, mode: str) -> None:
         row = self.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
         if row is None or row[1] < 0:
             return

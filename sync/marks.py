@@ -28,24 +28,27 @@ MARK_INTERVAL = 0.2
 
 
 def try_write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], None]) -> bool:
-    """Run ``work`` in a write transaction if SQLite's write lock is free now; False if not
-    (the caller tries again at its next turn)."""
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
+    """Run ``work`` in a write transaction if the write lock is free now; False if not (the
+    caller tries again at its next turn)."""
+    with db.writer_if_free(conn) as free:
+        if not free:
             return False
-        raise
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {db.BUSY_TIMEOUT_MS}")
-    try:
-        work(conn)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return True
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return False
+            raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {db.BUSY_TIMEOUT_MS}")
+        try:
+            work(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return True
 
 
 class Counts(Protocol):

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+from edge.store import writer_lock
+
 BUSY_TIMEOUT_MS = 10_000
 
 PRAGMAS = (
@@ -61,6 +63,13 @@ def now_iso() -> str:
     return text
 
 
+class Connection(sqlite3.Connection):
+    """A store connection: a plain ``sqlite3.Connection`` that knows its file's writer lock
+    (``edge.store.writer_lock``; None for a read-only one)."""
+
+    writer_lock: writer_lock.WriterLock | None = None
+
+
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open a connection with the house pragmas.
 
@@ -70,11 +79,18 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     p = Path(path)
     if readonly:
         conn = sqlite3.connect(
-            f"file:{p}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            f"file:{p}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=Connection,
         )
     else:
         p.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False, timeout=10)
+        conn = sqlite3.connect(
+            p, isolation_level=None, check_same_thread=False, timeout=10, factory=Connection
+        )
+        conn.writer_lock = writer_lock.for_database(p)
     conn.row_factory = sqlite3.Row
     try:
         for pragma in PRAGMAS:
@@ -90,9 +106,12 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
 # One writer per process. Threads of one process that all ask SQLite for the write lock wait in
 # its busy handler, which sleeps in growing steps (up to 100 ms) and burns CPU retrying: with 8
 # gunicorn threads selling at once, a few sales waited whole seconds (bench/, store sale). A
-# Python lock queues them instead, so only the processes contend for the file lock. Reentrant,
-# and bounded by the busy timeout: past it the thread goes on to SQLite's own waiting, as before.
+# Python lock queues them instead, and the processes take turns on the writer lock file
+# (``edge.store.writer_lock``, where a waiter is woken at once), so SQLite's lock is free
+# when it is asked for. Reentrant, and bounded by the busy timeout: past it the thread goes on
+# to SQLite's own waiting, as before.
 _WRITER = threading.RLock()
+_depth = 0  # db.write blocks open in the thread holding _WRITER (only it changes this)
 
 
 @contextmanager
@@ -102,13 +121,50 @@ def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     Everything a change announces (outbox rows, audit rows, idempotency records) is written
     inside the same block, so nothing is ever half-written.
     """
+    global _depth
     queued = _WRITER.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
+    lock = getattr(conn, "writer_lock", None) if queued and not _depth else None
+    held = lock is not None and lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
+    if queued:
+        _depth += 1
     try:
         with _transaction(conn):
             yield conn
     finally:
         if queued:
+            _depth -= 1
+        if held:
+            assert lock is not None
+            lock.release()  # first: another process's waiter runs before our next thread
+        if queued:
             _WRITER.release()
+
+
+@contextmanager
+def writer_if_free(conn: sqlite3.Connection) -> Iterator[bool]:
+    """This process's and the file's writer locks, if both are free now (True), without
+    waiting: for writes that can wait for their next turn (the publisher's marks, the WAL's
+    restart). The caller opens its own transaction inside."""
+    global _depth
+    if not _WRITER.acquire(blocking=False):
+        yield False
+        return
+    try:
+        lock = getattr(conn, "writer_lock", None) if not _depth else None
+        held = lock.try_acquire() if lock is not None else None
+        if held is False:
+            yield False
+            return
+        _depth += 1
+        try:
+            yield True
+        finally:
+            _depth -= 1
+            if held:
+                assert lock is not None
+                lock.release()
+    finally:
+        _WRITER.release()
 
 
 @contextmanager
