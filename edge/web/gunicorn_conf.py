@@ -17,7 +17,10 @@ What the command line cannot say:
   and a worker that exits is marked dead so its gauges go and its counts stay. It is set
   when this file is read, since the preloaded app imports ``prometheus_client``, which reads
   the variable once, at import;
-- each worker hands the interpreter lock over every 1 ms rather than 5 (``post_fork``).
+- each worker hands the interpreter lock over every 1 ms rather than 5 (``post_fork``);
+- each worker gets a slot in the table of connection counts the workers share
+  (``pre_fork``, freed at ``child_exit``), so that the next connection goes to the worker
+  holding the fewest (``edge.web.worker_shares``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 from edge.config import load_settings
 from edge.system import logs
+from edge.web.worker_shares import SHARES
 
 _settings = load_settings()
 logconfig_dict = logs.logconfig_dict(_settings.log_level, _settings.log_format)
@@ -71,7 +75,13 @@ def _fewer_malloc_arenas(arenas: int = 2) -> None:
 M_ARENA_MAX = -8  # glibc's malloc.h
 
 
+def pre_fork(_server: Any, worker: Any) -> None:
+    """The worker's slot in the shared connection counts (``edge.web.worker_shares``)."""
+    worker.share_slot = SHARES.claim()
+
+
 def child_exit(_server: Any, worker: Any) -> None:
+    SHARES.free(getattr(worker, "share_slot", None))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -15,9 +15,12 @@ HTTPS. This worker gives such a connection back to gunicorn's own poller instead
   (nothing decrypted and buffered, nothing on the socket) goes back to the poller too;
 - a kept-alive TLS connection whose next request is already decrypted in the TLS buffer
   (so that the socket itself will never look readable) is served at once;
-- with several workers, one that has just accepted a connection leaves the next ones to the
-  others for 5 ms (``accept``): a worker keeps the connections it accepts, and the one that
-  happened to be awake took whole bursts.
+- with several workers, a worker that holds more connections than another leaves the next
+  one to it (``accept``, with the counts in ``edge.web.worker_shares``): a worker keeps the
+  connections it accepts, and the one that happened to be awake took most of them. If the
+  other has not taken it after ACCEPT_FALLBACK_S (busy, or gone), this one does. Without the
+  counts (gunicorn run without ``edge.web.gunicorn_conf``), a worker that has just accepted
+  leaves the next ones to the others for ACCEPT_PAUSE_S.
 
 A deferred connection is closed by gunicorn after ``keepalive`` seconds without a request,
 like any idle kept-alive one. Handshake errors go through gunicorn's own handling (the
@@ -35,8 +38,15 @@ from typing import Any
 
 from gunicorn.workers import gthread
 
-# How long a worker that has just accepted a connection leaves the next ones to the others.
+from edge.web.worker_shares import SHARES
+
+# Without the shared counts: how long a worker that has just accepted a connection leaves the
+# next ones to the others.
 ACCEPT_PAUSE_S = 0.005
+# With them: how often a worker that holds more connections than another looks again whether
+# that one took the waiting connection, and after how long it takes the connection itself.
+ACCEPT_RECHECK_S = 0.002
+ACCEPT_FALLBACK_S = 0.05
 
 
 def _readable(sock: Any) -> bool:
@@ -63,23 +73,47 @@ class ThreadWorker(gthread.ThreadWorker):
         self.tls = bool(self.cfg.is_ssl)  # read once: gunicorn's Config looks it up each time
         self.share_accepts = self.cfg.workers > 1
         self.paused_until = 0.0
+        # the slot the master gave this worker in the shared counts (gunicorn_conf.pre_fork)
+        self.share_slot: int | None = getattr(self, "share_slot", None)
+        self.deferring: tuple[float, float] | None = None  # (since, last) leaving one to others
 
     def accept(self, listener: Any) -> None:
-        """gunicorn's accept; then, with other workers on the same socket, none for a few
-        milliseconds, so that the next connection goes to another worker. A worker keeps the
-        connections it accepted, and the one already awake took a burst of them (both of a
-        2-client run, in 4 benchmark runs of 8): its threads then shared one core while the other
-        worker idled."""
-        before = self.nr_conns
+        """gunicorn's accept, when this worker holds no more connections than any other.
+        A worker keeps the connections it accepted, and the one already awake took most of
+        them (both of a 2-client run in 5 benchmark runs of 16): its threads then shared
+        one core while the other worker idled. Otherwise it stops listening for a moment
+        and looks again; the connection is still waiting after ACCEPT_FALLBACK_S: taken."""
+        if not self.share_accepts:
+            super().accept(listener)
+            return
+        if self.share_slot is None:  # no shared counts: a pause after each accept
+            before = self.nr_conns
+            super().accept(listener)
+            if self.nr_conns > before:
+                self.paused_until = time.monotonic() + ACCEPT_PAUSE_S
+                self.set_accept_enabled(False)
+            return
+        now = time.monotonic()
+        fewest = SHARES.fewest_elsewhere(self.share_slot)
+        if fewest is not None and self.nr_conns > fewest:
+            since = now
+            if self.deferring is not None and now - self.deferring[1] < 10 * ACCEPT_RECHECK_S:
+                since = self.deferring[0]  # the same waiting connection as before
+            if now - since < ACCEPT_FALLBACK_S:
+                self.deferring = (since, now)
+                self.paused_until = now + ACCEPT_RECHECK_S
+                self.set_accept_enabled(False)
+                return
+        self.deferring = None
         super().accept(listener)
-        if self.share_accepts and self.nr_conns > before:
-            self.paused_until = time.monotonic() + ACCEPT_PAUSE_S
-            self.set_accept_enabled(False)
+        SHARES.publish(self.share_slot, self.nr_conns)
 
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled and time.monotonic() >= self.paused_until)
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        if self.share_slot is not None:  # connections closed since: the others see it
+            SHARES.publish(self.share_slot, self.nr_conns)
         left = self.paused_until - time.monotonic()  # wake up when the pause ends
         super().wait_for_and_dispatch_events(min(timeout, left) if left > 0 else timeout)
 

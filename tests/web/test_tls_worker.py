@@ -210,7 +210,8 @@ class _Selector(selectors.SelectSelector):
 def test_a_worker_that_accepted_leaves_the_next_connection_to_the_others(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """With other workers on the socket, a worker that accepted a connection stops listening
+    """Without the shared counts (gunicorn run without the edge's settings file), with other
+    workers on the socket, a worker that accepted a connection stops listening
     for ACCEPT_PAUSE_S (the next connection goes to another worker), wakes up when the pause
     ends, and listens again then; alone, it never pauses."""
     from gunicorn.config import Config
@@ -228,6 +229,7 @@ def test_a_worker_that_accepted_leaves_the_next_connection_to_the_others(
             w = worker_mod.ThreadWorker.__new__(worker_mod.ThreadWorker)
             w.cfg, w.sockets, w.nr_conns, w._accepting = cfg, [listener], 0, False
             w.share_accepts, w.paused_until = workers > 1, 0.0
+            w.share_slot, w.deferring = None, None  # run without the shared counts
             w.poller = poller = _Selector()
             queued: list[Any] = []
             w.enqueue_req = queued.append
