@@ -16,6 +16,7 @@ import pytest
 
 from edge.store import db, writer_lock
 from tests.support import proc
+from tests.support.waiting import wait_until
 
 # A process that opens the database, writes once (which opens its lock file), optionally
 # forks a child that outlives it, then holds a write transaction until killed or told.
@@ -60,15 +61,6 @@ def _start(script: str, path: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def _flock_waiters(lock_file: Path) -> int:
     """Processes blocked in flock on ``lock_file`` (/proc/locks lists them with "->")."""
     st = lock_file.stat()
@@ -111,7 +103,7 @@ def test_a_writer_of_another_process_waits_in_the_lock_file(database, holder):
     w = _start(WRITER, database)
     try:
         lock_file = Path(f"{database}{writer_lock.SUFFIX}")
-        assert _until(lambda: _flock_waiters(lock_file) == 1), "the writer is not in flock"
+        wait_until(lambda: _flock_waiters(lock_file) == 1, 10, 0.02, "the writer blocked in flock")
         assert w.poll() is None
         assert h.stdin is not None
         h.stdin.write("\n")
@@ -142,7 +134,7 @@ def test_a_killed_writer_leaves_the_lock_free_even_with_a_forked_child_alive(dat
     assert other.try_acquire() is False
     h.send_signal(signal.SIGKILL)  # the holder only; its child lives on
     h.wait()
-    assert _until(other.try_acquire), "the lock is still held after its holder died"
+    wait_until(other.try_acquire, 10, 0.02, "the lock free after its holder died")
     other.release()
 
 
@@ -157,7 +149,7 @@ def test_a_writer_that_gave_up_does_not_keep_the_lock(database, holder):
     h.stdin.flush()
     h.wait(timeout=10)
     other = writer_lock.WriterLock(database)
-    assert _until(other.try_acquire), "the waiting thread kept the lock nobody waits for"
+    wait_until(other.try_acquire, 10, 0.02, "the lock let go by the thread nobody waits for")
     other.release()
     assert mine.acquire(timeout=5)  # and it still serves the next writer
     mine.release()
