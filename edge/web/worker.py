@@ -38,7 +38,7 @@ from typing import Any
 
 from gunicorn.workers import gthread
 
-from edge.web.worker_shares import SHARES
+from edge.web.worker_shares import LEAVING, SHARES
 
 # Without the shared counts: how long a worker that has just accepted a connection leaves the
 # next ones to the others.
@@ -113,7 +113,7 @@ class ThreadWorker(gthread.ThreadWorker):
 
     def wait_for_and_dispatch_events(self, timeout: float) -> None:
         if self.share_slot is not None:  # connections closed since: the others see it
-            SHARES.publish(self.share_slot, self.nr_conns)
+            SHARES.publish(self.share_slot, self.nr_conns if self.alive else LEAVING)
         left = self.paused_until - time.monotonic()  # wake up when the pause ends
         super().wait_for_and_dispatch_events(min(timeout, left) if left > 0 else timeout)
 

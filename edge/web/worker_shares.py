@@ -13,7 +13,9 @@ The table is an anonymous shared mapping made when this module is imported, in t
 (``edge.web.gunicorn_conf`` imports it before any fork), so every forked worker writes into
 the same pages. The master gives each worker a slot before forking it (``pre_fork``) and
 frees it when the worker exits (``child_exit``), so a worker killed outright leaves no count
-behind. A slot is two 4-byte integers (in use, connections), each written by one process
+behind; a worker that stopped accepting (a graceful stop or reload, its connections
+draining) says so (LEAVING), so that the others never leave a connection to it. A slot is
+two 4-byte integers (in use, connections), each written by one process
 only: the master the first, the worker the second.
 """
 
@@ -24,6 +26,7 @@ import struct
 
 SLOTS = 64  # workers at once, a graceful reload's old and new ones together
 _SLOT = struct.Struct("=ii")  # in use, connections
+LEAVING = -1  # the count of a worker that stopped accepting (a graceful stop or reload)
 
 
 class Shares:
@@ -46,7 +49,8 @@ class Shares:
             _SLOT.pack_into(self._table, slot * _SLOT.size, 0, 0)
 
     def publish(self, slot: int, conns: int) -> None:
-        """In a worker: the connections it holds now."""
+        """In a worker: the connections it holds now (LEAVING once it stopped accepting:
+        the others never leave a connection to it)."""
         struct.pack_into("=i", self._table, slot * _SLOT.size + 4, conns)
 
     def fewest_elsewhere(self, slot: int) -> int | None:
@@ -56,7 +60,7 @@ class Shares:
             if other == slot:
                 continue
             used, conns = _SLOT.unpack_from(self._table, other * _SLOT.size)
-            if used and (fewest is None or conns < fewest):
+            if used and conns != LEAVING and (fewest is None or conns < fewest):
                 fewest = conns
         return fewest
 

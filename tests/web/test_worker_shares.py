@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from edge.web.worker_shares import Shares
+from edge.web.worker_shares import LEAVING, Shares
 from tests.support import proc
 from tests.support.broker import free_port, wait_port
 from tests.web.test_tls_worker import OURS, THREADS, _Clock, _Selector, ask_pid
@@ -32,6 +32,9 @@ def test_the_table_counts_only_the_other_workers_in_use() -> None:
     shares.publish(2, 4)
     assert shares.fewest_elsewhere(0) == 4
     assert shares.fewest_elsewhere(2) == 3
+    shares.publish(1, LEAVING)  # stopping (a graceful reload): never left a connection
+    assert shares.fewest_elsewhere(0) == 4
+    shares.publish(1, 5)
     shares.free(0)  # exited: its count no longer counts, and its slot is given again
     assert shares.fewest_elsewhere(2) == 5
     assert shares.claim() == 0
@@ -111,6 +114,7 @@ def test_a_worker_holding_more_leaves_the_connection_then_takes_it_if_left_waiti
         w = worker_mod.ThreadWorker.__new__(worker_mod.ThreadWorker)
         w.cfg, w.sockets, w.nr_conns, w._accepting = cfg, [listener], 1, False
         w.share_accepts, w.paused_until, w.share_slot, w.deferring = True, 0.0, mine, None
+        w.alive = True
         w.poller = _Selector()
         queued: list[Any] = []
         w.enqueue_req = queued.append
@@ -141,6 +145,9 @@ def test_a_worker_holding_more_leaves_the_connection_then_takes_it_if_left_waiti
             assert len(queued) == 2
         finally:
             second.close()
+        w.alive = False  # stopping (a graceful reload): the others no longer leave it any
+        w.wait_for_and_dispatch_events(0.0)
+        assert shares.fewest_elsewhere(other) is None
         w.poller.close()
     finally:
         client.close()
