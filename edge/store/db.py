@@ -121,23 +121,8 @@ def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     Everything a change announces (outbox rows, audit rows, idempotency records) is written
     inside the same block, so nothing is ever half-written.
     """
-    global _depth
-    queued = _WRITER.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
-    lock = getattr(conn, "writer_lock", None) if queued and not _depth else None
-    held = lock is not None and lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
-    if queued:
-        _depth += 1
-    try:
-        with _transaction(conn):
-            yield conn
-    finally:
-        if queued:
-            _depth -= 1
-        if held:
-            assert lock is not None
-            lock.release()  # first: another process's waiter runs before our next thread
-        if queued:
-            _WRITER.release()
+    with _writer_turn(conn, wait=True), _transaction(conn):
+        yield conn
 
 
 @contextmanager
@@ -145,26 +130,36 @@ def writer_if_free(conn: sqlite3.Connection) -> Iterator[bool]:
     """This process's and the file's writer locks, if both are free now (True), without
     waiting: for writes that can wait for their next turn (the publisher's marks, the WAL's
     restart). The caller opens its own transaction inside."""
+    with _writer_turn(conn, wait=False) as free:
+        yield free
+
+
+@contextmanager
+def _writer_turn(conn: sqlite3.Connection, *, wait: bool) -> Iterator[bool]:
+    """This process's writer lock, then (outermost only) the file's; whether the caller may
+    write now. Waiting, each wait is bounded by the busy timeout, past which the write goes
+    on to SQLite's own waiting (True all the same); not waiting, False if either is taken.
+    The file's lock is let go first: another process's waiter runs before our next thread."""
     global _depth
-    if not _WRITER.acquire(blocking=False):
-        yield False
-        return
-    try:
-        lock = getattr(conn, "writer_lock", None) if not _depth else None
-        held = lock.try_acquire() if lock is not None else None
-        if held is False:
-            yield False
-            return
+    timeout = BUSY_TIMEOUT_MS / 1000
+    queued = _WRITER.acquire(timeout=timeout) if wait else _WRITER.acquire(blocking=False)
+    lock = getattr(conn, "writer_lock", None) if queued and not _depth else None
+    held: bool | None = None
+    if lock is not None:
+        held = lock.acquire(timeout) if wait else lock.try_acquire()
+    free = wait or (queued and held is not False)
+    if queued and free:
         _depth += 1
-        try:
-            yield True
-        finally:
-            _depth -= 1
-            if held:
-                assert lock is not None
-                lock.release()
+    try:
+        yield free
     finally:
-        _WRITER.release()
+        if queued and free:
+            _depth -= 1
+        if held:
+            assert lock is not None
+            lock.release()
+        if queued:
+            _WRITER.release()
 
 
 @contextmanager

@@ -73,8 +73,8 @@ class ThreadWorker(gthread.ThreadWorker):
         self.tls = bool(self.cfg.is_ssl)  # read once: gunicorn's Config looks it up each time
         self.share_accepts = self.cfg.workers > 1
         self.paused_until = 0.0
-        # the slot the master gave this worker in the shared counts (gunicorn_conf.pre_fork)
-        self.share_slot: int | None = getattr(self, "share_slot", None)
+        # its slot in the shared counts, given by the master after this (gunicorn_conf.pre_fork)
+        self.share_slot: int | None = None
         self.deferring: tuple[float, float] | None = None  # (since, last) leaving one to others
 
     def accept(self, listener: Any) -> None:
