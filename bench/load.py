@@ -117,6 +117,10 @@ def run_wrk(r: LoadRun) -> dict[str, Any]:
         "p99_ms": raw["p99_us"] / 1000,
         "max_ms": raw["max_us"] / 1000,
         "errors": raw["errors"] + raw.get("failures", 0),
+        # What went wrong, when anything did: wrk's own counts by kind, and the first
+        # unexpected statuses each connection saw (an error that says only "5" says nothing).
+        "error_kinds": {k: raw[k] for k in ("connect", "read", "write", "timeout", "failures")},
+        "bad_statuses": [int(v) for v in raw.get("bad_statuses", "").split()],
         "client_cpu_s": round(cpu, 2),
     }
     for key in ("lookups", "histories", "not_found", "created"):
@@ -289,6 +293,7 @@ def python_main(argv: list[str] | None = None) -> int:
                 "p99_ms": percentile(values, 99) * 1000,
                 "max_ms": (values[-1] if values else 0.0) * 1000,
                 "errors": sum(len(e) for e in errs),
+                "bad_statuses": [v for e in errs for v in e][:20],
             }
         )
     )

@@ -100,6 +100,12 @@ def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
         if all(key in r for r in runs):
             out[key] = round(sum(r[key] for r in runs), 2)
     out["requests"] = int(out["requests"])
+    if all("error_kinds" in r for r in runs):
+        out["error_kinds"] = {
+            k: sum(r["error_kinds"][k] for r in runs) for k in runs[0]["error_kinds"]
+        }
+    if all("bad_statuses" in r for r in runs):
+        out["bad_statuses"] = [v for r in runs for v in r["bad_statuses"]]
     out["rps"] = out["requests"] / out["seconds"] if out["seconds"] else 0.0
     for key in ("p50_ms", "p90_ms", "p99_ms"):
         out[key] = round(sum(r[key] for r in runs) / len(runs), 3)

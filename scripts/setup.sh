@@ -23,9 +23,9 @@ apt_install() {
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing with apt-get: $*"
         export DEBIAN_FRONTEND=noninteractive
-        if ! apt-get install -y --no-install-recommends "$@" >/tmp/passerelle-apt.log 2>&1; then
+        if ! apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "$@" >/tmp/passerelle-apt.log 2>&1; then
             apt-get update >>/tmp/passerelle-apt.log 2>&1 || true
-            apt-get install -y --no-install-recommends "$@" >>/tmp/passerelle-apt.log 2>&1 ||
+            apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "$@" >>/tmp/passerelle-apt.log 2>&1 ||
                 die "apt-get install $* failed; see /tmp/passerelle-apt.log"
         fi
     else

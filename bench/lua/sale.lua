@@ -20,6 +20,7 @@ function init(args)
   math.randomseed(id * 104729 + os.time())
   run = math.random(1e9)
   seq, created, failures = 0, 0, 0
+  bad_statuses = ""
 end
 
 function request()
@@ -42,19 +43,28 @@ function request()
   return wrk.format("POST", "/api/v1/sales", h, body)
 end
 
+-- An answer the run did not expect: counted, and the first few statuses kept to be shown.
+function fail(status)
+  failures = failures + 1
+  if failures <= 10 then bad_statuses = bad_statuses .. " " .. status end
+end
+
 function response(status, hdrs, body)
-  if status == 201 then created = created + 1 else failures = failures + 1 end
+  if status == 201 then created = created + 1 else fail(status) end
 end
 
 function done(summary, latency, requests)
-  local c, f = 0, 0
-  for _, t in ipairs(threads) do c = c + t:get("created"); f = f + t:get("failures") end
+  local c, f, bad = 0, 0, ""
+  for _, t in ipairs(threads) do
+    c = c + t:get("created"); f = f + t:get("failures"); bad = bad .. t:get("bad_statuses")
+  end
   local e = summary.errors
   io.write(string.format(
     '\nWRK_JSON {"requests": %d, "duration_us": %d, "created": %d, "failures": %d, ' ..
-    '"errors": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f}\n',
+    '"errors": %d, "connect": %d, "read": %d, "write": %d, "timeout": %d, "bad_statuses": "%s", ' ..
+    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f}\n',
     summary.requests, summary.duration, c, f,
-    e.connect + e.read + e.write + e.status + e.timeout,
+    e.connect + e.read + e.write + e.timeout, e.connect, e.read, e.write, e.timeout, bad,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
     latency.mean))
 end
