@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     and 8 MB less PSS (docs/performance.md). A thread is only taken by a connection with a
     request to read (``edge.web.worker``), so a browser's idle preconnected sockets do not
     hold them."""
+    http_keepalive: int = Field(default=15, ge=1, le=300)
+    """seconds an HTTP connection may sit idle between two requests before the server closes
+    it. An idle connection waits in the worker's poller, not in a thread (`edge.web.worker`),
+    so keeping it costs a file descriptor; a till or kiosk that calls again within it saves a
+    new TCP and TLS handshake. gunicorn's own default, 2 s, is meant for a proxy in front: a
+    client held up longer than that (a busy box, a paused browser tab) found its connection
+    closed under its next request"""
     secret_key: str | None = None
     """signs the screens' session cookies (paired kiosks, staff logins); when unset, one is
     generated once and kept in the database. Changing it forgets every paired kiosk"""

@@ -54,6 +54,8 @@ def gunicorn_command(settings: Settings) -> list[str]:
         str(settings.http_threads),
         "--worker-class",
         "edge.web.worker.ThreadWorker",  # gthread, with idle connections off the threads
+        "--keep-alive",
+        str(settings.http_keepalive),
         "--graceful-timeout",
         "10",
         # gunicorn 27 opens a control socket in $HOME by default: nothing here uses it, and

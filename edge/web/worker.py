@@ -22,10 +22,10 @@ HTTPS. This worker gives such a connection back to gunicorn's own poller instead
   counts (gunicorn run without ``edge.web.gunicorn_conf``), a worker that has just accepted
   leaves the next ones to the others for ACCEPT_PAUSE_S.
 
-A deferred connection is closed by gunicorn after ``keepalive`` seconds without a request,
-like any idle kept-alive one. Handshake errors go through gunicorn's own handling (the
-exception is raised again inside its ``handle``). The handshake itself still runs in a pool
-thread once the ClientHello has arrived, as in gunicorn.
+A deferred connection is closed by gunicorn after ``keepalive`` seconds (``http_keepalive``)
+without a request, like any idle kept-alive one. Handshake errors go through gunicorn's own
+handling (the exception is raised again inside its ``handle``). The handshake itself still
+runs in a pool thread once the ClientHello has arrived, as in gunicorn.
 """
 
 from __future__ import annotations
