@@ -6,9 +6,12 @@ with two tables, one row per field of ``Settings`` and of ``PrinterConfig`` (the
 pydantic enforces, the default, and what the key means.
 
 Everything in a row comes from the code, the meaning included: it is the field's own
-``Field(description=...)``, so a key is documented where it is defined and the page cannot
-drift from it. A field without a description, or a page without the marker, is logged as a
-warning: ``mkdocs build --strict`` then fails.
+``Field(description=...)``, or the docstring under the field (``Settings``), so a key is
+documented where it is defined and the page cannot drift from it. The docstrings are read
+here, with pydantic's own extraction, rather than at every import of ``edge.config``
+(``use_attribute_docstrings``: 50 ms of each process's start on a store box). A field
+without a description, or a page without the marker, is logged as a warning: ``mkdocs build
+--strict`` then fails.
 
 Only the class is read (``model_fields``), never an instance: the environment of the machine
 that builds the docs cannot change the defaults shown.
@@ -24,6 +27,10 @@ from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic._internal._docs_extraction import extract_docstrings_from_cls  # what
+
+# use_attribute_docstrings runs; private, but pinned (requirements/) and checked by
+# tests/docs/test_docs_site.py
 from pydantic.fields import FieldInfo
 
 MARKER = "<!-- passerelle:settings -->"
@@ -78,12 +85,32 @@ def limits_text(field: FieldInfo) -> str:
     return ", ".join(out)
 
 
+def meanings(model: type[BaseModel]) -> dict[str, str]:
+    """What each field of ``model`` means, on one line: its ``Field(description=...)``, else
+    the docstring under it in the class that declares it ("" when it has neither)."""
+    docstrings: dict[type, dict[str, str]] = {}
+    out: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        text = field.description
+        if not text:
+            owner = next(
+                (c for c in model.__mro__ if name in vars(c).get("__annotations__", {})), None
+            )
+            if owner is not None:
+                if owner not in docstrings:
+                    docstrings[owner] = extract_docstrings_from_cls(owner, use_inspect=True)
+                text = docstrings[owner].get(name)
+        out[name] = " ".join((text or "").split())  # docstrings wrap lines
+    return out
+
+
 def table(model: type[BaseModel], env: bool) -> str:
     """One Markdown table for ``model``; ``env``: name the ``PASSERELLE_<KEY>`` variable too."""
     head = ["key", "type and limits", "default", "meaning"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    described = meanings(model)
     for name, field in model.model_fields.items():
-        meaning = " ".join((field.description or "").split())  # docstrings wrap lines
+        meaning = described[name]
         if not meaning:
             log.warning("%s.%s has no Field(description=...)", model.__name__, name)
             meaning = "**undocumented**"

@@ -23,8 +23,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import requests
-
 from edge.config import Settings
 from edge.store import db
 
@@ -33,6 +31,8 @@ log = logging.getLogger("passerelle.run")
 # (name, "module:function") of the background workers; each takes (settings, stop_event).
 # How often the main loop looks at the signals noted by the handler.
 SIGNAL_POLL = 0.2
+# How often the start looks whether the API answers: READY=1 comes at most this late.
+READY_POLL = 0.02
 
 WORKERS: list[tuple[str, str]] = [
     ("sync", "sync.worker:run"),
@@ -83,6 +83,8 @@ def _get_ok(url: str) -> bool:
     """Whether our own API answers 200: its certificate is ours, on our own address, with
     nothing to verify it against here (and ``0.0.0.0`` is in no certificate)."""
     import warnings
+
+    import requests  # here, not at the top: 80 ms of imports, after gunicorn's spawn
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -191,9 +193,9 @@ class Supervisor:
             try:
                 if _get_ok(url):
                     return True
-            except requests.RequestException:
+            except OSError:  # requests' errors are OSErrors: refused until gunicorn listens
                 pass
-            time.sleep(0.1)
+            time.sleep(READY_POLL)
         return False
 
     def alive(self) -> bool:

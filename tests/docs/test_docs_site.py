@@ -64,11 +64,12 @@ def test_the_configuration_page_has_a_row_for_every_setting() -> None:
 
 
 def test_every_setting_is_described_in_the_code() -> None:
-    """The meanings live in ``Field(description=...)``, nowhere else (no side file to drift)."""
+    """The meanings live in the code (``Field(description=...)`` or the field's docstring),
+    nowhere else (no side file to drift)."""
     assert not (DOCS / "hooks" / "settings.yml").exists()
     for model in (Settings, PrinterConfig):
-        for name, field in model.model_fields.items():
-            assert (field.description or "").strip(), f"{model.__name__}.{name}: no description"
+        for name, meaning in hook("settings_table").meanings(model).items():
+            assert meaning, f"{model.__name__}.{name}: no description"
 
 
 def test_a_setting_without_a_description_is_a_build_warning(
