@@ -31,24 +31,30 @@ def try_write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], Non
     """Run ``work`` in a write transaction if the write lock is free now; False if not (the
     caller tries again at its next turn)."""
     with db.writer_if_free(conn) as free:
-        if not free:
+        return free and _write_if_unlocked(conn, work)
+
+
+def _write_if_unlocked(
+    conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], None]
+) -> bool:
+    """``work`` in a transaction, unless SQLite's own lock is taken (a writer of a process
+    that could not use the lock file, or one that waited past the busy timeout): False."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
             return False
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                return False
-            raise
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {db.BUSY_TIMEOUT_MS}")
-        try:
-            work(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return True
+        raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {db.BUSY_TIMEOUT_MS}")
+    try:
+        work(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return True
 
 
 class Counts(Protocol):

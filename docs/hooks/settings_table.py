@@ -27,10 +27,10 @@ from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic._internal._docs_extraction import extract_docstrings_from_cls  # what
 
-# use_attribute_docstrings runs; private, but pinned (requirements/) and checked by
-# tests/docs/test_docs_site.py
+# What use_attribute_docstrings runs: private, but pydantic is pinned (requirements/) and
+# tests/docs/test_docs_site.py reads every setting's meaning through it.
+from pydantic._internal._docs_extraction import extract_docstrings_from_cls
 from pydantic.fields import FieldInfo
 
 MARKER = "<!-- passerelle:settings -->"
